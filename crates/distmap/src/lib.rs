@@ -1,0 +1,39 @@
+//! Exact Euclidean distance transforms and the signed distance maps of the boundary loss.
+//!
+//! This crate owns the distance computations of the project and nothing else: no deep-learning
+//! framework, no file formats. [`edt`] is scipy's `distance_transform_edt` (every nonzero element
+//! gets its distance, in physical units, to the nearest zero element; the image border is not
+//! background); [`distance_maps`] builds the per-class maps of the original `one_hot2dist` and
+//! `one_hot2hd_dist` from a label map or a one-hot array, any spatial rank, one spacing per axis.
+//!
+//! Exactness: distances are accumulated exactly as scipy does (squared offsets times spacing,
+//! summed in axis order, then one square root), so results are bit-identical to scipy for unit
+//! spacing and, in practice, for anisotropic spacing too (see the tests against the reference
+//! data). Speed: a separable lower-envelope transform (Felzenszwalb & Huttenlocher) that measures
+//! the distance to the nearest element *of another code*, so one sweep gives both the inside and
+//! the outside distances of a class, run in parallel over lines with rayon.
+
+mod error;
+mod maps;
+mod transform;
+
+pub use error::DistmapError;
+pub use maps::{
+    distance_maps, distance_maps_from_one_hot, distance_maps_into, BorderOffset, ClassLabel,
+    MapFloat, MapKind, MapOptions, WholeImageClass,
+};
+pub use transform::{edt, squared_edt_into};
+
+/// Checks that `spacing` has one finite, positive value per axis of `shape`.
+pub fn check_spacing(shape: &[usize], spacing: &[f64]) -> Result<(), DistmapError> {
+    if spacing.len() != shape.len() {
+        return Err(DistmapError::SpacingRank {
+            expected: shape.len(),
+            got: spacing.len(),
+        });
+    }
+    if let Some(&bad) = spacing.iter().find(|s| !(s.is_finite() && **s > 0.0)) {
+        return Err(DistmapError::BadSpacing(bad));
+    }
+    Ok(())
+}

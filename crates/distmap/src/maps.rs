@@ -1,0 +1,588 @@
+//! Per-class distance maps of the boundary loss (`one_hot2dist`) and of the Hausdorff-DT loss
+//! (`one_hot2hd_dist`), with the original's semantics and our documented options.
+
+use ndarray::{ArrayD, ArrayViewD, IxDyn};
+use rayon::prelude::*;
+
+use crate::transform::{
+    squared_distance_to_other_code, squared_distance_to_virtual_origin, CodeSource,
+};
+use crate::{check_spacing, DistmapError};
+
+/// Which map to compute for each class k.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum MapKind {
+    /// `one_hot2dist`: outside class k the distance to it, inside `-(distance to the outside -
+    /// offset)` (see [`BorderOffset`]).
+    #[default]
+    Signed,
+    /// `one_hot2hd_dist`: inside class k the distance to the outside, 0 elsewhere.
+    Hausdorff,
+}
+
+/// What is subtracted inside an object in a signed map.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum BorderOffset {
+    /// The original: `-(edt(pos) - 1)`, one *voxel* whatever the spacing, so with spacing below
+    /// 1 mm the inner border ring becomes positive.
+    #[default]
+    Voxel,
+    /// Inside value `-(distance to the nearest inner-border element)`, where the inner border is
+    /// the set of class elements with a face neighbour outside the class (the image edge does
+    /// not count). The inner border is exactly 0 at any spacing, and the outside, which is the
+    /// distance to the nearest class element, is also a distance to that border: the map is the
+    /// signed distance to the inner border ring. At unit spacing it differs from the original
+    /// wherever `edt - 1` is not itself a grid distance (diagonals).
+    Corrected,
+}
+
+/// What a class that covers the whole image gets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum WholeImageClass {
+    /// scipy's artefact, which the original trains with: the distance to a virtual point just
+    /// before index 0 on axis 0.
+    #[default]
+    ScipyCompatible,
+    /// All zeros: such a class carries no boundary.
+    Zeros,
+}
+
+/// Options of [`distance_maps`]; the default reproduces the original's `one_hot2dist` in f64.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct MapOptions {
+    pub kind: MapKind,
+    pub border: BorderOffset,
+    pub whole_image: WholeImageClass,
+    /// Truncate toward zero like the original 2-D data loader (which computes on an int32
+    /// one-hot), for exact reproduction of old runs.
+    pub truncate: bool,
+}
+
+/// An integer class label.
+pub trait ClassLabel: Copy + PartialEq + Send + Sync {
+    /// The class index, or `None` if the label is negative or does not fit `usize`.
+    fn class_index(self) -> Option<usize>;
+    /// The label of class `index`; only called with indices of labels present in the map.
+    fn from_class_index(index: usize) -> Self;
+    /// The label as a wide integer, for error messages.
+    fn wide(self) -> i128;
+}
+
+macro_rules! impl_class_label {
+    ($($t:ty),*) => {$(
+        impl ClassLabel for $t {
+            fn class_index(self) -> Option<usize> {
+                usize::try_from(self).ok()
+            }
+            fn from_class_index(index: usize) -> Self {
+                <$t>::try_from(index).expect("index of a label that exists")
+            }
+            fn wide(self) -> i128 {
+                self as i128
+            }
+        }
+    )*};
+}
+impl_class_label!(u8, u16, u32, u64, usize, i8, i16, i32, i64);
+
+/// An output element type. Maps are computed in f64 and rounded once.
+pub trait MapFloat: Copy + Send + Sync + Default + 'static {
+    fn from_f64(value: f64) -> Self;
+    /// The slice itself when the output is f64, so it can serve as the transform's scratch.
+    fn as_f64_mut(values: &mut [Self]) -> Option<&mut [f64]>;
+}
+
+impl MapFloat for f64 {
+    fn from_f64(value: f64) -> Self {
+        value
+    }
+    fn as_f64_mut(values: &mut [Self]) -> Option<&mut [f64]> {
+        Some(values)
+    }
+}
+
+impl MapFloat for f32 {
+    fn from_f64(value: f64) -> Self {
+        value as f32
+    }
+    fn as_f64_mut(_: &mut [Self]) -> Option<&mut [f64]> {
+        None
+    }
+}
+
+/// Codes for "is this element in class k" from a label map.
+struct InClass<'a, T> {
+    labels: &'a [T],
+    class: T,
+}
+
+impl<T: ClassLabel> CodeSource for InClass<'_, T> {
+    type Code = bool;
+    fn code(&self, index: usize) -> bool {
+        self.labels[index] == self.class
+    }
+}
+
+/// The label map itself: distance from each element to the nearest element of another class.
+struct AnyOtherClass<'a, T>(&'a [T]);
+
+impl<T: ClassLabel> CodeSource for AnyOtherClass<'_, T> {
+    type Code = T;
+    fn code(&self, index: usize) -> T {
+        self.0[index]
+    }
+}
+
+/// Precomputed small codes (corrected border: 0 outside, 1 interior, 2 inner border).
+struct ByteCodes<'a>(&'a [u8]);
+
+impl CodeSource for ByteCodes<'_> {
+    type Code = u8;
+    fn code(&self, index: usize) -> u8 {
+        self.0[index]
+    }
+    fn needed(&self, code: u8) -> bool {
+        code != BORDER
+    }
+}
+
+const OUTSIDE: u8 = 0;
+const INTERIOR: u8 = 1;
+const BORDER: u8 = 2;
+
+/// Where a class stands in the image, which decides how its map is computed.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Presence {
+    Absent,
+    Partial,
+    WholeImage,
+}
+
+/// Per-class maps from a label map (`labels` row-major of `shape`, values < `classes`) into
+/// `out`, row-major `(classes, *shape)`.
+pub fn distance_maps_into<T: ClassLabel, O: MapFloat>(
+    labels: &[T],
+    shape: &[usize],
+    classes: usize,
+    spacing: &[f64],
+    options: &MapOptions,
+    out: &mut [O],
+) -> Result<(), DistmapError> {
+    let total = validate(shape, classes, spacing, labels.len(), out.len())?;
+    if total == 0 {
+        return Ok(());
+    }
+    let presence = class_presence(labels, classes)?;
+    let partial: Vec<usize> = (0..classes)
+        .filter(|&k| presence[k] == Presence::Partial)
+        .collect();
+    let mut channels: Vec<Option<&mut [O]>> = out.chunks_mut(total).map(Some).collect();
+
+    // Classes that need no transform.
+    for (k, channel) in channels.iter_mut().enumerate() {
+        if presence[k] != Presence::Partial {
+            let channel = channel.take().expect("each channel is taken once");
+            fill_without_transform(channel, presence[k], shape, spacing, options);
+        }
+    }
+
+    let finish = Finish::new(options.truncate);
+    match options.kind {
+        MapKind::Hausdorff if !partial.is_empty() => {
+            // One transform serves every class: inside class k, the nearest element of another
+            // class is the nearest element outside k.
+            let mut squared = vec![0.0f64; total];
+            squared_distance_to_other_code(&AnyOtherClass(labels), shape, spacing, &mut squared);
+            let jobs: Vec<(usize, &mut [O])> = partial
+                .iter()
+                .map(|&k| (k, channels[k].take().expect("partial channel")))
+                .collect();
+            jobs.into_par_iter().for_each(|(k, channel)| {
+                channel
+                    .par_iter_mut()
+                    .zip(squared.par_iter())
+                    .zip(labels.par_iter())
+                    .for_each(|((o, &d2), label)| {
+                        *o = if label.class_index() == Some(k) {
+                            finish.apply(d2.sqrt())
+                        } else {
+                            O::default()
+                        };
+                    });
+            });
+        }
+        MapKind::Hausdorff => {}
+        MapKind::Signed if options.border == BorderOffset::Voxel && partial.len() == 2 && classes == 2 => {
+            // Binary: one transform of "is class 1" gives the inside and outside of both.
+            let class0 = channels[0].take().expect("partial channel");
+            let class1 = channels[1].take().expect("partial channel");
+            let codes = InClass {
+                labels,
+                class: T::from_class_index(1),
+            };
+            two_class_voxel_offset(&codes, shape, spacing, finish, class0, class1);
+        }
+        MapKind::Signed => {
+            let jobs: Vec<(usize, &mut [O])> = partial
+                .iter()
+                .map(|&k| (k, channels[k].take().expect("partial channel")))
+                .collect();
+            jobs.into_par_iter().for_each(|(k, channel)| {
+                let class = T::from_class_index(k);
+                let in_class = |i: usize| labels[i] == class;
+                signed_class_map(in_class, shape, spacing, options.border, finish, channel);
+            });
+        }
+    }
+    Ok(())
+}
+
+/// Per-class maps of a label map, shape `(classes, *labels.shape())`.
+pub fn distance_maps<T: ClassLabel, O: MapFloat>(
+    labels: ArrayViewD<'_, T>,
+    classes: usize,
+    spacing: &[f64],
+    options: &MapOptions,
+) -> Result<ArrayD<O>, DistmapError> {
+    let labels = labels.as_standard_layout();
+    let mut shape = vec![classes];
+    shape.extend_from_slice(labels.shape());
+    let mut out = ArrayD::<O>::default(IxDyn(&shape));
+    distance_maps_into(
+        labels.as_slice().expect("standard layout is contiguous"),
+        labels.shape(),
+        classes,
+        spacing,
+        options,
+        out.as_slice_mut().expect("fresh array is contiguous"),
+    )?;
+    Ok(out)
+}
+
+/// Per-channel maps of a one-hot (or any multi-channel binary) array `(K, *spatial)`; a nonzero
+/// value marks membership. Each channel is taken on its own, as the original does.
+pub fn distance_maps_from_one_hot<O: MapFloat>(
+    one_hot: ArrayViewD<'_, u8>,
+    spacing: &[f64],
+    options: &MapOptions,
+) -> Result<ArrayD<O>, DistmapError> {
+    let one_hot = one_hot.as_standard_layout();
+    if one_hot.ndim() < 2 {
+        return Err(DistmapError::NoSpatialAxis);
+    }
+    let classes = one_hot.shape()[0];
+    let shape = one_hot.shape()[1..].to_vec();
+    let total = validate(&shape, classes, spacing, one_hot.len() / classes.max(1), one_hot.len())?;
+    let mut out = ArrayD::<O>::default(one_hot.raw_dim());
+    let finish = Finish::new(options.truncate);
+    let inputs: Vec<&[u8]> = one_hot
+        .as_slice()
+        .expect("standard layout is contiguous")
+        .chunks(total.max(1))
+        .collect();
+    if total == 0 {
+        return Ok(out);
+    }
+    out.as_slice_mut()
+        .expect("fresh array is contiguous")
+        .par_chunks_mut(total)
+        .zip(inputs.into_par_iter())
+        .for_each(|(channel, mask)| {
+            let count = mask.iter().filter(|&&m| m != 0).count();
+            let presence = match count {
+                0 => Presence::Absent,
+                c if c == total => Presence::WholeImage,
+                _ => Presence::Partial,
+            };
+            if presence != Presence::Partial {
+                fill_without_transform(channel, presence, &shape, spacing, options);
+                return;
+            }
+            let in_class = |i: usize| mask[i] != 0;
+            match options.kind {
+                MapKind::Signed => {
+                    signed_class_map(in_class, &shape, spacing, options.border, finish, channel)
+                }
+                MapKind::Hausdorff => hausdorff_class_map(in_class, &shape, spacing, finish, channel),
+            }
+        });
+    Ok(out)
+}
+
+fn validate(
+    shape: &[usize],
+    classes: usize,
+    spacing: &[f64],
+    input_len: usize,
+    output_len: usize,
+) -> Result<usize, DistmapError> {
+    if shape.is_empty() {
+        return Err(DistmapError::NoSpatialAxis);
+    }
+    if classes == 0 {
+        return Err(DistmapError::NoClass);
+    }
+    check_spacing(shape, spacing)?;
+    let total: usize = shape.iter().product();
+    if input_len != total {
+        return Err(DistmapError::OutputSize {
+            expected: total,
+            got: input_len,
+        });
+    }
+    if output_len != total * classes {
+        return Err(DistmapError::OutputSize {
+            expected: total * classes,
+            got: output_len,
+        });
+    }
+    Ok(total)
+}
+
+/// Counts each class, failing on the first label that is not below `classes`.
+fn class_presence<T: ClassLabel>(labels: &[T], classes: usize) -> Result<Vec<Presence>, DistmapError> {
+    let counts = labels
+        .par_chunks(64 * 1024)
+        .enumerate()
+        .try_fold(
+            || vec![0usize; classes],
+            |mut counts, (chunk, values)| {
+                for (i, &label) in values.iter().enumerate() {
+                    match label.class_index() {
+                        Some(k) if k < classes => counts[k] += 1,
+                        _ => {
+                            return Err(DistmapError::LabelOutOfRange {
+                                label: label.wide(),
+                                index: chunk * 64 * 1024 + i,
+                                classes,
+                            })
+                        }
+                    }
+                }
+                Ok(counts)
+            },
+        )
+        .try_reduce(
+            || vec![0usize; classes],
+            |mut a, b| {
+                a.iter_mut().zip(b).for_each(|(x, y)| *x += y);
+                Ok(a)
+            },
+        )?;
+    Ok(counts
+        .into_iter()
+        .map(|c| match c {
+            0 => Presence::Absent,
+            c if c == labels.len() => Presence::WholeImage,
+            _ => Presence::Partial,
+        })
+        .collect())
+}
+
+/// Rounding shared by every output value.
+#[derive(Clone, Copy)]
+struct Finish {
+    truncate: bool,
+}
+
+impl Finish {
+    fn new(truncate: bool) -> Self {
+        Finish { truncate }
+    }
+    fn apply<O: MapFloat>(self, value: f64) -> O {
+        // `+ 0.0` turns the -0.0 of a truncated small negative into 0.0, as an int32 would.
+        O::from_f64(if self.truncate {
+            value.trunc() + 0.0
+        } else {
+            value
+        })
+    }
+}
+
+/// Channels of absent classes (zeros) and of classes covering the whole image.
+fn fill_without_transform<O: MapFloat>(
+    channel: &mut [O],
+    presence: Presence,
+    shape: &[usize],
+    spacing: &[f64],
+    options: &MapOptions,
+) {
+    if presence == Presence::Absent || options.whole_image == WholeImageClass::Zeros {
+        channel.par_iter_mut().for_each(|v| *v = O::default());
+        return;
+    }
+    let finish = Finish::new(options.truncate);
+    // The virtual point sits one step before index 0 on axis 0, so the element at the origin is
+    // the inner border: its offset is one voxel (original) or one spacing step (corrected).
+    let border = match options.border {
+        BorderOffset::Voxel => 1.0,
+        BorderOffset::Corrected => spacing[0],
+    };
+    channel.par_iter_mut().enumerate().for_each(|(i, v)| {
+        let d = squared_distance_to_virtual_origin(i, shape, spacing).sqrt();
+        *v = finish.apply(match options.kind {
+            MapKind::Signed => 0.0 - (d - border),
+            MapKind::Hausdorff => d,
+        });
+    });
+}
+
+/// The original's value inside a class: `0 - (d - 1)`, written as scipy's expression evaluates
+/// (`edt(neg)*neg - (edt(pos) - 1)*pos` with `edt(neg) = 0`), which never yields -0.0.
+fn inside_voxel_offset(distance: f64) -> f64 {
+    0.0 - (distance - 1.0)
+}
+
+/// K = 2 with the original offset: `codes` says "in class 1"; a single transform holds, for every
+/// element, the distance to the nearest element of the other class.
+fn two_class_voxel_offset<S: CodeSource<Code = bool>, O: MapFloat>(
+    codes: &S,
+    shape: &[usize],
+    spacing: &[f64],
+    finish: Finish,
+    class0: &mut [O],
+    class1: &mut [O],
+) {
+    let mut scratch = Vec::new();
+    let squared: &mut [f64] = match O::as_f64_mut(class1) {
+        Some(own) => own,
+        None => {
+            scratch.resize(class0.len(), 0.0);
+            &mut scratch
+        }
+    };
+    squared_distance_to_other_code(codes, shape, spacing, squared);
+    // When the output is f64, `squared` aliases class1, so class0 is written first, then class1
+    // is rewritten in place from the same squared distances.
+    let fill = |index: usize, d2: f64| {
+        let distance = d2.sqrt();
+        if codes.code(index) {
+            (distance, inside_voxel_offset(distance))
+        } else {
+            (inside_voxel_offset(distance), distance)
+        }
+    };
+    class0
+        .par_iter_mut()
+        .zip(squared.par_iter())
+        .enumerate()
+        .for_each(|(i, (o, &d2))| *o = finish.apply(fill(i, d2).0));
+    match O::as_f64_mut(class1) {
+        Some(own) => own.par_iter_mut().enumerate().for_each(|(i, v)| {
+            *v = finish.apply(fill(i, *v).1);
+        }),
+        None => class1
+            .par_iter_mut()
+            .zip(scratch.par_iter())
+            .enumerate()
+            .for_each(|(i, (o, &d2))| *o = finish.apply(fill(i, d2).1)),
+    }
+}
+
+/// A closure code source: `in_class(i)` says whether element i belongs to the class.
+struct Membership<F>(F);
+
+impl<F: Fn(usize) -> bool + Sync> CodeSource for Membership<F> {
+    type Code = bool;
+    fn code(&self, index: usize) -> bool {
+        (self.0)(index)
+    }
+}
+
+/// Runs `fill(scratch)` on an f64 buffer: the channel itself when it is f64, else a scratch
+/// buffer whose values are then rounded into the channel.
+fn with_f64_buffer<O: MapFloat>(channel: &mut [O], fill: impl FnOnce(&mut [f64])) {
+    if let Some(own) = O::as_f64_mut(channel) {
+        fill(own);
+        return;
+    }
+    let mut scratch = vec![0.0f64; channel.len()];
+    fill(&mut scratch);
+    channel
+        .par_iter_mut()
+        .zip(scratch.par_iter())
+        .for_each(|(o, &v)| *o = O::from_f64(v));
+}
+
+/// The signed map of one class that is neither absent nor the whole image.
+fn signed_class_map<F: Fn(usize) -> bool + Sync, O: MapFloat>(
+    in_class: F,
+    shape: &[usize],
+    spacing: &[f64],
+    border: BorderOffset,
+    finish: Finish,
+    channel: &mut [O],
+) {
+    match border {
+        BorderOffset::Voxel => with_f64_buffer(channel, |values| {
+            let codes = Membership(&in_class);
+            squared_distance_to_other_code(&codes, shape, spacing, values);
+            values.par_iter_mut().enumerate().for_each(|(i, v)| {
+                let distance = v.sqrt();
+                let value = if in_class(i) {
+                    inside_voxel_offset(distance)
+                } else {
+                    distance
+                };
+                *v = finish.apply::<f64>(value);
+            });
+        }),
+        BorderOffset::Corrected => with_f64_buffer(channel, |values| {
+            let codes = border_codes(&in_class, shape);
+            squared_distance_to_other_code(&ByteCodes(&codes), shape, spacing, values);
+            values
+                .par_iter_mut()
+                .zip(codes.par_iter())
+                .for_each(|(v, &code)| {
+                    let value = match code {
+                        OUTSIDE => v.sqrt(),
+                        INTERIOR => 0.0 - v.sqrt(),
+                        _ => 0.0,
+                    };
+                    *v = finish.apply::<f64>(value);
+                });
+        }),
+    }
+}
+
+/// The Hausdorff-DT map of one class that is neither absent nor the whole image.
+fn hausdorff_class_map<F: Fn(usize) -> bool + Sync, O: MapFloat>(
+    in_class: F,
+    shape: &[usize],
+    spacing: &[f64],
+    finish: Finish,
+    channel: &mut [O],
+) {
+    with_f64_buffer(channel, |values| {
+        squared_distance_to_other_code(&Membership(&in_class), shape, spacing, values);
+        values.par_iter_mut().enumerate().for_each(|(i, v)| {
+            *v = if in_class(i) {
+                finish.apply::<f64>(v.sqrt())
+            } else {
+                0.0
+            };
+        });
+    });
+}
+
+/// Codes for the corrected offset: OUTSIDE, INTERIOR, or BORDER (a class element with a face
+/// neighbour outside the class; the image edge is not outside).
+fn border_codes<F: Fn(usize) -> bool + Sync>(in_class: &F, shape: &[usize]) -> Vec<u8> {
+    let total: usize = shape.iter().product();
+    let strides: Vec<usize> = (0..shape.len())
+        .map(|a| shape[a + 1..].iter().product())
+        .collect();
+    let mut codes = vec![OUTSIDE; total];
+    codes.par_iter_mut().enumerate().for_each(|(i, code)| {
+        if !in_class(i) {
+            return;
+        }
+        let touches_outside = shape.iter().zip(&strides).any(|(&len, &stride)| {
+            let coordinate = (i / stride) % len;
+            (coordinate > 0 && !in_class(i - stride))
+                || (coordinate + 1 < len && !in_class(i + stride))
+        });
+        *code = if touches_outside { BORDER } else { INTERIOR };
+    });
+    codes
+}

@@ -1,0 +1,343 @@
+//! The separable exact transform: squared distance from each element to the nearest element whose
+//! *code* differs from its own.
+//!
+//! With codes = a binary mask this is the classic EDT for both the foreground (distance to the
+//! nearest background) and the background (distance to the nearest foreground) in one sweep;
+//! with codes = class labels it gives, for every class at once, the distance from its pixels to
+//! the nearest pixel of another class. Axis 0 is swept first and every later axis adds its own
+//! squared offset, so the sum has scipy's order: `((d0*s0)^2 + (d1*s1)^2) + (d2*s2)^2`.
+
+use ndarray::{ArrayD, ArrayViewD};
+use rayon::prelude::*;
+
+use crate::{check_spacing, DistmapError};
+
+/// Supplies the code of each element (row-major index); elements are measured to the nearest
+/// element with another code.
+pub(crate) trait CodeSource: Sync {
+    type Code: Copy + PartialEq;
+    fn code(&self, index: usize) -> Self::Code;
+    /// Whether elements with this code need their distance; runs of other codes are skipped.
+    fn needed(&self, _code: Self::Code) -> bool {
+        true
+    }
+}
+
+/// Elements per rayon task, so that small images do not drown in scheduling.
+const TASK_ELEMENTS: usize = 16 * 1024;
+
+/// Writes into `out` the squared distance (in physical units) from every element to the nearest
+/// element with a different code, `+inf` where there is none.
+pub(crate) fn squared_distance_to_other_code<S: CodeSource>(
+    codes: &S,
+    shape: &[usize],
+    spacing: &[f64],
+    out: &mut [f64],
+) {
+    let total: usize = shape.iter().product();
+    debug_assert_eq!(out.len(), total);
+    if total == 0 {
+        return;
+    }
+    first_axis_pass(codes, shape[0], total / shape[0], spacing[0], out);
+    for axis in 1..shape.len() {
+        let inner: usize = shape[axis + 1..].iter().product();
+        envelope_pass(codes, shape[axis], inner, spacing[axis], out);
+    }
+}
+
+/// A raw pointer that rayon tasks may share because each writes a disjoint set of indices.
+#[derive(Clone, Copy)]
+struct DisjointWrites(*mut f64);
+// SAFETY: used only in `first_axis_pass`, whose tasks touch disjoint column ranges.
+unsafe impl Send for DisjointWrites {}
+unsafe impl Sync for DisjointWrites {}
+
+/// Axis 0: for every column of the (len x slab) row-major view, the run-length distance to the
+/// nearest element of another code along the column. Rows are contiguous, so both sweeps walk
+/// memory forward (or backward) over a chunk of columns.
+fn first_axis_pass<S: CodeSource>(
+    codes: &S,
+    len: usize,
+    slab: usize,
+    spacing: f64,
+    out: &mut [f64],
+) {
+    let width = (TASK_ELEMENTS / len).clamp(64, slab.max(64));
+    let ptr = DisjointWrites(out.as_mut_ptr());
+    let chunks = slab.div_ceil(width);
+    (0..chunks).into_par_iter().for_each_init(
+        || vec![0.0f64; width],
+        |backward, chunk| {
+            let ptr = ptr;
+            let first = chunk * width;
+            let end = (first + width).min(slab);
+            // SAFETY: this task reads and writes only indices row * slab + c with c in
+            // [first, end); chunks are disjoint and every index is below len * slab = out.len().
+            let at = |index: usize| unsafe { &mut *ptr.0.add(index) };
+            for column in first..end {
+                *at(column) = f64::INFINITY;
+            }
+            for row in 1..len {
+                let base = row * slab;
+                for column in first..end {
+                    let index = base + column;
+                    let previous = *at(index - slab);
+                    *at(index) = if codes.code(index) != codes.code(index - slab) {
+                        1.0
+                    } else {
+                        previous + 1.0
+                    };
+                }
+            }
+            let backward = &mut backward[..end - first];
+            backward.fill(f64::INFINITY);
+            for row in (0..len).rev() {
+                let base = row * slab;
+                for (column, after) in (first..end).zip(backward.iter_mut()) {
+                    let index = base + column;
+                    if row + 1 < len {
+                        *after = if codes.code(index) != codes.code(index + slab) {
+                            1.0
+                        } else {
+                            *after + 1.0
+                        };
+                    }
+                    let steps = at(index).min(*after);
+                    let offset = steps * spacing;
+                    *at(index) = offset * offset;
+                }
+            }
+        },
+    );
+}
+
+/// How close (in index units) a rounded crossing must be to an element for the neighbouring
+/// parabola to be evaluated too; rounding errors of the crossings are many orders smaller.
+const TIE_WINDOW: f64 = 1e-6;
+
+/// Lower envelope of the parabolas of one run, reused across lines.
+struct Envelope {
+    position: Vec<usize>,
+    height: Vec<f64>,
+    /// Left end (in index units) of the interval where each parabola is the lowest.
+    start: Vec<f64>,
+    len: usize,
+}
+
+impl Envelope {
+    fn new(capacity: usize) -> Self {
+        Envelope {
+            position: vec![0; capacity + 2],
+            height: vec![0.0; capacity + 2],
+            start: vec![0.0; capacity + 2],
+            len: 0,
+        }
+    }
+
+    /// Parabola `which` at `x`: its height plus the squared physical offset, rounded as scipy
+    /// rounds `((f - i) * s) ** 2` and its running sum.
+    #[inline]
+    fn value_at(&self, which: usize, x: f64, spacing: f64) -> f64 {
+        let offset_along = (x - self.position[which] as f64) * spacing;
+        self.height[which] + offset_along * offset_along
+    }
+
+    fn push(&mut self, position: usize, height: f64, inv_spacing_sq: f64) {
+        let p = position as f64;
+        let mut start = f64::NEG_INFINITY;
+        while self.len > 0 {
+            let last = self.len - 1;
+            let q = self.position[last] as f64;
+            start = ((height - self.height[last]) * inv_spacing_sq + (p * p - q * q))
+                / (2.0 * (p - q));
+            if start <= self.start[last] {
+                self.len -= 1;
+                start = f64::NEG_INFINITY;
+            } else {
+                break;
+            }
+        }
+        self.position[self.len] = position;
+        self.height[self.len] = height;
+        self.start[self.len] = start;
+        self.len += 1;
+    }
+
+    /// One line of `len` elements at `block[line + i * stride]`, whose codes are at
+    /// `offset + line + i * stride`. Each run of equal codes is transformed on its own, with the
+    /// elements just outside it as zero-height parabolas (they have another code).
+    #[allow(clippy::too_many_arguments)]
+    fn line<S: CodeSource>(
+        &mut self,
+        codes: &S,
+        block: &mut [f64],
+        offset: usize,
+        line: usize,
+        stride: usize,
+        len: usize,
+        spacing: f64,
+    ) {
+        let inv_spacing_sq = 1.0 / (spacing * spacing);
+        let at = |i: usize| line + i * stride;
+        let mut next = 0;
+        while next < len {
+            let run_start = next;
+            let code = codes.code(offset + at(run_start));
+            next += 1;
+            while next < len && codes.code(offset + at(next)) == code {
+                next += 1;
+            }
+            if !codes.needed(code) {
+                continue;
+            }
+            self.len = 0;
+            if run_start > 0 {
+                self.push(run_start - 1, 0.0, inv_spacing_sq);
+            }
+            for i in run_start..next {
+                let height = block[at(i)];
+                if height.is_finite() {
+                    self.push(i, height, inv_spacing_sq);
+                }
+            }
+            if next < len {
+                self.push(next, 0.0, inv_spacing_sq);
+            }
+            if self.len == 0 {
+                continue; // no element of another code on this line: stays +inf
+            }
+            let mut lowest = 0;
+            for i in run_start..next {
+                let x = i as f64;
+                while lowest + 1 < self.len && self.start[lowest + 1] < x {
+                    lowest += 1;
+                }
+                let mut value = self.value_at(lowest, x, spacing);
+                // Near a crossing, two parabolas are equal in exact arithmetic but their rounded
+                // values may differ by an ulp, and the rounded crossing may pick the larger one:
+                // take the smaller rounded value, as scipy's feature transform does.
+                if lowest + 1 < self.len && self.start[lowest + 1] - x < TIE_WINDOW {
+                    value = value.min(self.value_at(lowest + 1, x, spacing));
+                }
+                if lowest > 0 && x - self.start[lowest] < TIE_WINDOW {
+                    value = value.min(self.value_at(lowest - 1, x, spacing));
+                }
+                block[at(i)] = value;
+            }
+        }
+    }
+}
+
+/// Axes 1..: the array is a sequence of contiguous blocks (len x inner); each line runs along
+/// the block's first axis with stride `inner`.
+fn envelope_pass<S: CodeSource>(
+    codes: &S,
+    len: usize,
+    inner: usize,
+    spacing: f64,
+    out: &mut [f64],
+) {
+    let block_len = len * inner;
+    let min_blocks = (TASK_ELEMENTS / block_len).max(1);
+    out.par_chunks_mut(block_len)
+        .enumerate()
+        .with_min_len(min_blocks)
+        .for_each_init(
+            || Envelope::new(len),
+            |envelope, (block_index, block)| {
+                let offset = block_index * block_len;
+                for line in 0..inner {
+                    envelope.line(codes, block, offset, line, inner, len, spacing);
+                }
+            },
+        );
+}
+
+/// Codes of a binary mask; only nonzero elements need their distance.
+struct MaskCodes<'a>(&'a [bool]);
+
+impl CodeSource for MaskCodes<'_> {
+    type Code = bool;
+    fn code(&self, index: usize) -> bool {
+        self.0[index]
+    }
+    fn needed(&self, code: bool) -> bool {
+        code
+    }
+}
+
+/// Squared scipy-semantics EDT of a mask (row-major, `shape`) into `out`: squared distance from
+/// each `true` element to the nearest `false` one, 0 for `false` elements, and scipy's
+/// virtual-point artefact where the mask has no `false` element at all.
+pub fn squared_edt_into(
+    mask: &[bool],
+    shape: &[usize],
+    spacing: &[f64],
+    out: &mut [f64],
+) -> Result<(), DistmapError> {
+    if shape.is_empty() {
+        return Err(DistmapError::NoSpatialAxis);
+    }
+    check_spacing(shape, spacing)?;
+    let total: usize = shape.iter().product();
+    if out.len() != total || mask.len() != total {
+        return Err(DistmapError::OutputSize {
+            expected: total,
+            got: out.len().min(mask.len()),
+        });
+    }
+    if mask.iter().all(|&m| m) {
+        out.par_iter_mut()
+            .enumerate()
+            .for_each(|(i, v)| *v = squared_distance_to_virtual_origin(i, shape, spacing));
+        return Ok(());
+    }
+    squared_distance_to_other_code(&MaskCodes(mask), shape, spacing, out);
+    out.par_iter_mut()
+        .zip(mask.par_iter())
+        .for_each(|(v, &m)| {
+            if !m {
+                *v = 0.0;
+            }
+        });
+    Ok(())
+}
+
+/// scipy's `distance_transform_edt(mask, sampling=spacing)`: the Euclidean distance from each
+/// nonzero element to the nearest zero element, in units of `spacing` (one value per axis).
+pub fn edt(mask: ArrayViewD<'_, bool>, spacing: &[f64]) -> Result<ArrayD<f64>, DistmapError> {
+    let mask = mask.as_standard_layout();
+    let slice = mask.as_slice().expect("standard layout is contiguous");
+    let mut out = ArrayD::zeros(mask.raw_dim());
+    let out_slice = out.as_slice_mut().expect("fresh array is contiguous");
+    squared_edt_into(slice, mask.shape(), spacing, out_slice)?;
+    out_slice.par_iter_mut().for_each(|v| *v = v.sqrt());
+    Ok(out)
+}
+
+/// scipy's answer for an input with no zero element: its feature transform points every
+/// element at the virtual index (-1, 0, ..., 0), and the squared distance is summed in axis
+/// order from the same products as scipy's.
+pub(crate) fn squared_distance_to_virtual_origin(
+    index: usize,
+    shape: &[usize],
+    spacing: &[f64],
+) -> f64 {
+    let mut rest = index;
+    let mut stride: usize = shape.iter().product();
+    let mut sum = 0.0;
+    for (axis, (&len, &s)) in shape.iter().zip(spacing).enumerate() {
+        stride /= len;
+        let coordinate = rest / stride;
+        rest %= stride;
+        let steps = if axis == 0 {
+            coordinate + 1
+        } else {
+            coordinate
+        };
+        let offset = steps as f64 * s;
+        sum += offset * offset;
+    }
+    sum
+}
