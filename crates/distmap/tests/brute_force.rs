@@ -1,0 +1,245 @@
+//! Property tests: the separable transforms against a brute-force search over every element,
+//! on random small 1-D, 2-D and 3-D inputs with random spacing.
+
+use distmap::{
+    distance_maps, distance_maps_from_one_hot, edt, BorderOffset, MapKind, MapOptions,
+    WholeImageClass,
+};
+use ndarray::{ArrayD, IxDyn};
+use proptest::prelude::*;
+
+/// Coordinates of a row-major flat index.
+fn coordinates(mut index: usize, shape: &[usize]) -> Vec<usize> {
+    let mut out = vec![0; shape.len()];
+    for axis in (0..shape.len()).rev() {
+        out[axis] = index % shape[axis];
+        index /= shape[axis];
+    }
+    out
+}
+
+/// scipy's distance expression between two elements: products, squares, sum in axis order.
+fn squared_distance(a: &[usize], b: &[isize], spacing: &[f64]) -> f64 {
+    a.iter()
+        .zip(b)
+        .zip(spacing)
+        .fold(0.0, |sum, ((&i, &f), &s)| {
+            let offset = (f - i as isize) as f64 * s;
+            sum + offset * offset
+        })
+}
+
+/// Brute-force distance from every element to the nearest element of `targets` (`None` when
+/// `targets` is empty).
+fn brute_nearest(shape: &[usize], spacing: &[f64], targets: &[Vec<isize>], index: usize) -> Option<f64> {
+    let here = coordinates(index, shape);
+    targets
+        .iter()
+        .map(|t| squared_distance(&here, t, spacing))
+        .min_by(|a, b| a.total_cmp(b))
+        .map(f64::sqrt)
+}
+
+fn elements_where(shape: &[usize], keep: impl Fn(usize) -> bool) -> Vec<Vec<isize>> {
+    let total: usize = shape.iter().product();
+    (0..total)
+        .filter(|&i| keep(i))
+        .map(|i| coordinates(i, shape).into_iter().map(|c| c as isize).collect())
+        .collect()
+}
+
+/// scipy's `distance_transform_edt` by brute force, its no-zero artefact included.
+fn brute_edt(mask: &[bool], shape: &[usize], spacing: &[f64]) -> Vec<f64> {
+    let mut zeros = elements_where(shape, |i| !mask[i]);
+    if zeros.is_empty() {
+        let mut virtual_point = vec![0isize; shape.len()];
+        virtual_point[0] = -1;
+        zeros.push(virtual_point);
+    }
+    (0..mask.len())
+        .map(|i| {
+            if mask[i] {
+                brute_nearest(shape, spacing, &zeros, i).unwrap()
+            } else {
+                0.0
+            }
+        })
+        .collect()
+}
+
+/// A random shape of rank 1 to 3 (sides 1..=9), spacing per axis, and labels below `classes`.
+fn labelled_volume() -> impl Strategy<Value = (Vec<usize>, Vec<f64>, usize, Vec<u8>)> {
+    (1usize..=3, 2usize..=4)
+        .prop_flat_map(|(rank, classes)| {
+            (
+                prop::collection::vec(1usize..=9, rank),
+                prop::collection::vec(prop_oneof![Just(1.0), 0.3f64..3.0], rank),
+                Just(classes),
+            )
+        })
+        .prop_flat_map(|(shape, spacing, classes)| {
+            let total = shape.iter().product::<usize>();
+            // Skewed towards class 0 so that small objects and empty classes both occur.
+            let label = prop_oneof![4 => Just(0u8), 3 => 0u8..(classes as u8)];
+            (
+                Just(shape),
+                Just(spacing),
+                Just(classes),
+                prop::collection::vec(label, total),
+            )
+        })
+}
+
+fn close(got: f64, want: f64) -> bool {
+    got.to_bits() == want.to_bits() || (got - want).abs() <= 1e-12 * want.abs().max(1.0)
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(400))]
+
+    #[test]
+    fn edt_equals_brute_force((shape, spacing, _classes, labels) in labelled_volume()) {
+        let mask: Vec<bool> = labels.iter().map(|&l| l != 0).collect();
+        let got = edt(ArrayD::from_shape_vec(IxDyn(&shape), mask.clone()).unwrap().view(), &spacing).unwrap();
+        let want = brute_edt(&mask, &shape, &spacing);
+        for (i, (g, w)) in got.iter().zip(&want).enumerate() {
+            prop_assert!(g.to_bits() == w.to_bits(), "element {i}: got {g}, brute force {w}");
+        }
+    }
+
+    #[test]
+    fn signed_and_hausdorff_maps_equal_brute_force(
+        (shape, spacing, classes, labels) in labelled_volume(),
+        truncate in any::<bool>(),
+    ) {
+        let label_array = ArrayD::from_shape_vec(IxDyn(&shape), labels.clone()).unwrap();
+        let total = labels.len();
+        for kind in [MapKind::Signed, MapKind::Hausdorff] {
+            let options = MapOptions { kind, truncate, ..MapOptions::default() };
+            let got: ArrayD<f64> = distance_maps(label_array.view(), classes, &spacing, &options).unwrap();
+            for k in 0..classes {
+                let pos: Vec<bool> = labels.iter().map(|&l| l as usize == k).collect();
+                let neg: Vec<bool> = pos.iter().map(|p| !p).collect();
+                let present = pos.iter().any(|&p| p);
+                let inside = brute_edt(&pos, &shape, &spacing);
+                let outside = brute_edt(&neg, &shape, &spacing);
+                for i in 0..total {
+                    let want = if !present {
+                        0.0
+                    } else {
+                        match kind {
+                            MapKind::Signed if pos[i] => 0.0 - (inside[i] - 1.0),
+                            MapKind::Signed => outside[i],
+                            MapKind::Hausdorff => inside[i],
+                        }
+                    };
+                    let want = if truncate { want.trunc() + 0.0 } else { want };
+                    let g = got[[k].iter().chain(&coordinates(i, &shape)).copied().collect::<Vec<_>>().as_slice()];
+                    prop_assert!(close(g, want), "{kind:?} class {k} element {i}: got {g}, brute force {want}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn corrected_border_is_the_signed_distance_to_the_inner_border(
+        (shape, spacing, classes, labels) in labelled_volume(),
+    ) {
+        let label_array = ArrayD::from_shape_vec(IxDyn(&shape), labels.clone()).unwrap();
+        let options = MapOptions {
+            border: BorderOffset::Corrected,
+            whole_image: WholeImageClass::Zeros,
+            ..MapOptions::default()
+        };
+        let got: ArrayD<f64> = distance_maps(label_array.view(), classes, &spacing, &options).unwrap();
+        for k in 0..classes {
+            let pos = |i: usize| labels[i] as usize == k;
+            let count = (0..labels.len()).filter(|&i| pos(i)).count();
+            let border = elements_where(&shape, |i| {
+                pos(i) && (0..shape.len()).any(|axis| {
+                    let c = coordinates(i, &shape);
+                    let stride: usize = shape[axis + 1..].iter().product();
+                    (c[axis] > 0 && !pos(i - stride)) || (c[axis] + 1 < shape[axis] && !pos(i + stride))
+                })
+            });
+            for i in 0..labels.len() {
+                let g = got[[k].iter().chain(&coordinates(i, &shape)).copied().collect::<Vec<_>>().as_slice()];
+                let want = if count == 0 || count == labels.len() {
+                    0.0
+                } else {
+                    let d = brute_nearest(&shape, &spacing, &border, i).unwrap();
+                    if pos(i) { 0.0 - d } else { d }
+                };
+                prop_assert!(close(g, want), "class {k} element {i}: got {g}, brute force {want}");
+            }
+            // The defining property: the inner border ring is exactly 0.
+            for b in &border {
+                let mut index = vec![k];
+                index.extend(b.iter().map(|&c| c as usize));
+                if count < labels.len() {
+                    prop_assert_eq!(got[index.as_slice()], 0.0);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn one_hot_input_gives_the_label_map_result(
+        (shape, spacing, classes, labels) in labelled_volume(),
+        kind in prop_oneof![Just(MapKind::Signed), Just(MapKind::Hausdorff)],
+        border in prop_oneof![Just(BorderOffset::Voxel), Just(BorderOffset::Corrected)],
+    ) {
+        let options = MapOptions { kind, border, ..MapOptions::default() };
+        let label_array = ArrayD::from_shape_vec(IxDyn(&shape), labels.clone()).unwrap();
+        let mut one_hot_shape = vec![classes];
+        one_hot_shape.extend(&shape);
+        let one_hot = ArrayD::from_shape_fn(IxDyn(&one_hot_shape), |ix| {
+            let i = (0..shape.len()).fold(0, |acc, a| acc * shape[a] + ix[a + 1]);
+            u8::from(labels[i] as usize == ix[0])
+        });
+        let from_labels: ArrayD<f32> = distance_maps(label_array.view(), classes, &spacing, &options).unwrap();
+        let from_one_hot: ArrayD<f32> = distance_maps_from_one_hot(one_hot.view(), &spacing, &options).unwrap();
+        prop_assert_eq!(from_labels, from_one_hot);
+    }
+}
+
+#[test]
+fn whole_image_class_follows_the_switch() {
+    let labels = ArrayD::from_elem(IxDyn(&[3, 4]), 0u8);
+    let spacing = [0.97, 2.0];
+    let scipy: ArrayD<f64> = distance_maps(labels.view(), 2, &spacing, &MapOptions::default()).unwrap();
+    let brute = brute_edt(&[true; 12], &[3, 4], &spacing);
+    for (i, &d) in brute.iter().enumerate() {
+        assert_eq!(scipy[[0, i / 4, i % 4]], 0.0 - (d - 1.0));
+        assert_eq!(scipy[[1, i / 4, i % 4]], 0.0);
+    }
+    let zeros: ArrayD<f64> = distance_maps(
+        labels.view(),
+        2,
+        &spacing,
+        &MapOptions { whole_image: WholeImageClass::Zeros, ..MapOptions::default() },
+    )
+    .unwrap();
+    assert!(zeros.iter().all(|&v| v == 0.0));
+    let corrected: ArrayD<f64> = distance_maps(
+        labels.view(),
+        2,
+        &spacing,
+        &MapOptions { border: BorderOffset::Corrected, ..MapOptions::default() },
+    )
+    .unwrap();
+    assert_eq!(corrected[[0, 0, 0]], 0.0, "the origin is the border next to the virtual point");
+}
+
+#[test]
+fn bad_inputs_are_errors() {
+    let labels = ArrayD::from_elem(IxDyn(&[3, 4]), 2u8);
+    let err = distance_maps::<u8, f64>(labels.view(), 2, &[1.0, 1.0], &MapOptions::default()).unwrap_err();
+    assert!(err.to_string().contains("label 2"), "{err}");
+    let err = distance_maps::<u8, f64>(labels.view(), 3, &[1.0], &MapOptions::default()).unwrap_err();
+    assert!(err.to_string().contains("1 spacing value(s)"), "{err}");
+    let err = distance_maps::<u8, f64>(labels.view(), 3, &[1.0, -1.0], &MapOptions::default()).unwrap_err();
+    assert!(err.to_string().contains("positive"), "{err}");
+    let negative = ArrayD::from_elem(IxDyn(&[2]), -1i32);
+    assert!(distance_maps::<i32, f64>(negative.view(), 3, &[1.0], &MapOptions::default()).is_err());
+}
