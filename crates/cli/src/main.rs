@@ -1,1 +1,58 @@
-fn main(){}
+//! The `boundary-loss` command: parses arguments, calls the libraries, prints results.
+//!
+//! This crate owns the command-line contract (subcommands, flags, exit codes, messages) and
+//! nothing else: distance maps live in `distmap`, file formats in `volume-io`. Every failure is
+//! printed as one `error: <file>: <reason>` line and exits with status 1.
+
+mod demo;
+mod distmap_cmd;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(
+    name = "boundary-loss",
+    version,
+    about = "Boundary loss for highly unbalanced segmentation: distance maps, losses, training"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Signed (boundary loss) or Hausdorff distance maps of label maps, as .npy (K, *spatial).
+    Distmap(distmap_cmd::DistmapArgs),
+    /// Generate a small synthetic data set and compute its distance maps (the built-in example).
+    Demo(demo::DemoArgs),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Distmap(args) => distmap_cmd::run(&args),
+        Command::Demo(args) => demo::run(&args),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("error: {err:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Sizes the global rayon pool; `None` keeps rayon's default (all cores).
+pub(crate) fn set_threads(threads: Option<usize>) -> anyhow::Result<()> {
+    if let Some(n) = threads {
+        anyhow::ensure!(n > 0, "--threads must be at least 1");
+        rayon::ThreadPoolBuilder::new()
+            .num_threads(n)
+            .build_global()
+            .map_err(|e| anyhow::anyhow!("cannot start {n} threads: {e}"))?;
+    }
+    Ok(())
+}

@@ -212,7 +212,9 @@ pub fn distance_maps_into<T: ClassLabel, O: MapFloat>(
             });
         }
         MapKind::Hausdorff => {}
-        MapKind::Signed if options.border == BorderOffset::Voxel && partial.len() == 2 && classes == 2 => {
+        MapKind::Signed
+            if options.border == BorderOffset::Voxel && partial.len() == 2 && classes == 2 =>
+        {
             // Binary: one transform of "is class 1" gives the inside and outside of both.
             let class0 = channels[0].take().expect("partial channel");
             let class1 = channels[1].take().expect("partial channel");
@@ -272,7 +274,13 @@ pub fn distance_maps_from_one_hot<O: MapFloat>(
     }
     let classes = one_hot.shape()[0];
     let shape = one_hot.shape()[1..].to_vec();
-    let total = validate(&shape, classes, spacing, one_hot.len() / classes.max(1), one_hot.len())?;
+    let total = validate(
+        &shape,
+        classes,
+        spacing,
+        one_hot.len() / classes.max(1),
+        one_hot.len(),
+    )?;
     let mut out = ArrayD::<O>::default(one_hot.raw_dim());
     let finish = Finish::new(options.truncate);
     let inputs: Vec<&[u8]> = one_hot
@@ -303,7 +311,9 @@ pub fn distance_maps_from_one_hot<O: MapFloat>(
                 MapKind::Signed => {
                     signed_class_map(in_class, &shape, spacing, options.border, finish, channel)
                 }
-                MapKind::Hausdorff => hausdorff_class_map(in_class, &shape, spacing, finish, channel),
+                MapKind::Hausdorff => {
+                    hausdorff_class_map(in_class, &shape, spacing, finish, channel)
+                }
             }
         });
     Ok(out)
@@ -340,7 +350,10 @@ fn validate(
 }
 
 /// Counts each class, failing on the first label that is not below `classes`.
-fn class_presence<T: ClassLabel>(labels: &[T], classes: usize) -> Result<Vec<Presence>, DistmapError> {
+fn class_presence<T: ClassLabel>(
+    labels: &[T],
+    classes: usize,
+) -> Result<Vec<Presence>, DistmapError> {
     let counts = labels
         .par_chunks(64 * 1024)
         .enumerate()

@@ -53,6 +53,13 @@ struct DisjointWrites(*mut f64);
 unsafe impl Send for DisjointWrites {}
 unsafe impl Sync for DisjointWrites {}
 
+impl DisjointWrites {
+    /// Taking `self` makes closures capture the whole (Send) wrapper, not the raw field.
+    fn get(self) -> *mut f64 {
+        self.0
+    }
+}
+
 /// Axis 0: for every column of the (len x slab) row-major view, the run-length distance to the
 /// nearest element of another code along the column. Rows are contiguous, so both sweeps walk
 /// memory forward (or backward) over a chunk of columns.
@@ -69,12 +76,11 @@ fn first_axis_pass<S: CodeSource>(
     (0..chunks).into_par_iter().for_each_init(
         || vec![0.0f64; width],
         |backward, chunk| {
-            let ptr = ptr;
             let first = chunk * width;
             let end = (first + width).min(slab);
             // SAFETY: this task reads and writes only indices row * slab + c with c in
             // [first, end); chunks are disjoint and every index is below len * slab = out.len().
-            let at = |index: usize| unsafe { &mut *ptr.0.add(index) };
+            let at = |index: usize| unsafe { &mut *ptr.get().add(index) };
             for column in first..end {
                 *at(column) = f64::INFINITY;
             }
@@ -149,8 +155,8 @@ impl Envelope {
         while self.len > 0 {
             let last = self.len - 1;
             let q = self.position[last] as f64;
-            start = ((height - self.height[last]) * inv_spacing_sq + (p * p - q * q))
-                / (2.0 * (p - q));
+            start =
+                ((height - self.height[last]) * inv_spacing_sq + (p * p - q * q)) / (2.0 * (p - q));
             if start <= self.start[last] {
                 self.len -= 1;
                 start = f64::NEG_INFINITY;
@@ -294,13 +300,11 @@ pub fn squared_edt_into(
         return Ok(());
     }
     squared_distance_to_other_code(&MaskCodes(mask), shape, spacing, out);
-    out.par_iter_mut()
-        .zip(mask.par_iter())
-        .for_each(|(v, &m)| {
-            if !m {
-                *v = 0.0;
-            }
-        });
+    out.par_iter_mut().zip(mask.par_iter()).for_each(|(v, &m)| {
+        if !m {
+            *v = 0.0;
+        }
+    });
     Ok(())
 }
 

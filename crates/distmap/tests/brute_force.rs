@@ -31,7 +31,12 @@ fn squared_distance(a: &[usize], b: &[isize], spacing: &[f64]) -> f64 {
 
 /// Brute-force distance from every element to the nearest element of `targets` (`None` when
 /// `targets` is empty).
-fn brute_nearest(shape: &[usize], spacing: &[f64], targets: &[Vec<isize>], index: usize) -> Option<f64> {
+fn brute_nearest(
+    shape: &[usize],
+    spacing: &[f64],
+    targets: &[Vec<isize>],
+    index: usize,
+) -> Option<f64> {
     let here = coordinates(index, shape);
     targets
         .iter()
@@ -44,7 +49,12 @@ fn elements_where(shape: &[usize], keep: impl Fn(usize) -> bool) -> Vec<Vec<isiz
     let total: usize = shape.iter().product();
     (0..total)
         .filter(|&i| keep(i))
-        .map(|i| coordinates(i, shape).into_iter().map(|c| c as isize).collect())
+        .map(|i| {
+            coordinates(i, shape)
+                .into_iter()
+                .map(|c| c as isize)
+                .collect()
+        })
         .collect()
 }
 
@@ -207,7 +217,8 @@ proptest! {
 fn whole_image_class_follows_the_switch() {
     let labels = ArrayD::from_elem(IxDyn(&[3, 4]), 0u8);
     let spacing = [0.97, 2.0];
-    let scipy: ArrayD<f64> = distance_maps(labels.view(), 2, &spacing, &MapOptions::default()).unwrap();
+    let scipy: ArrayD<f64> =
+        distance_maps(labels.view(), 2, &spacing, &MapOptions::default()).unwrap();
     let brute = brute_edt(&[true; 12], &[3, 4], &spacing);
     for (i, &d) in brute.iter().enumerate() {
         assert_eq!(scipy[[0, i / 4, i % 4]], 0.0 - (d - 1.0));
@@ -217,7 +228,10 @@ fn whole_image_class_follows_the_switch() {
         labels.view(),
         2,
         &spacing,
-        &MapOptions { whole_image: WholeImageClass::Zeros, ..MapOptions::default() },
+        &MapOptions {
+            whole_image: WholeImageClass::Zeros,
+            ..MapOptions::default()
+        },
     )
     .unwrap();
     assert!(zeros.iter().all(|&v| v == 0.0));
@@ -225,20 +239,30 @@ fn whole_image_class_follows_the_switch() {
         labels.view(),
         2,
         &spacing,
-        &MapOptions { border: BorderOffset::Corrected, ..MapOptions::default() },
+        &MapOptions {
+            border: BorderOffset::Corrected,
+            ..MapOptions::default()
+        },
     )
     .unwrap();
-    assert_eq!(corrected[[0, 0, 0]], 0.0, "the origin is the border next to the virtual point");
+    assert_eq!(
+        corrected[[0, 0, 0]],
+        0.0,
+        "the origin is the border next to the virtual point"
+    );
 }
 
 #[test]
 fn bad_inputs_are_errors() {
     let labels = ArrayD::from_elem(IxDyn(&[3, 4]), 2u8);
-    let err = distance_maps::<u8, f64>(labels.view(), 2, &[1.0, 1.0], &MapOptions::default()).unwrap_err();
+    let err = distance_maps::<u8, f64>(labels.view(), 2, &[1.0, 1.0], &MapOptions::default())
+        .unwrap_err();
     assert!(err.to_string().contains("label 2"), "{err}");
-    let err = distance_maps::<u8, f64>(labels.view(), 3, &[1.0], &MapOptions::default()).unwrap_err();
+    let err =
+        distance_maps::<u8, f64>(labels.view(), 3, &[1.0], &MapOptions::default()).unwrap_err();
     assert!(err.to_string().contains("1 spacing value(s)"), "{err}");
-    let err = distance_maps::<u8, f64>(labels.view(), 3, &[1.0, -1.0], &MapOptions::default()).unwrap_err();
+    let err = distance_maps::<u8, f64>(labels.view(), 3, &[1.0, -1.0], &MapOptions::default())
+        .unwrap_err();
     assert!(err.to_string().contains("positive"), "{err}");
     let negative = ArrayD::from_elem(IxDyn(&[2]), -1i32);
     assert!(distance_maps::<i32, f64>(negative.view(), 3, &[1.0], &MapOptions::default()).is_err());

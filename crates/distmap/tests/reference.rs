@@ -33,7 +33,12 @@ fn cases() -> Vec<Case> {
         let rank = seg.ndim() - 1;
         let spacing = match &case["resolution"] {
             Value::Null => vec![1.0; rank],
-            v => v.as_array().unwrap().iter().map(|x| x.as_f64().unwrap()).collect(),
+            v => v
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|x| x.as_f64().unwrap())
+                .collect(),
         };
         out.push(Case {
             name: name.clone(),
@@ -133,7 +138,12 @@ fn truncated_maps_match_the_original_int32_loader() {
         let got: ArrayD<f32> =
             distance_maps(labels_of(&case.seg).view(), k, &case.spacing, &options).unwrap();
         let want = want.mapv(|v| v as f64);
-        assert_bits_equal(&case.name, "dist_trunc_int32", &got.mapv(|v| v as f64), &want);
+        assert_bits_equal(
+            &case.name,
+            "dist_trunc_int32",
+            &got.mapv(|v| v as f64),
+            &want,
+        );
     }
     assert_eq!(seen, 4);
 }
@@ -155,7 +165,13 @@ fn f32_maps_are_the_f64_maps_rounded_once() {
         )
         .unwrap();
         assert_eq!(got.shape(), want.shape());
-        assert!(got.iter().zip(want.iter()).all(|(g, w)| g.to_bits() == w.to_bits()), "{}", case.name);
+        assert!(
+            got.iter()
+                .zip(want.iter())
+                .all(|(g, w)| g.to_bits() == w.to_bits()),
+            "{}",
+            case.name
+        );
     }
     assert_eq!(seen, 1);
 }

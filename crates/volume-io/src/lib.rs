@@ -1,0 +1,32 @@
+//! Files in, files out: integer label maps from `.npy`, `.png` and `.nii`/`.nii.gz`, and `.npy`
+//! outputs written atomically.
+//!
+//! This crate owns file formats and nothing about distances or training. Every error carries the
+//! path and a reason a person can act on; every output is written to a temporary file in the
+//! destination folder and renamed into place, so a crash or an error never leaves a half-written
+//! file under the final name.
+
+mod labels;
+mod write;
+
+pub use labels::{read_label_map, LabelMap, LABEL_EXTENSIONS};
+pub use write::{write_atomically, write_npy_atomically};
+
+use std::path::PathBuf;
+
+/// A problem with one file.
+#[derive(Debug, thiserror::Error)]
+#[error("{path}: {reason}")]
+pub struct FileError {
+    pub path: PathBuf,
+    pub reason: String,
+}
+
+impl FileError {
+    pub fn new(path: impl Into<PathBuf>, reason: impl std::fmt::Display) -> Self {
+        FileError {
+            path: path.into(),
+            reason: reason.to_string(),
+        }
+    }
+}
