@@ -88,6 +88,7 @@ impl_class_label!(u8, u16, u32, u64, usize, i8, i16, i32, i64);
 /// An output element type. Maps are computed in f64 and rounded once.
 pub trait MapFloat: Copy + Send + Sync + Default + 'static {
     fn from_f64(value: f64) -> Self;
+    fn to_f64(self) -> f64;
     /// The slice itself when the output is f64, so it can serve as the transform's scratch.
     fn as_f64_mut(values: &mut [Self]) -> Option<&mut [f64]>;
 }
@@ -95,6 +96,9 @@ pub trait MapFloat: Copy + Send + Sync + Default + 'static {
 impl MapFloat for f64 {
     fn from_f64(value: f64) -> Self {
         value
+    }
+    fn to_f64(self) -> f64 {
+        self
     }
     fn as_f64_mut(values: &mut [Self]) -> Option<&mut [f64]> {
         Some(values)
@@ -104,6 +108,9 @@ impl MapFloat for f64 {
 impl MapFloat for f32 {
     fn from_f64(value: f64) -> Self {
         value as f32
+    }
+    fn to_f64(self) -> f64 {
+        self as f64
     }
     fn as_f64_mut(_: &mut [Self]) -> Option<&mut [f64]> {
         None
@@ -249,7 +256,7 @@ pub fn distance_maps<T: ClassLabel, O: MapFloat>(
     let labels = labels.as_standard_layout();
     let mut shape = vec![classes];
     shape.extend_from_slice(labels.shape());
-    let mut out = ArrayD::<O>::default(IxDyn(&shape));
+    let mut out = zeroed_array::<O>(&shape);
     distance_maps_into(
         labels.as_slice().expect("standard layout is contiguous"),
         labels.shape(),
@@ -281,7 +288,7 @@ pub fn distance_maps_from_one_hot<O: MapFloat>(
         one_hot.len() / classes.max(1),
         one_hot.len(),
     )?;
-    let mut out = ArrayD::<O>::default(one_hot.raw_dim());
+    let mut out = zeroed_array::<O>(one_hot.shape());
     let finish = Finish::new(options.truncate);
     let inputs: Vec<&[u8]> = one_hot
         .as_slice()
@@ -317,6 +324,13 @@ pub fn distance_maps_from_one_hot<O: MapFloat>(
             }
         });
     Ok(out)
+}
+
+/// A zero array from `vec![0; n]`, which gets fresh zero pages from the allocator instead of
+/// writing every element (the maps overwrite them all anyway).
+fn zeroed_array<O: MapFloat>(shape: &[usize]) -> ArrayD<O> {
+    let total = shape.iter().product();
+    ArrayD::from_shape_vec(IxDyn(shape), vec![O::default(); total]).expect("shape matches length")
 }
 
 fn validate(
@@ -447,7 +461,8 @@ fn inside_voxel_offset(distance: f64) -> f64 {
 }
 
 /// K = 2 with the original offset: `codes` says "in class 1"; a single transform holds, for every
-/// element, the distance to the nearest element of the other class.
+/// element, the distance to the nearest element of the other class, which is the inside distance
+/// of its own class and the outside distance of the other.
 fn two_class_voxel_offset<S: CodeSource<Code = bool>, O: MapFloat>(
     codes: &S,
     shape: &[usize],
@@ -456,40 +471,37 @@ fn two_class_voxel_offset<S: CodeSource<Code = bool>, O: MapFloat>(
     class0: &mut [O],
     class1: &mut [O],
 ) {
-    let mut scratch = Vec::new();
-    let squared: &mut [f64] = match O::as_f64_mut(class1) {
-        Some(own) => own,
-        None => {
-            scratch.resize(class0.len(), 0.0);
-            &mut scratch
-        }
-    };
-    squared_distance_to_other_code(codes, shape, spacing, squared);
-    // When the output is f64, `squared` aliases class1, so class0 is written first, then class1
-    // is rewritten in place from the same squared distances.
-    let fill = |index: usize, d2: f64| {
-        let distance = d2.sqrt();
+    let signed_pair = |index: usize, squared: f64| -> (O, O) {
+        let distance = squared.sqrt();
+        let inside = inside_voxel_offset(distance);
         if codes.code(index) {
-            (distance, inside_voxel_offset(distance))
+            (finish.apply(distance), finish.apply(inside))
         } else {
-            (inside_voxel_offset(distance), distance)
+            (finish.apply(inside), finish.apply(distance))
         }
     };
+    if let Some(squared) = O::as_f64_mut(class1) {
+        // f64 output: class 1's channel is the transform's buffer, rewritten in place.
+        squared_distance_to_other_code(codes, shape, spacing, squared);
+        class0
+            .par_iter_mut()
+            .zip(squared.par_iter_mut())
+            .enumerate()
+            .for_each(|(i, (zero, one))| {
+                let (a, b) = signed_pair(i, *one);
+                *zero = a;
+                *one = O::to_f64(b);
+            });
+        return;
+    }
+    let mut squared = vec![0.0f64; class0.len()];
+    squared_distance_to_other_code(codes, shape, spacing, &mut squared);
     class0
         .par_iter_mut()
+        .zip(class1.par_iter_mut())
         .zip(squared.par_iter())
         .enumerate()
-        .for_each(|(i, (o, &d2))| *o = finish.apply(fill(i, d2).0));
-    match O::as_f64_mut(class1) {
-        Some(own) => own.par_iter_mut().enumerate().for_each(|(i, v)| {
-            *v = finish.apply(fill(i, *v).1);
-        }),
-        None => class1
-            .par_iter_mut()
-            .zip(scratch.par_iter())
-            .enumerate()
-            .for_each(|(i, (o, &d2))| *o = finish.apply(fill(i, d2).1)),
-    }
+        .for_each(|(i, ((zero, one), &d2))| (*zero, *one) = signed_pair(i, d2));
 }
 
 /// A closure code source: `in_class(i)` says whether element i belongs to the class.

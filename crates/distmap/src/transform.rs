@@ -75,43 +75,38 @@ fn first_axis_pass<S: CodeSource>(
     let chunks = slab.div_ceil(width);
     (0..chunks).into_par_iter().for_each_init(
         || vec![0.0f64; width],
-        |backward, chunk| {
+        |after, chunk| {
             let first = chunk * width;
-            let end = (first + width).min(slab);
-            // SAFETY: this task reads and writes only indices row * slab + c with c in
-            // [first, end); chunks are disjoint and every index is below len * slab = out.len().
-            let at = |index: usize| unsafe { &mut *ptr.get().add(index) };
-            for column in first..end {
-                *at(column) = f64::INFINITY;
-            }
-            for row in 1..len {
-                let base = row * slab;
-                for column in first..end {
-                    let index = base + column;
-                    let previous = *at(index - slab);
-                    *at(index) = if codes.code(index) != codes.code(index - slab) {
-                        1.0
-                    } else {
-                        previous + 1.0
-                    };
+            let columns = (first + width).min(slab) - first;
+            // SAFETY: this task touches only indices row * slab + first + c for c < columns;
+            // the column ranges of the tasks are disjoint and every index is below
+            // len * slab = out.len(). Rows of one task never overlap each other.
+            let row = |r: usize| unsafe {
+                std::slice::from_raw_parts_mut(ptr.get().add(r * slab + first), columns)
+            };
+            row(0).fill(f64::INFINITY);
+            for r in 1..len {
+                let (above, here) = (row(r - 1), row(r));
+                let base = r * slab + first;
+                for (c, (value, &previous)) in here.iter_mut().zip(above.iter()).enumerate() {
+                    let same = codes.code(base + c) == codes.code(base + c - slab);
+                    *value = if same { previous + 1.0 } else { 1.0 };
                 }
             }
-            let backward = &mut backward[..end - first];
-            backward.fill(f64::INFINITY);
-            for row in (0..len).rev() {
-                let base = row * slab;
-                for (column, after) in (first..end).zip(backward.iter_mut()) {
-                    let index = base + column;
-                    if row + 1 < len {
-                        *after = if codes.code(index) != codes.code(index + slab) {
-                            1.0
-                        } else {
-                            *after + 1.0
-                        };
+            let after = &mut after[..columns];
+            after.fill(f64::INFINITY);
+            for r in (0..len).rev() {
+                let here = row(r);
+                let base = r * slab + first;
+                if r + 1 < len {
+                    for (c, below) in after.iter_mut().enumerate() {
+                        let same = codes.code(base + c) == codes.code(base + c + slab);
+                        *below = if same { *below + 1.0 } else { 1.0 };
                     }
-                    let steps = at(index).min(*after);
-                    let offset = steps * spacing;
-                    *at(index) = offset * offset;
+                }
+                for (value, &below) in here.iter_mut().zip(after.iter()) {
+                    let offset = value.min(below) * spacing;
+                    *value = offset * offset;
                 }
             }
         },

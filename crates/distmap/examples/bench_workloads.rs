@@ -1,0 +1,70 @@
+//! Times `distance_maps` on label maps saved as .npy by `benches/compare_peers.py`, so that the
+//! Python peers and this crate are measured on the same inputs in the same run.
+//!
+//! Usage: bench_workloads MANIFEST.json THREADS [OUT_DIR]
+//! The manifest lists {name, file, classes, spacing}; prints one JSON line per workload with the
+//! median milliseconds (f64 and f32 outputs), and, with OUT_DIR, saves the f64 maps there so the
+//! script can check them against scipy's.
+
+use std::time::{Duration, Instant};
+
+use distmap::{distance_maps, MapOptions};
+use ndarray::ArrayD;
+use ndarray_npy::{read_npy, write_npy};
+use serde_json::Value;
+
+fn median_ms(mut run: impl FnMut()) -> f64 {
+    run(); // warm-up: page faults, thread start
+    let mut times = Vec::new();
+    let budget = Instant::now();
+    while times.len() < 5 || (budget.elapsed() < Duration::from_secs(2) && times.len() < 200) {
+        let started = Instant::now();
+        run();
+        times.push(started.elapsed().as_secs_f64() * 1e3);
+    }
+    times.sort_by(f64::total_cmp);
+    times[times.len() / 2]
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    let manifest: Value =
+        serde_json::from_str(&std::fs::read_to_string(&args[1]).expect("manifest")).expect("json");
+    let threads: usize = args[2].parse().expect("threads");
+    let out_dir = args.get(3);
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build()
+        .unwrap();
+    let dir = std::path::Path::new(&args[1]).parent().unwrap();
+    for workload in manifest.as_array().unwrap() {
+        let name = workload["name"].as_str().unwrap();
+        let labels: ArrayD<u8> = read_npy(dir.join(workload["file"].as_str().unwrap())).unwrap();
+        let classes = workload["classes"].as_u64().unwrap() as usize;
+        let spacing: Vec<f64> = workload["spacing"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_f64().unwrap())
+            .collect();
+        let options = MapOptions::default();
+        pool.install(|| {
+            let f64_ms = median_ms(|| {
+                let maps: ArrayD<f64> = distance_maps(labels.view(), classes, &spacing, &options).unwrap();
+                std::hint::black_box(maps);
+            });
+            let f32_ms = median_ms(|| {
+                let maps: ArrayD<f32> = distance_maps(labels.view(), classes, &spacing, &options).unwrap();
+                std::hint::black_box(maps);
+            });
+            if let Some(out) = out_dir {
+                let maps: ArrayD<f64> = distance_maps(labels.view(), classes, &spacing, &options).unwrap();
+                write_npy(std::path::Path::new(out).join(format!("{name}.npy")), &maps).unwrap();
+            }
+            println!(
+                "{}",
+                serde_json::json!({"name": name, "threads": threads, "f64_ms": f64_ms, "f32_ms": f32_ms})
+            );
+        });
+    }
+}
