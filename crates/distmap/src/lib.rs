@@ -13,6 +13,7 @@
 //! the distance to the nearest element *of another code*, so one sweep gives both the inside and
 //! the outside distances of a class, run in parallel over lines with rayon.
 
+mod buffers;
 mod error;
 mod maps;
 mod transform;

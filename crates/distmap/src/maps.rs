@@ -4,9 +4,8 @@
 use ndarray::{ArrayD, ArrayViewD, IxDyn};
 use rayon::prelude::*;
 
-use crate::transform::{
-    squared_distance_to_other_code, squared_distance_to_virtual_origin, CodeSource,
-};
+use crate::buffers::zeroed_vec;
+use crate::transform::{squared_distance_to_other_code, squared_distance_to_virtual_origin};
 use crate::{check_spacing, DistmapError};
 
 /// Which map to compute for each class k.
@@ -117,42 +116,6 @@ impl MapFloat for f32 {
     }
 }
 
-/// Codes for "is this element in class k" from a label map.
-struct InClass<'a, T> {
-    labels: &'a [T],
-    class: T,
-}
-
-impl<T: ClassLabel> CodeSource for InClass<'_, T> {
-    type Code = bool;
-    fn code(&self, index: usize) -> bool {
-        self.labels[index] == self.class
-    }
-}
-
-/// The label map itself: distance from each element to the nearest element of another class.
-struct AnyOtherClass<'a, T>(&'a [T]);
-
-impl<T: ClassLabel> CodeSource for AnyOtherClass<'_, T> {
-    type Code = T;
-    fn code(&self, index: usize) -> T {
-        self.0[index]
-    }
-}
-
-/// Precomputed small codes (corrected border: 0 outside, 1 interior, 2 inner border).
-struct ByteCodes<'a>(&'a [u8]);
-
-impl CodeSource for ByteCodes<'_> {
-    type Code = u8;
-    fn code(&self, index: usize) -> u8 {
-        self.0[index]
-    }
-    fn needed(&self, code: u8) -> bool {
-        code != BORDER
-    }
-}
-
 const OUTSIDE: u8 = 0;
 const INTERIOR: u8 = 1;
 const BORDER: u8 = 2;
@@ -194,52 +157,41 @@ pub fn distance_maps_into<T: ClassLabel, O: MapFloat>(
     }
 
     let finish = Finish::new(options.truncate);
+    let mut jobs: Vec<(usize, &mut [O])> = partial
+        .iter()
+        .map(|&k| (k, channels[k].take().expect("each channel is taken once")))
+        .collect();
     match options.kind {
-        MapKind::Hausdorff if !partial.is_empty() => {
+        MapKind::Hausdorff if !jobs.is_empty() => {
             // One transform serves every class: inside class k, the nearest element of another
             // class is the nearest element outside k.
-            let mut squared = vec![0.0f64; total];
-            squared_distance_to_other_code(&AnyOtherClass(labels), shape, spacing, &mut squared);
-            let jobs: Vec<(usize, &mut [O])> = partial
-                .iter()
-                .map(|&k| (k, channels[k].take().expect("partial channel")))
-                .collect();
-            jobs.into_par_iter().for_each(|(k, channel)| {
-                channel
-                    .par_iter_mut()
-                    .zip(squared.par_iter())
-                    .zip(labels.par_iter())
-                    .for_each(|((o, &d2), label)| {
-                        *o = if label.class_index() == Some(k) {
-                            finish.apply(d2.sqrt())
-                        } else {
-                            O::default()
-                        };
-                    });
-            });
-        }
-        MapKind::Hausdorff => {}
-        MapKind::Signed
-            if options.border == BorderOffset::Voxel && partial.len() == 2 && classes == 2 =>
-        {
-            // Binary: one transform of "is class 1" gives the inside and outside of both.
-            let class0 = channels[0].take().expect("partial channel");
-            let class1 = channels[1].take().expect("partial channel");
-            let codes = InClass {
-                labels,
-                class: T::from_class_index(1),
-            };
-            two_class_voxel_offset(&codes, shape, spacing, finish, class0, class1);
-        }
-        MapKind::Signed => {
-            let jobs: Vec<(usize, &mut [O])> = partial
-                .iter()
-                .map(|&k| (k, channels[k].take().expect("partial channel")))
-                .collect();
+            let mut squared = zeroed_vec::<f64>(total);
+            squared_distance_to_other_code(labels, None, shape, spacing, &mut squared);
             jobs.into_par_iter().for_each(|(k, channel)| {
                 let class = T::from_class_index(k);
-                let in_class = |i: usize| labels[i] == class;
-                signed_class_map(in_class, shape, spacing, options.border, finish, channel);
+                fill_chunks(channel, &squared, labels, |d2, label| {
+                    if label == class {
+                        finish.apply(d2.sqrt())
+                    } else {
+                        0.0
+                    }
+                });
+            });
+        }
+        MapKind::Signed
+            if options.border == BorderOffset::Voxel && classes == 2 && jobs.len() == 2 =>
+        {
+            // Binary: the labels are the codes, and one transform gives the distance from every
+            // element to the other class: the inside of its own class, the outside of the other.
+            let (_, class1) = jobs.pop().expect("two jobs");
+            let (_, class0) = jobs.pop().expect("two jobs");
+            two_class_voxel_offset(labels, shape, spacing, finish, class0, class1);
+        }
+        MapKind::Hausdorff | MapKind::Signed => {
+            jobs.into_par_iter().for_each(|(k, channel)| {
+                let class = T::from_class_index(k);
+                let in_class: Vec<bool> = labels.par_iter().map(|&l| l == class).collect();
+                class_map(&in_class, shape, spacing, options, channel);
             });
         }
     }
@@ -289,7 +241,6 @@ pub fn distance_maps_from_one_hot<O: MapFloat>(
         one_hot.len(),
     )?;
     let mut out = zeroed_array::<O>(one_hot.shape());
-    let finish = Finish::new(options.truncate);
     let inputs: Vec<&[u8]> = one_hot
         .as_slice()
         .expect("standard layout is contiguous")
@@ -313,15 +264,8 @@ pub fn distance_maps_from_one_hot<O: MapFloat>(
                 fill_without_transform(channel, presence, &shape, spacing, options);
                 return;
             }
-            let in_class = |i: usize| mask[i] != 0;
-            match options.kind {
-                MapKind::Signed => {
-                    signed_class_map(in_class, &shape, spacing, options.border, finish, channel)
-                }
-                MapKind::Hausdorff => {
-                    hausdorff_class_map(in_class, &shape, spacing, finish, channel)
-                }
-            }
+            let in_class: Vec<bool> = mask.par_iter().map(|&m| m != 0).collect();
+            class_map(&in_class, &shape, spacing, options, channel);
         });
     Ok(out)
 }
@@ -330,7 +274,7 @@ pub fn distance_maps_from_one_hot<O: MapFloat>(
 /// writing every element (the maps overwrite them all anyway).
 fn zeroed_array<O: MapFloat>(shape: &[usize]) -> ArrayD<O> {
     let total = shape.iter().product();
-    ArrayD::from_shape_vec(IxDyn(shape), vec![O::default(); total]).expect("shape matches length")
+    ArrayD::from_shape_vec(IxDyn(shape), zeroed_vec::<O>(total)).expect("shape matches length")
 }
 
 fn validate(
@@ -460,152 +404,170 @@ fn inside_voxel_offset(distance: f64) -> f64 {
     0.0 - (distance - 1.0)
 }
 
-/// K = 2 with the original offset: `codes` says "in class 1"; a single transform holds, for every
-/// element, the distance to the nearest element of the other class, which is the inside distance
-/// of its own class and the outside distance of the other.
-fn two_class_voxel_offset<S: CodeSource<Code = bool>, O: MapFloat>(
-    codes: &S,
+/// Elements per rayon task in the element-wise fills.
+const FILL_CHUNK: usize = 16 * 1024;
+
+/// `out[i] = value(squared[i], codes[i])`, in parallel chunks whose plain loops vectorise.
+fn fill_chunks<O: MapFloat, C: Copy + Sync>(
+    out: &mut [O],
+    squared: &[f64],
+    codes: &[C],
+    value: impl Fn(f64, C) -> f64 + Sync,
+) {
+    out.par_chunks_mut(FILL_CHUNK)
+        .zip(squared.par_chunks(FILL_CHUNK))
+        .zip(codes.par_chunks(FILL_CHUNK))
+        .for_each(|((out, squared), codes)| {
+            for ((o, &d2), &code) in out.iter_mut().zip(squared).zip(codes) {
+                *o = O::from_f64(value(d2, code));
+            }
+        });
+}
+
+/// K = 2 with the original offset, labels in {0, 1}: one transform holds, for every element,
+/// the distance to the nearest element of the other class.
+fn two_class_voxel_offset<T: ClassLabel, O: MapFloat>(
+    labels: &[T],
     shape: &[usize],
     spacing: &[f64],
     finish: Finish,
     class0: &mut [O],
     class1: &mut [O],
 ) {
-    let signed_pair = |index: usize, squared: f64| -> (O, O) {
+    let one = T::from_class_index(1);
+    // (class 0, class 1) values of an element from its squared distance; one square root each.
+    let pair = |squared: f64, label: T| -> (O, O) {
         let distance = squared.sqrt();
         let inside = inside_voxel_offset(distance);
-        if codes.code(index) {
-            (finish.apply(distance), finish.apply(inside))
+        let (zero, one) = if label == one {
+            (distance, inside)
         } else {
-            (finish.apply(inside), finish.apply(distance))
-        }
+            (inside, distance)
+        };
+        (finish.apply(zero), finish.apply(one))
     };
-    if let Some(squared) = O::as_f64_mut(class1) {
+    if let Some(own) = O::as_f64_mut(class1) {
         // f64 output: class 1's channel is the transform's buffer, rewritten in place.
-        squared_distance_to_other_code(codes, shape, spacing, squared);
+        squared_distance_to_other_code(labels, None, shape, spacing, own);
         class0
-            .par_iter_mut()
-            .zip(squared.par_iter_mut())
-            .enumerate()
-            .for_each(|(i, (zero, one))| {
-                let (a, b) = signed_pair(i, *one);
-                *zero = a;
-                *one = O::to_f64(b);
+            .par_chunks_mut(FILL_CHUNK)
+            .zip(own.par_chunks_mut(FILL_CHUNK))
+            .zip(labels.par_chunks(FILL_CHUNK))
+            .for_each(|((zero, one), labels)| {
+                for ((z, o), &label) in zero.iter_mut().zip(one.iter_mut()).zip(labels) {
+                    let (a, b) = pair(*o, label);
+                    *z = a;
+                    *o = b.to_f64();
+                }
             });
         return;
     }
-    let mut squared = vec![0.0f64; class0.len()];
-    squared_distance_to_other_code(codes, shape, spacing, &mut squared);
+    let mut squared = zeroed_vec::<f64>(class0.len());
+    squared_distance_to_other_code(labels, None, shape, spacing, &mut squared);
     class0
-        .par_iter_mut()
-        .zip(class1.par_iter_mut())
-        .zip(squared.par_iter())
-        .enumerate()
-        .for_each(|(i, ((zero, one), &d2))| (*zero, *one) = signed_pair(i, d2));
+        .par_chunks_mut(FILL_CHUNK)
+        .zip(class1.par_chunks_mut(FILL_CHUNK))
+        .zip(squared.par_chunks(FILL_CHUNK).zip(labels.par_chunks(FILL_CHUNK)))
+        .for_each(|((zero, one), (squared, labels))| {
+            for (((z, o), &d2), &label) in zero.iter_mut().zip(one.iter_mut()).zip(squared).zip(labels) {
+                (*z, *o) = pair(d2, label);
+            }
+        });
 }
 
-/// A closure code source: `in_class(i)` says whether element i belongs to the class.
-struct Membership<F>(F);
-
-impl<F: Fn(usize) -> bool + Sync> CodeSource for Membership<F> {
-    type Code = bool;
-    fn code(&self, index: usize) -> bool {
-        (self.0)(index)
-    }
+/// The map of one class that is neither absent nor the whole image, from its membership.
+fn class_map<O: MapFloat>(
+    in_class: &[bool],
+    shape: &[usize],
+    spacing: &[f64],
+    options: &MapOptions,
+    channel: &mut [O],
+) {
+    let finish = Finish::new(options.truncate);
+    with_f64_buffer(channel, |values| match (options.kind, options.border) {
+        (MapKind::Hausdorff, _) => {
+            // Only the inside needs distances: runs outside the class are skipped.
+            squared_distance_to_other_code(in_class, Some(false), shape, spacing, values);
+            map_in_place(values, in_class, |d2, inside| {
+                if inside {
+                    finish.apply(d2.sqrt())
+                } else {
+                    0.0
+                }
+            });
+        }
+        (MapKind::Signed, BorderOffset::Voxel) => {
+            squared_distance_to_other_code(in_class, None, shape, spacing, values);
+            map_in_place(values, in_class, |d2, inside| {
+                let distance = d2.sqrt();
+                finish.apply(if inside {
+                    inside_voxel_offset(distance)
+                } else {
+                    distance
+                })
+            });
+        }
+        (MapKind::Signed, BorderOffset::Corrected) => {
+            let codes = border_codes(in_class, shape);
+            squared_distance_to_other_code(&codes, Some(BORDER), shape, spacing, values);
+            map_in_place(values, &codes, |d2, code| {
+                finish.apply(match code {
+                    OUTSIDE => d2.sqrt(),
+                    INTERIOR => 0.0 - d2.sqrt(),
+                    _ => 0.0,
+                })
+            });
+        }
+    });
 }
 
-/// Runs `fill(scratch)` on an f64 buffer: the channel itself when it is f64, else a scratch
-/// buffer whose values are then rounded into the channel.
+/// `values[i] = value(values[i], codes[i])` in parallel chunks.
+fn map_in_place<C: Copy + Sync>(values: &mut [f64], codes: &[C], value: impl Fn(f64, C) -> f64 + Sync) {
+    values
+        .par_chunks_mut(FILL_CHUNK)
+        .zip(codes.par_chunks(FILL_CHUNK))
+        .for_each(|(values, codes)| {
+            for (v, &code) in values.iter_mut().zip(codes) {
+                *v = value(*v, code);
+            }
+        });
+}
+
+/// Runs `fill` on an f64 buffer: the channel itself when it is f64, else a scratch buffer whose
+/// values are then rounded into the channel.
 fn with_f64_buffer<O: MapFloat>(channel: &mut [O], fill: impl FnOnce(&mut [f64])) {
     if let Some(own) = O::as_f64_mut(channel) {
         fill(own);
         return;
     }
-    let mut scratch = vec![0.0f64; channel.len()];
+    let mut scratch = zeroed_vec::<f64>(channel.len());
     fill(&mut scratch);
     channel
-        .par_iter_mut()
-        .zip(scratch.par_iter())
-        .for_each(|(o, &v)| *o = O::from_f64(v));
-}
-
-/// The signed map of one class that is neither absent nor the whole image.
-fn signed_class_map<F: Fn(usize) -> bool + Sync, O: MapFloat>(
-    in_class: F,
-    shape: &[usize],
-    spacing: &[f64],
-    border: BorderOffset,
-    finish: Finish,
-    channel: &mut [O],
-) {
-    match border {
-        BorderOffset::Voxel => with_f64_buffer(channel, |values| {
-            let codes = Membership(&in_class);
-            squared_distance_to_other_code(&codes, shape, spacing, values);
-            values.par_iter_mut().enumerate().for_each(|(i, v)| {
-                let distance = v.sqrt();
-                let value = if in_class(i) {
-                    inside_voxel_offset(distance)
-                } else {
-                    distance
-                };
-                *v = finish.apply::<f64>(value);
-            });
-        }),
-        BorderOffset::Corrected => with_f64_buffer(channel, |values| {
-            let codes = border_codes(&in_class, shape);
-            squared_distance_to_other_code(&ByteCodes(&codes), shape, spacing, values);
-            values
-                .par_iter_mut()
-                .zip(codes.par_iter())
-                .for_each(|(v, &code)| {
-                    let value = match code {
-                        OUTSIDE => v.sqrt(),
-                        INTERIOR => 0.0 - v.sqrt(),
-                        _ => 0.0,
-                    };
-                    *v = finish.apply::<f64>(value);
-                });
-        }),
-    }
-}
-
-/// The Hausdorff-DT map of one class that is neither absent nor the whole image.
-fn hausdorff_class_map<F: Fn(usize) -> bool + Sync, O: MapFloat>(
-    in_class: F,
-    shape: &[usize],
-    spacing: &[f64],
-    finish: Finish,
-    channel: &mut [O],
-) {
-    with_f64_buffer(channel, |values| {
-        squared_distance_to_other_code(&Membership(&in_class), shape, spacing, values);
-        values.par_iter_mut().enumerate().for_each(|(i, v)| {
-            *v = if in_class(i) {
-                finish.apply::<f64>(v.sqrt())
-            } else {
-                0.0
-            };
+        .par_chunks_mut(FILL_CHUNK)
+        .zip(scratch.par_chunks(FILL_CHUNK))
+        .for_each(|(out, values)| {
+            for (o, &v) in out.iter_mut().zip(values) {
+                *o = O::from_f64(v);
+            }
         });
-    });
 }
 
 /// Codes for the corrected offset: OUTSIDE, INTERIOR, or BORDER (a class element with a face
 /// neighbour outside the class; the image edge is not outside).
-fn border_codes<F: Fn(usize) -> bool + Sync>(in_class: &F, shape: &[usize]) -> Vec<u8> {
+fn border_codes(in_class: &[bool], shape: &[usize]) -> Vec<u8> {
     let total: usize = shape.iter().product();
     let strides: Vec<usize> = (0..shape.len())
         .map(|a| shape[a + 1..].iter().product())
         .collect();
     let mut codes = vec![OUTSIDE; total];
     codes.par_iter_mut().enumerate().for_each(|(i, code)| {
-        if !in_class(i) {
+        if !in_class[i] {
             return;
         }
         let touches_outside = shape.iter().zip(&strides).any(|(&len, &stride)| {
             let coordinate = (i / stride) % len;
-            (coordinate > 0 && !in_class(i - stride))
-                || (coordinate + 1 < len && !in_class(i + stride))
+            (coordinate > 0 && !in_class[i - stride])
+                || (coordinate + 1 < len && !in_class[i + stride])
         });
         *code = if touches_outside { BORDER } else { INTERIOR };
     });

@@ -12,37 +12,35 @@ use rayon::prelude::*;
 
 use crate::{check_spacing, DistmapError};
 
-/// Supplies the code of each element (row-major index); elements are measured to the nearest
-/// element with another code.
-pub(crate) trait CodeSource: Sync {
-    type Code: Copy + PartialEq;
-    fn code(&self, index: usize) -> Self::Code;
-    /// Whether elements with this code need their distance; runs of other codes are skipped.
-    fn needed(&self, _code: Self::Code) -> bool {
-        true
-    }
-}
+/// What a code must be: compared for equality, shared across threads.
+pub(crate) trait Code: Copy + PartialEq + Send + Sync {}
+impl<C: Copy + PartialEq + Send + Sync> Code for C {}
 
 /// Elements per rayon task, so that small images do not drown in scheduling.
 const TASK_ELEMENTS: usize = 16 * 1024;
 
 /// Writes into `out` the squared distance (in physical units) from every element to the nearest
 /// element with a different code, `+inf` where there is none.
-pub(crate) fn squared_distance_to_other_code<S: CodeSource>(
-    codes: &S,
+///
+/// `codes` holds one code per element (row-major); elements whose code is `skip` get no value
+/// (their runs are not transformed, which saves work when only some codes need distances).
+pub(crate) fn squared_distance_to_other_code<C: Code>(
+    codes: &[C],
+    skip: Option<C>,
     shape: &[usize],
     spacing: &[f64],
     out: &mut [f64],
 ) {
     let total: usize = shape.iter().product();
     debug_assert_eq!(out.len(), total);
+    debug_assert_eq!(codes.len(), total);
     if total == 0 {
         return;
     }
     first_axis_pass(codes, shape[0], total / shape[0], spacing[0], out);
     for axis in 1..shape.len() {
         let inner: usize = shape[axis + 1..].iter().product();
-        envelope_pass(codes, shape[axis], inner, spacing[axis], out);
+        envelope_pass(codes, skip, shape[axis], inner, spacing[axis], out);
     }
 }
 
@@ -63,8 +61,8 @@ impl DisjointWrites {
 /// Axis 0: for every column of the (len x slab) row-major view, the run-length distance to the
 /// nearest element of another code along the column. Rows are contiguous, so both sweeps walk
 /// memory forward (or backward) over a chunk of columns.
-fn first_axis_pass<S: CodeSource>(
-    codes: &S,
+fn first_axis_pass<C: Code>(
+    codes: &[C],
     len: usize,
     slab: usize,
     spacing: f64,
@@ -88,9 +86,12 @@ fn first_axis_pass<S: CodeSource>(
             for r in 1..len {
                 let (above, here) = (row(r - 1), row(r));
                 let base = r * slab + first;
-                for (c, (value, &previous)) in here.iter_mut().zip(above.iter()).enumerate() {
-                    let same = codes.code(base + c) == codes.code(base + c - slab);
-                    *value = if same { previous + 1.0 } else { 1.0 };
+                let codes_here = &codes[base..base + columns];
+                let codes_above = &codes[base - slab..base - slab + columns];
+                for (((value, &previous), code), code_above) in
+                    here.iter_mut().zip(above.iter()).zip(codes_here).zip(codes_above)
+                {
+                    *value = if code == code_above { previous + 1.0 } else { 1.0 };
                 }
             }
             let after = &mut after[..columns];
@@ -99,9 +100,10 @@ fn first_axis_pass<S: CodeSource>(
                 let here = row(r);
                 let base = r * slab + first;
                 if r + 1 < len {
-                    for (c, below) in after.iter_mut().enumerate() {
-                        let same = codes.code(base + c) == codes.code(base + c + slab);
-                        *below = if same { *below + 1.0 } else { 1.0 };
+                    let codes_here = &codes[base..base + columns];
+                    let codes_below = &codes[base + slab..base + slab + columns];
+                    for ((below, code), code_below) in after.iter_mut().zip(codes_here).zip(codes_below) {
+                        *below = if code == code_below { *below + 1.0 } else { 1.0 };
                     }
                 }
                 for (value, &below) in here.iter_mut().zip(after.iter()) {
@@ -169,9 +171,10 @@ impl Envelope {
     /// `offset + line + i * stride`. Each run of equal codes is transformed on its own, with the
     /// elements just outside it as zero-height parabolas (they have another code).
     #[allow(clippy::too_many_arguments)]
-    fn line<S: CodeSource>(
+    fn line<C: Code>(
         &mut self,
-        codes: &S,
+        codes: &[C],
+        skip: Option<C>,
         block: &mut [f64],
         offset: usize,
         line: usize,
@@ -184,12 +187,12 @@ impl Envelope {
         let mut next = 0;
         while next < len {
             let run_start = next;
-            let code = codes.code(offset + at(run_start));
+            let code = codes[offset + at(run_start)];
             next += 1;
-            while next < len && codes.code(offset + at(next)) == code {
+            while next < len && codes[offset + at(next)] == code {
                 next += 1;
             }
-            if !codes.needed(code) {
+            if skip == Some(code) {
                 continue;
             }
             self.len = 0;
@@ -232,8 +235,9 @@ impl Envelope {
 
 /// Axes 1..: the array is a sequence of contiguous blocks (len x inner); each line runs along
 /// the block's first axis with stride `inner`.
-fn envelope_pass<S: CodeSource>(
-    codes: &S,
+fn envelope_pass<C: Code>(
+    codes: &[C],
+    skip: Option<C>,
     len: usize,
     inner: usize,
     spacing: f64,
@@ -249,23 +253,10 @@ fn envelope_pass<S: CodeSource>(
             |envelope, (block_index, block)| {
                 let offset = block_index * block_len;
                 for line in 0..inner {
-                    envelope.line(codes, block, offset, line, inner, len, spacing);
+                    envelope.line(codes, skip, block, offset, line, inner, len, spacing);
                 }
             },
         );
-}
-
-/// Codes of a binary mask; only nonzero elements need their distance.
-struct MaskCodes<'a>(&'a [bool]);
-
-impl CodeSource for MaskCodes<'_> {
-    type Code = bool;
-    fn code(&self, index: usize) -> bool {
-        self.0[index]
-    }
-    fn needed(&self, code: bool) -> bool {
-        code
-    }
 }
 
 /// Squared scipy-semantics EDT of a mask (row-major, `shape`) into `out`: squared distance from
@@ -294,7 +285,8 @@ pub fn squared_edt_into(
             .for_each(|(i, v)| *v = squared_distance_to_virtual_origin(i, shape, spacing));
         return Ok(());
     }
-    squared_distance_to_other_code(&MaskCodes(mask), shape, spacing, out);
+    // Only nonzero elements need a distance: skip the runs of zeros.
+    squared_distance_to_other_code(mask, Some(false), shape, spacing, out);
     out.par_iter_mut().zip(mask.par_iter()).for_each(|(v, &m)| {
         if !m {
             *v = 0.0;
