@@ -28,7 +28,11 @@ fn advise_huge_pages<T>(buffer: &[T]) {
         // SAFETY: [first, last) lies inside the live allocation and is page-aligned; the advice
         // changes how the kernel backs those pages, never their contents. Failure is harmless.
         unsafe {
-            libc::madvise(first as *mut libc::c_void, last - first, libc::MADV_HUGEPAGE);
+            libc::madvise(
+                first as *mut libc::c_void,
+                last - first,
+                libc::MADV_HUGEPAGE,
+            );
         }
     }
 }

@@ -156,7 +156,30 @@ pub fn distance_maps_into<T: ClassLabel, O: MapFloat>(
         }
     }
 
-    let finish = Finish::new(options.truncate);
+    if options.truncate {
+        transform_partial_classes::<T, O, TowardZero>(
+            labels, shape, classes, spacing, options, channels, &partial, total,
+        );
+    } else {
+        transform_partial_classes::<T, O, Exact>(
+            labels, shape, classes, spacing, options, channels, &partial, total,
+        );
+    }
+    Ok(())
+}
+
+/// The classes present but not covering the image: the ones that need a transform.
+#[allow(clippy::too_many_arguments)]
+fn transform_partial_classes<T: ClassLabel, O: MapFloat, R: Rounding>(
+    labels: &[T],
+    shape: &[usize],
+    classes: usize,
+    spacing: &[f64],
+    options: &MapOptions,
+    mut channels: Vec<Option<&mut [O]>>,
+    partial: &[usize],
+    total: usize,
+) {
     let mut jobs: Vec<(usize, &mut [O])> = partial
         .iter()
         .map(|&k| (k, channels[k].take().expect("each channel is taken once")))
@@ -171,7 +194,7 @@ pub fn distance_maps_into<T: ClassLabel, O: MapFloat>(
                 let class = T::from_class_index(k);
                 fill_chunks(channel, &squared, labels, |d2, label| {
                     if label == class {
-                        finish.apply(d2.sqrt())
+                        R::apply(d2.sqrt())
                     } else {
                         0.0
                     }
@@ -185,17 +208,16 @@ pub fn distance_maps_into<T: ClassLabel, O: MapFloat>(
             // element to the other class: the inside of its own class, the outside of the other.
             let (_, class1) = jobs.pop().expect("two jobs");
             let (_, class0) = jobs.pop().expect("two jobs");
-            two_class_voxel_offset(labels, shape, spacing, finish, class0, class1);
+            two_class_voxel_offset::<T, O, R>(labels, shape, spacing, class0, class1);
         }
         MapKind::Hausdorff | MapKind::Signed => {
             jobs.into_par_iter().for_each(|(k, channel)| {
                 let class = T::from_class_index(k);
                 let in_class: Vec<bool> = labels.par_iter().map(|&l| l == class).collect();
-                class_map(&in_class, shape, spacing, options, channel);
+                class_map::<O, R>(&in_class, shape, spacing, options, channel);
             });
         }
     }
-    Ok(())
 }
 
 /// Per-class maps of a label map, shape `(classes, *labels.shape())`.
@@ -265,7 +287,11 @@ pub fn distance_maps_from_one_hot<O: MapFloat>(
                 return;
             }
             let in_class: Vec<bool> = mask.par_iter().map(|&m| m != 0).collect();
-            class_map(&in_class, &shape, spacing, options, channel);
+            if options.truncate {
+                class_map::<O, TowardZero>(&in_class, &shape, spacing, options, channel);
+            } else {
+                class_map::<O, Exact>(&in_class, &shape, spacing, options, channel);
+            }
         });
     Ok(out)
 }
@@ -350,23 +376,39 @@ fn class_presence<T: ClassLabel>(
         .collect())
 }
 
-/// Rounding shared by every output value.
-#[derive(Clone, Copy)]
-struct Finish {
-    truncate: bool,
+/// How every output value is rounded, chosen once per call so that the element loops stay
+/// branch-free (and vectorise).
+trait Rounding: Copy + Send + Sync {
+    fn apply(value: f64) -> f64;
 }
 
-impl Finish {
-    fn new(truncate: bool) -> Self {
-        Finish { truncate }
+/// The exact value.
+#[derive(Clone, Copy)]
+struct Exact;
+
+impl Rounding for Exact {
+    #[inline(always)]
+    fn apply(value: f64) -> f64 {
+        value
     }
-    fn apply<O: MapFloat>(self, value: f64) -> O {
-        // `+ 0.0` turns the -0.0 of a truncated small negative into 0.0, as an int32 would.
-        O::from_f64(if self.truncate {
-            value.trunc() + 0.0
-        } else {
-            value
-        })
+}
+
+/// Toward zero, as the original's int32 one-hot does; `+ 0.0` turns -0.0 into 0.0 like an int.
+#[derive(Clone, Copy)]
+struct TowardZero;
+
+impl Rounding for TowardZero {
+    #[inline(always)]
+    fn apply(value: f64) -> f64 {
+        value.trunc() + 0.0
+    }
+}
+
+fn round(truncate: bool, value: f64) -> f64 {
+    if truncate {
+        TowardZero::apply(value)
+    } else {
+        Exact::apply(value)
     }
 }
 
@@ -382,7 +424,6 @@ fn fill_without_transform<O: MapFloat>(
         channel.par_iter_mut().for_each(|v| *v = O::default());
         return;
     }
-    let finish = Finish::new(options.truncate);
     // The virtual point sits one step before index 0 on axis 0, so the element at the origin is
     // the inner border: its offset is one voxel (original) or one spacing step (corrected).
     let border = match options.border {
@@ -391,10 +432,13 @@ fn fill_without_transform<O: MapFloat>(
     };
     channel.par_iter_mut().enumerate().for_each(|(i, v)| {
         let d = squared_distance_to_virtual_origin(i, shape, spacing).sqrt();
-        *v = finish.apply(match options.kind {
-            MapKind::Signed => 0.0 - (d - border),
-            MapKind::Hausdorff => d,
-        });
+        *v = O::from_f64(round(
+            options.truncate,
+            match options.kind {
+                MapKind::Signed => 0.0 - (d - border),
+                MapKind::Hausdorff => d,
+            },
+        ));
     });
 }
 
@@ -426,11 +470,10 @@ fn fill_chunks<O: MapFloat, C: Copy + Sync>(
 
 /// K = 2 with the original offset, labels in {0, 1}: one transform holds, for every element,
 /// the distance to the nearest element of the other class.
-fn two_class_voxel_offset<T: ClassLabel, O: MapFloat>(
+fn two_class_voxel_offset<T: ClassLabel, O: MapFloat, R: Rounding>(
     labels: &[T],
     shape: &[usize],
     spacing: &[f64],
-    finish: Finish,
     class0: &mut [O],
     class1: &mut [O],
 ) {
@@ -444,7 +487,7 @@ fn two_class_voxel_offset<T: ClassLabel, O: MapFloat>(
         } else {
             (inside, distance)
         };
-        (finish.apply(zero), finish.apply(one))
+        (O::from_f64(R::apply(zero)), O::from_f64(R::apply(one)))
     };
     if let Some(own) = O::as_f64_mut(class1) {
         // f64 output: class 1's channel is the transform's buffer, rewritten in place.
@@ -467,30 +510,35 @@ fn two_class_voxel_offset<T: ClassLabel, O: MapFloat>(
     class0
         .par_chunks_mut(FILL_CHUNK)
         .zip(class1.par_chunks_mut(FILL_CHUNK))
-        .zip(squared.par_chunks(FILL_CHUNK).zip(labels.par_chunks(FILL_CHUNK)))
+        .zip(
+            squared
+                .par_chunks(FILL_CHUNK)
+                .zip(labels.par_chunks(FILL_CHUNK)),
+        )
         .for_each(|((zero, one), (squared, labels))| {
-            for (((z, o), &d2), &label) in zero.iter_mut().zip(one.iter_mut()).zip(squared).zip(labels) {
+            for (((z, o), &d2), &label) in
+                zero.iter_mut().zip(one.iter_mut()).zip(squared).zip(labels)
+            {
                 (*z, *o) = pair(d2, label);
             }
         });
 }
 
 /// The map of one class that is neither absent nor the whole image, from its membership.
-fn class_map<O: MapFloat>(
+fn class_map<O: MapFloat, R: Rounding>(
     in_class: &[bool],
     shape: &[usize],
     spacing: &[f64],
     options: &MapOptions,
     channel: &mut [O],
 ) {
-    let finish = Finish::new(options.truncate);
     with_f64_buffer(channel, |values| match (options.kind, options.border) {
         (MapKind::Hausdorff, _) => {
             // Only the inside needs distances: runs outside the class are skipped.
             squared_distance_to_other_code(in_class, Some(false), shape, spacing, values);
             map_in_place(values, in_class, |d2, inside| {
                 if inside {
-                    finish.apply(d2.sqrt())
+                    R::apply(d2.sqrt())
                 } else {
                     0.0
                 }
@@ -500,7 +548,7 @@ fn class_map<O: MapFloat>(
             squared_distance_to_other_code(in_class, None, shape, spacing, values);
             map_in_place(values, in_class, |d2, inside| {
                 let distance = d2.sqrt();
-                finish.apply(if inside {
+                R::apply(if inside {
                     inside_voxel_offset(distance)
                 } else {
                     distance
@@ -511,7 +559,7 @@ fn class_map<O: MapFloat>(
             let codes = border_codes(in_class, shape);
             squared_distance_to_other_code(&codes, Some(BORDER), shape, spacing, values);
             map_in_place(values, &codes, |d2, code| {
-                finish.apply(match code {
+                R::apply(match code {
                     OUTSIDE => d2.sqrt(),
                     INTERIOR => 0.0 - d2.sqrt(),
                     _ => 0.0,
@@ -522,7 +570,11 @@ fn class_map<O: MapFloat>(
 }
 
 /// `values[i] = value(values[i], codes[i])` in parallel chunks.
-fn map_in_place<C: Copy + Sync>(values: &mut [f64], codes: &[C], value: impl Fn(f64, C) -> f64 + Sync) {
+fn map_in_place<C: Copy + Sync>(
+    values: &mut [f64],
+    codes: &[C],
+    value: impl Fn(f64, C) -> f64 + Sync,
+) {
     values
         .par_chunks_mut(FILL_CHUNK)
         .zip(codes.par_chunks(FILL_CHUNK))

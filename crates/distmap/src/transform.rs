@@ -61,109 +61,137 @@ impl DisjointWrites {
 /// Axis 0: for every column of the (len x slab) row-major view, the run-length distance to the
 /// nearest element of another code along the column. Rows are contiguous, so both sweeps walk
 /// memory forward (or backward) over a chunk of columns.
-fn first_axis_pass<C: Code>(
-    codes: &[C],
-    len: usize,
-    slab: usize,
-    spacing: f64,
-    out: &mut [f64],
-) {
+fn first_axis_pass<C: Code>(codes: &[C], len: usize, slab: usize, spacing: f64, out: &mut [f64]) {
     let width = (TASK_ELEMENTS / len).clamp(64, slab.max(64));
     let ptr = DisjointWrites(out.as_mut_ptr());
     let chunks = slab.div_ceil(width);
     (0..chunks).into_par_iter().for_each_init(
-        || vec![0.0f64; width],
-        |after, chunk| {
+        || (vec![0u32; width * len], vec![0u32; width]),
+        |(above_counts, below_counts), chunk| {
             let first = chunk * width;
             let columns = (first + width).min(slab) - first;
-            // SAFETY: this task touches only indices row * slab + first + c for c < columns;
-            // the column ranges of the tasks are disjoint and every index is below
-            // len * slab = out.len(). Rows of one task never overlap each other.
-            let row = |r: usize| unsafe {
-                std::slice::from_raw_parts_mut(ptr.get().add(r * slab + first), columns)
-            };
-            row(0).fill(f64::INFINITY);
+            // Forward sweep: steps to the nearest element of another code above, in a
+            // task-local buffer (u32 with NONE as "none", so the loops are branch-free).
+            let counts = &mut above_counts[..columns * len];
+            counts[..columns].fill(NONE);
             for r in 1..len {
-                let (above, here) = (row(r - 1), row(r));
                 let base = r * slab + first;
+                let (done, rest) = counts.split_at_mut(r * columns);
+                let previous = &done[(r - 1) * columns..];
+                let here = &mut rest[..columns];
                 let codes_here = &codes[base..base + columns];
                 let codes_above = &codes[base - slab..base - slab + columns];
-                for (((value, &previous), code), code_above) in
-                    here.iter_mut().zip(above.iter()).zip(codes_here).zip(codes_above)
+                for (((count, &prev), code), above) in here
+                    .iter_mut()
+                    .zip(previous)
+                    .zip(codes_here)
+                    .zip(codes_above)
                 {
-                    *value = if code == code_above { previous + 1.0 } else { 1.0 };
+                    *count = if code == above {
+                        prev.saturating_add(1)
+                    } else {
+                        1
+                    };
                 }
             }
-            let after = &mut after[..columns];
-            after.fill(f64::INFINITY);
+            // Backward sweep, then the squared physical distance of the nearer side.
+            let below = &mut below_counts[..columns];
+            below.fill(NONE);
             for r in (0..len).rev() {
-                let here = row(r);
                 let base = r * slab + first;
                 if r + 1 < len {
                     let codes_here = &codes[base..base + columns];
                     let codes_below = &codes[base + slab..base + slab + columns];
-                    for ((below, code), code_below) in after.iter_mut().zip(codes_here).zip(codes_below) {
-                        *below = if code == code_below { *below + 1.0 } else { 1.0 };
+                    for ((count, code), under) in below.iter_mut().zip(codes_here).zip(codes_below)
+                    {
+                        *count = if code == under {
+                            count.saturating_add(1)
+                        } else {
+                            1
+                        };
                     }
                 }
-                for (value, &below) in here.iter_mut().zip(after.iter()) {
-                    let offset = value.min(below) * spacing;
-                    *value = offset * offset;
+                // SAFETY: this task writes only indices r * slab + first + c for c < columns;
+                // the column ranges of the tasks are disjoint and lie below out.len().
+                let out_row =
+                    unsafe { std::slice::from_raw_parts_mut(ptr.get().add(base), columns) };
+                let above = &counts[r * columns..(r + 1) * columns];
+                for ((value, &up), &down) in out_row.iter_mut().zip(above).zip(below.iter()) {
+                    let steps = up.min(down);
+                    let offset = steps as f64 * spacing;
+                    *value = if steps == NONE {
+                        f64::INFINITY
+                    } else {
+                        offset * offset
+                    };
                 }
             }
         },
     );
 }
 
+/// "No element of another code on this side" in the first-pass step counts.
+const NONE: u32 = u32::MAX;
+
 /// How close (in index units) a rounded crossing must be to an element for the neighbouring
 /// parabola to be evaluated too; rounding errors of the crossings are many orders smaller.
 const TIE_WINDOW: f64 = 1e-6;
 
+/// One parabola of the lower envelope: centred at `position` (index units), lifted by `height`
+/// (squared physical distance); `key = height / s^2 + position^2` makes crossings one division.
+#[derive(Clone, Copy, Default)]
+struct Parabola {
+    position: f64,
+    height: f64,
+    key: f64,
+    /// Left end (index units) of the interval where this parabola is the lowest.
+    start: f64,
+}
+
+impl Parabola {
+    /// Its value at `x`, rounded as scipy rounds `((f - i) * s) ** 2` and its running sum.
+    #[inline(always)]
+    fn value_at(&self, x: f64, spacing: f64) -> f64 {
+        let offset_along = (x - self.position) * spacing;
+        self.height + offset_along * offset_along
+    }
+}
+
 /// Lower envelope of the parabolas of one run, reused across lines.
 struct Envelope {
-    position: Vec<usize>,
-    height: Vec<f64>,
-    /// Left end (in index units) of the interval where each parabola is the lowest.
-    start: Vec<f64>,
+    parabolas: Vec<Parabola>,
     len: usize,
 }
 
 impl Envelope {
     fn new(capacity: usize) -> Self {
         Envelope {
-            position: vec![0; capacity + 2],
-            height: vec![0.0; capacity + 2],
-            start: vec![0.0; capacity + 2],
+            parabolas: vec![Parabola::default(); capacity + 2],
             len: 0,
         }
     }
 
-    /// Parabola `which` at `x`: its height plus the squared physical offset, rounded as scipy
-    /// rounds `((f - i) * s) ** 2` and its running sum.
-    #[inline]
-    fn value_at(&self, which: usize, x: f64, spacing: f64) -> f64 {
-        let offset_along = (x - self.position[which] as f64) * spacing;
-        self.height[which] + offset_along * offset_along
-    }
-
+    #[inline(always)]
     fn push(&mut self, position: usize, height: f64, inv_spacing_sq: f64) {
         let p = position as f64;
+        let key = height * inv_spacing_sq + p * p;
         let mut start = f64::NEG_INFINITY;
         while self.len > 0 {
-            let last = self.len - 1;
-            let q = self.position[last] as f64;
-            start =
-                ((height - self.height[last]) * inv_spacing_sq + (p * p - q * q)) / (2.0 * (p - q));
-            if start <= self.start[last] {
+            let last = &self.parabolas[self.len - 1];
+            start = (key - last.key) / (2.0 * (p - last.position));
+            if start <= last.start {
                 self.len -= 1;
                 start = f64::NEG_INFINITY;
             } else {
                 break;
             }
         }
-        self.position[self.len] = position;
-        self.height[self.len] = height;
-        self.start[self.len] = start;
+        self.parabolas[self.len] = Parabola {
+            position: p,
+            height,
+            key,
+            start,
+        };
         self.len += 1;
     }
 
@@ -211,21 +239,22 @@ impl Envelope {
             if self.len == 0 {
                 continue; // no element of another code on this line: stays +inf
             }
+            let envelope = &self.parabolas[..self.len];
             let mut lowest = 0;
             for i in run_start..next {
                 let x = i as f64;
-                while lowest + 1 < self.len && self.start[lowest + 1] < x {
+                while lowest + 1 < envelope.len() && envelope[lowest + 1].start < x {
                     lowest += 1;
                 }
-                let mut value = self.value_at(lowest, x, spacing);
+                let mut value = envelope[lowest].value_at(x, spacing);
                 // Near a crossing, two parabolas are equal in exact arithmetic but their rounded
                 // values may differ by an ulp, and the rounded crossing may pick the larger one:
                 // take the smaller rounded value, as scipy's feature transform does.
-                if lowest + 1 < self.len && self.start[lowest + 1] - x < TIE_WINDOW {
-                    value = value.min(self.value_at(lowest + 1, x, spacing));
+                if lowest + 1 < envelope.len() && envelope[lowest + 1].start - x < TIE_WINDOW {
+                    value = value.min(envelope[lowest + 1].value_at(x, spacing));
                 }
-                if lowest > 0 && x - self.start[lowest] < TIE_WINDOW {
-                    value = value.min(self.value_at(lowest - 1, x, spacing));
+                if lowest > 0 && x - envelope[lowest].start < TIE_WINDOW {
+                    value = value.min(envelope[lowest - 1].value_at(x, spacing));
                 }
                 block[at(i)] = value;
             }
