@@ -1,0 +1,178 @@
+//! The losses of the paper and its baselines, with the original's formulas (`losses.py`).
+//!
+//! Every loss takes softmax probabilities `probs` of shape `(B, K, *spatial)`, any spatial rank,
+//! a second tensor of the same shape (one-hot target, or distance maps for [`BoundaryLoss`]), and
+//! `idc`, the supervised class indices. All return a one-element tensor. Reductions, as in the
+//! original:
+//!
+//! | loss | reduction | empty class (no target pixel) |
+//! |---|---|---|
+//! | [`BoundaryLoss`] | mean over (B, idc, pixels) of `p * phi` | phi is 0: no contribution |
+//! | [`GeneralizedDice`] | mean over B of `1 - 2 (sum_k w I + e) / (sum_k w (P + T) + e)`, `w = 1/(T + e)^2` | weight 1e20: any predicted mass dominates |
+//! | [`DiceLoss`] | mean over (B, idc) of `1 - (2I + e)/(P + T + e)` | 1 unless nothing is predicted (then 0) |
+//! | [`CrossEntropy`] | `-sum(t log(p + e)) / (sum t + e)` over (B, idc, pixels) | no contribution |
+//! | [`FocalLoss`] | like CE, each term weighted by `(1 - p)^gamma` | no contribution |
+//! | [`HausdorffLoss`] | mean of `(p - t)^2 (dt_t^2 + dt_p^2)` | distance maps of absent classes are 0 |
+//!
+//! with `e = 1e-10`. Inputs are validated (probabilities sum to one over classes, targets are
+//! one-hot, shapes agree, idc in range) unless `checks` is turned off for speed.
+
+mod boundary;
+mod cross_entropy;
+mod dice;
+mod hausdorff;
+
+pub use boundary::BoundaryLoss;
+pub use cross_entropy::{CrossEntropy, FocalLoss};
+pub use dice::{DiceLoss, GeneralizedDice};
+pub use hausdorff::HausdorffLoss;
+
+/// The original's alias: the boundary loss was called the surface loss.
+pub type SurfaceLoss = BoundaryLoss;
+
+use burn::tensor::{Int, Tensor, TensorData};
+
+/// The original's smoothing constant.
+pub(crate) const EPSILON: f64 = 1e-10;
+
+/// Tolerance of the probability-sum and one-hot checks (f32 softmax sums are within ~1e-6).
+const SUM_TOLERANCE: f32 = 1e-3;
+
+/// Bad input to a loss: what is wrong, and in which loss.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("{loss}: {problem}")]
+pub struct LossError {
+    pub loss: &'static str,
+    pub problem: String,
+}
+
+impl LossError {
+    pub(crate) fn new(loss: &'static str, problem: impl Into<String>) -> Self {
+        LossError {
+            loss,
+            problem: problem.into(),
+        }
+    }
+}
+
+/// What the second input of a loss is, for its checks.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum SecondInput {
+    OneHot,
+    DistanceMap,
+}
+
+/// Shape checks (always, they cost nothing) and value checks (when `checks` is on): one small
+/// reduction each, read back as a scalar.
+pub(crate) fn validate<const D: usize>(
+    loss: &'static str,
+    idc: &[usize],
+    probs: &Tensor<D>,
+    second: &Tensor<D>,
+    kind: SecondInput,
+    checks: bool,
+) -> Result<(), LossError> {
+    if D < 3 {
+        return Err(LossError::new(
+            loss,
+            format!("inputs must be (B, K, *spatial), got rank {D}"),
+        ));
+    }
+    let (ps, ts) = (probs.dims(), second.dims());
+    if ps != ts {
+        return Err(LossError::new(
+            loss,
+            format!("probabilities have shape {ps:?} but the second input has shape {ts:?}"),
+        ));
+    }
+    if idc.is_empty() {
+        return Err(LossError::new(
+            loss,
+            "idc is empty: supervise at least one class",
+        ));
+    }
+    if let Some(&bad) = idc.iter().find(|&&k| k >= ps[1]) {
+        return Err(LossError::new(
+            loss,
+            format!("class {bad} in idc, but there are {} classes", ps[1]),
+        ));
+    }
+    if !checks {
+        return Ok(());
+    }
+    let probs = probs.clone().detach();
+    let below = probs.clone().min().into_scalar::<f32>();
+    let above = probs.clone().max().into_scalar::<f32>();
+    if !(below >= -SUM_TOLERANCE && above <= 1.0 + SUM_TOLERANCE) {
+        return Err(LossError::new(
+            loss,
+            format!("probabilities must lie in [0, 1], found values in [{below}, {above}] (is softmax applied?)"),
+        ));
+    }
+    let sum_error = probs
+        .sum_dim(1)
+        .sub_scalar(1.0)
+        .abs()
+        .max()
+        .into_scalar::<f32>();
+    if sum_error.is_nan() || sum_error > SUM_TOLERANCE {
+        return Err(LossError::new(
+            loss,
+            format!("probabilities must sum to 1 over the class axis, off by up to {sum_error}"),
+        ));
+    }
+    let second = second.clone().detach();
+    match kind {
+        SecondInput::OneHot => {
+            let not_binary = second
+                .clone()
+                .mul(second.clone().neg().add_scalar(1.0))
+                .abs()
+                .max()
+                .into_scalar::<f32>();
+            let sum_error = second
+                .sum_dim(1)
+                .sub_scalar(1.0)
+                .abs()
+                .max()
+                .into_scalar::<f32>();
+            if not_binary != 0.0 || sum_error != 0.0 {
+                return Err(LossError::new(
+                    loss,
+                    "the target must be one-hot: values 0 or 1, exactly one 1 per pixel over the class axis",
+                ));
+            }
+        }
+        SecondInput::DistanceMap => {
+            let magnitude = second.abs().max().into_scalar::<f32>();
+            if !magnitude.is_finite() {
+                return Err(LossError::new(
+                    loss,
+                    "the distance maps hold a NaN or an infinity",
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The supervised classes of a `(B, K, *spatial)` tensor, flattened to `(B, |idc|, pixels)`.
+pub(crate) fn supervised<const D: usize>(tensor: Tensor<D>, idc: &[usize]) -> Tensor<3> {
+    let dims = tensor.dims();
+    let pixels: usize = dims[2..].iter().product();
+    let all_in_order = idc.len() == dims[1] && idc.iter().enumerate().all(|(i, &k)| i == k);
+    let selected = if all_in_order {
+        tensor
+    } else {
+        let device = tensor.device();
+        let indices = Tensor::<1, Int>::from_data(
+            TensorData::new(
+                idc.iter().map(|&k| k as i64).collect::<Vec<_>>(),
+                [idc.len()],
+            ),
+            &device,
+        );
+        tensor.select(1, indices)
+    };
+    selected.reshape([dims[0], idc.len(), pixels])
+}
