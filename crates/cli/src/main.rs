@@ -1,11 +1,13 @@
 //! The `boundary-loss` command: parses arguments, calls the libraries, prints results.
 //!
 //! This crate owns the command-line contract (subcommands, flags, exit codes, messages) and
-//! nothing else: distance maps live in `distmap`, file formats in `volume-io`. Every failure is
+//! nothing else: distance maps live in `distmap`, file formats in `volume-io`, losses and
+//! networks in `boundary-loss`. Every failure is
 //! printed as one `error: <file>: <reason>` line and exits with status 1.
 
 mod demo;
 mod distmap_cmd;
+mod network_cmd;
 
 use std::process::ExitCode;
 
@@ -28,6 +30,8 @@ enum Command {
     Distmap(distmap_cmd::DistmapArgs),
     /// Generate a small synthetic data set and compute its distance maps (the built-in example).
     Demo(demo::DemoArgs),
+    /// Print the blocks and parameter count of one of the original's networks.
+    Network(network_cmd::NetworkArgs),
 }
 
 fn main() -> ExitCode {
@@ -35,6 +39,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Distmap(args) => distmap_cmd::run(&args),
         Command::Demo(args) => demo::run(&args),
+        Command::Network(args) => network_cmd::run(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -1,0 +1,273 @@
+//! The original's networks, layer for layer and parameter for parameter: [`UNet`], [`ENet`],
+//! [`ResidualUNet`], [`Dimwit`] (2-D) and [`UNet3D`], [`Dimwit3D`] (3-D). All return logits; the
+//! trainer applies the softmax. [`Architecture`] names them (as the original's `--network`) and
+//! checks input sizes, so a wrong side is a clear error and not a shape panic deep in a layer.
+
+mod blocks;
+mod dimwit;
+mod enet;
+mod residual_unet;
+mod unet;
+
+pub use blocks::Init;
+pub use dimwit::{Dimwit, Dimwit3D};
+pub use enet::ENet;
+pub use residual_unet::ResidualUNet;
+pub use unet::{UNet, UNet3D};
+
+use burn::module::Module;
+use burn::tensor::{Device, Tensor};
+
+/// A network name of the original's `--network` option.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Architecture {
+    Dimwit,
+    Dimwit3D,
+    UNet,
+    UNet3D,
+    ENet,
+    ResidualUNet,
+}
+
+/// Wrong network name, wrong input, or a configuration the network cannot take.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum NetError {
+    #[error("unknown network '{0}' (known: Dimwit, Dummy, Dimwit3D, Dummy3D, UNet, UNet3D, ENet, ResidualUNet)")]
+    Unknown(String),
+    #[error("{network} takes {expected} input channels (modalities), got {got}")]
+    Channels {
+        network: &'static str,
+        expected: usize,
+        got: usize,
+    },
+    #[error("{network} needs a rank-{expected} input (B, C, {axes}), got shape {got:?}")]
+    Rank {
+        network: &'static str,
+        expected: usize,
+        axes: &'static str,
+        got: Vec<usize>,
+    },
+    #[error("{network} needs spatial sides divisible by {multiple}, got {got:?}")]
+    Sides {
+        network: &'static str,
+        multiple: usize,
+        got: Vec<usize>,
+    },
+    #[error("{network} supports 1 to {max} modalities, got {got}")]
+    Modalities {
+        network: &'static str,
+        max: usize,
+        got: usize,
+    },
+}
+
+impl Architecture {
+    pub const ALL: [Architecture; 6] = [
+        Architecture::Dimwit,
+        Architecture::Dimwit3D,
+        Architecture::UNet,
+        Architecture::UNet3D,
+        Architecture::ENet,
+        Architecture::ResidualUNet,
+    ];
+
+    /// Parses the original's names (`Dummy` and `Dummy3D` are aliases of the Dimwits).
+    pub fn parse(name: &str) -> Result<Self, NetError> {
+        Ok(match name {
+            "Dimwit" | "Dummy" => Architecture::Dimwit,
+            "Dimwit3D" | "Dummy3D" => Architecture::Dimwit3D,
+            "UNet" => Architecture::UNet,
+            "UNet3D" => Architecture::UNet3D,
+            "ENet" => Architecture::ENet,
+            "ResidualUNet" => Architecture::ResidualUNet,
+            other => return Err(NetError::Unknown(other.to_string())),
+        })
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Architecture::Dimwit => "Dimwit",
+            Architecture::Dimwit3D => "Dimwit3D",
+            Architecture::UNet => "UNet",
+            Architecture::UNet3D => "UNet3D",
+            Architecture::ENet => "ENet",
+            Architecture::ResidualUNet => "ResidualUNet",
+        }
+    }
+
+    /// 2 or 3 spatial axes.
+    pub fn spatial_rank(self) -> usize {
+        match self {
+            Architecture::Dimwit3D | Architecture::UNet3D => 3,
+            _ => 2,
+        }
+    }
+
+    /// What every spatial side must be a multiple of.
+    pub fn side_multiple(self) -> usize {
+        match self {
+            Architecture::Dimwit | Architecture::Dimwit3D => 2,
+            Architecture::UNet | Architecture::UNet3D | Architecture::ENet => 8,
+            Architecture::ResidualUNet => 16,
+        }
+    }
+
+    /// Checks an input shape `(B, C, *spatial)` against this network built for `modalities`.
+    pub fn check_input(self, modalities: usize, shape: &[usize]) -> Result<(), NetError> {
+        let network = self.name();
+        let rank = self.spatial_rank() + 2;
+        if shape.len() != rank {
+            let axes = if rank == 4 { "H, W" } else { "D, H, W" };
+            return Err(NetError::Rank {
+                network,
+                expected: rank,
+                axes,
+                got: shape.to_vec(),
+            });
+        }
+        if shape[1] != modalities {
+            return Err(NetError::Channels {
+                network,
+                expected: modalities,
+                got: shape[1],
+            });
+        }
+        let multiple = self.side_multiple();
+        if shape[2..].iter().any(|&s| s == 0 || s % multiple != 0) {
+            return Err(NetError::Sides {
+                network,
+                multiple,
+                got: shape[2..].to_vec(),
+            });
+        }
+        Ok(())
+    }
+
+    /// Builds the network with the original's initialisation.
+    pub fn build(
+        self,
+        modalities: usize,
+        classes: usize,
+        device: &Device,
+    ) -> Result<Network, NetError> {
+        if self == Architecture::ENet && !(1..16).contains(&modalities) {
+            return Err(NetError::Modalities {
+                network: "ENet",
+                max: 15,
+                got: modalities,
+            });
+        }
+        let net = match self {
+            Architecture::Dimwit => Network::Dimwit(Dimwit::new(modalities, classes, device)),
+            Architecture::Dimwit3D => Network::Dimwit3D(Dimwit3D::new(modalities, classes, device)),
+            Architecture::UNet => Network::UNet(UNet::new(modalities, classes, device)),
+            Architecture::UNet3D => Network::UNet3D(UNet3D::new(modalities, classes, device)),
+            Architecture::ENet => Network::ENet(ENet::new(modalities, classes, device)),
+            Architecture::ResidualUNet => {
+                Network::ResidualUNet(ResidualUNet::new(modalities, classes, device))
+            }
+        };
+        Ok(net)
+    }
+}
+
+/// A built network of any architecture. (Built once per run, so the size difference between
+/// variants does not matter.)
+#[allow(clippy::large_enum_variant)]
+#[derive(Module, Debug)]
+pub enum Network {
+    Dimwit(Dimwit),
+    Dimwit3D(Dimwit3D),
+    UNet(UNet),
+    UNet3D(UNet3D),
+    ENet(ENet),
+    ResidualUNet(ResidualUNet),
+}
+
+impl Network {
+    pub fn architecture(&self) -> Architecture {
+        match self {
+            Network::Dimwit(_) => Architecture::Dimwit,
+            Network::Dimwit3D(_) => Architecture::Dimwit3D,
+            Network::UNet(_) => Architecture::UNet,
+            Network::UNet3D(_) => Architecture::UNet3D,
+            Network::ENet(_) => Architecture::ENet,
+            Network::ResidualUNet(_) => Architecture::ResidualUNet,
+        }
+    }
+
+    /// Trainable parameters of each top-level block, in forward order.
+    pub fn blocks(&self) -> Vec<(&'static str, usize)> {
+        match self {
+            Network::Dimwit(n) => n.blocks(),
+            Network::Dimwit3D(n) => n.blocks(),
+            Network::UNet(n) => n.blocks(),
+            Network::UNet3D(n) => n.blocks(),
+            Network::ENet(n) => n.blocks(),
+            Network::ResidualUNet(n) => n.blocks(),
+        }
+    }
+
+    /// Logits of a 2-D batch `(B, C, H, W)`; a 3-D network or a bad shape is an error.
+    pub fn forward_2d(&self, modalities: usize, x: Tensor<4>) -> Result<Tensor<4>, NetError> {
+        self.architecture().check_input(modalities, &x.dims())?;
+        Ok(match self {
+            Network::Dimwit(n) => n.forward(x),
+            Network::UNet(n) => n.forward(x),
+            Network::ENet(n) => n.forward(x),
+            Network::ResidualUNet(n) => n.forward(x),
+            Network::Dimwit3D(_) | Network::UNet3D(_) => unreachable!("rank checked above"),
+        })
+    }
+
+    /// Logits of a 3-D batch `(B, C, D, H, W)`.
+    pub fn forward_3d(&self, modalities: usize, x: Tensor<5>) -> Result<Tensor<5>, NetError> {
+        self.architecture().check_input(modalities, &x.dims())?;
+        Ok(match self {
+            Network::Dimwit3D(n) => n.forward(x),
+            Network::UNet3D(n) => n.forward(x),
+            _ => unreachable!("rank checked above"),
+        })
+    }
+}
+
+/// Trainable parameters of a module, as PyTorch counts them: Burn's `num_params` also counts
+/// the running mean and variance of batch normalisation, which are statistics, not parameters.
+pub fn trainable_parameters<M: Module>(module: &M) -> usize {
+    #[derive(Default)]
+    struct Counter {
+        path: Vec<String>,
+        count: usize,
+    }
+    impl burn::module::ModuleVisitor for Counter {
+        fn enter_module(&mut self, name: &str, _container_type: &str) {
+            self.path.push(name.to_string());
+        }
+        fn exit_module(&mut self, _name: &str, _container_type: &str) {
+            self.path.pop();
+        }
+        fn visit_float<const D: usize>(&mut self, param: &burn::module::Param<Tensor<D>>) {
+            let statistic = matches!(
+                self.path.last().map(String::as_str),
+                Some("running_mean" | "running_var")
+            );
+            if !statistic {
+                self.count += param.lazy_shape().num_elements();
+            }
+        }
+    }
+    let mut counter = Counter::default();
+    module.visit(&mut counter);
+    counter.count
+}
+
+/// [`trainable_parameters`] as a method of every module.
+pub trait TrainableParams {
+    fn trainable_params(&self) -> usize;
+}
+
+impl<M: Module> TrainableParams for M {
+    fn trainable_params(&self) -> usize {
+        trainable_parameters(self)
+    }
+}
