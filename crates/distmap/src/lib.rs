@@ -16,6 +16,7 @@
 mod buffers;
 mod error;
 mod maps;
+pub mod surface;
 mod transform;
 
 pub use error::DistmapError;

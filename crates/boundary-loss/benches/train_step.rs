@@ -1,0 +1,113 @@
+//! Training-step benchmark: forward + backward + Adam for the faithful UNet (B=8, 5x256x256,
+//! 2 classes) and ENet (B=8, 1x256x256, 4 classes) on the CPU backend, with the paper's loss
+//! (generalized Dice + boundary loss). Prints one JSON line per network with steps/s.
+//! `benches/compare_torch.py` runs the same step in PyTorch in the same session.
+//!
+//! Usage: cargo bench -p boundary-loss --bench train_step -- [--steps N] [--batch B] [--side S]
+//! Threads: RAYON_NUM_THREADS (the script sets 2).
+
+use std::time::Instant;
+
+use boundary_loss::losses::{BoundaryLoss, GeneralizedDice};
+use boundary_loss::nets::{Architecture, Network};
+use burn::optim::{AdamConfig, GradientsParams};
+use burn::tensor::activation::softmax;
+use burn::tensor::{Device, Distribution, Int, Tensor};
+
+fn argument(name: &str, default: usize) -> usize {
+    let args: Vec<String> = std::env::args().collect();
+    args.iter()
+        .position(|a| a == name)
+        .and_then(|i| args.get(i + 1))
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+fn one_step(
+    net: Network,
+    optimizer: &mut burn::optim::ModuleOptimizer,
+    modalities: usize,
+    batch: (&Tensor<4>, &Tensor<4>, &Tensor<4>),
+    classes: usize,
+) -> (Network, f32) {
+    let (images, target, maps) = batch;
+    let logits = net
+        .forward_2d(modalities, images.clone())
+        .expect("valid input");
+    let probs = softmax(logits, 1);
+    let idc: Vec<usize> = (0..classes).collect();
+    let mut regional = GeneralizedDice::new(idc.clone());
+    regional.checks = false;
+    let mut boundary = BoundaryLoss::new(idc[1..].to_vec());
+    boundary.checks = false;
+    let loss = regional
+        .forward(probs.clone(), target.clone())
+        .unwrap()
+        .add(
+            boundary
+                .forward(probs, maps.clone())
+                .unwrap()
+                .mul_scalar(0.01),
+        );
+    let value = loss.clone().into_scalar::<f32>();
+    let grads = GradientsParams::from_grads(loss.backward(), &net);
+    (optimizer.step(1e-3, net, grads), value)
+}
+
+fn main() {
+    let steps = argument("--steps", 3);
+    let batch = argument("--batch", 8);
+    let side = argument("--side", 256);
+    let device = Device::flex().autodiff();
+    for (architecture, modalities, classes) in
+        [(Architecture::UNet, 5, 2), (Architecture::ENet, 1, 4)]
+    {
+        let mut net = architecture.build(modalities, classes, &device).unwrap();
+        let mut optimizer = AdamConfig::new().with_beta_1(0.9).with_beta_2(0.99).init();
+        let images = Tensor::<4>::random(
+            [batch, modalities, side, side],
+            Distribution::Default,
+            &device,
+        );
+        let labels = Tensor::<3, Int>::random(
+            [batch, side, side],
+            Distribution::Uniform(0.0, classes as f64),
+            &device,
+        );
+        let target: Tensor<4> = labels.one_hot::<4>(classes).float().permute([0, 3, 1, 2]);
+        let maps = Tensor::<4>::random(
+            [batch, classes, side, side],
+            Distribution::Normal(0.0, 10.0),
+            &device,
+        );
+        let started = Instant::now();
+        let (warmed, _) = one_step(
+            net,
+            &mut optimizer,
+            modalities,
+            (&images, &target, &maps),
+            classes,
+        );
+        net = warmed;
+        let warmup = started.elapsed().as_secs_f64();
+        let started = Instant::now();
+        let mut last = 0.0;
+        for _ in 0..steps {
+            let (next, loss) = one_step(
+                net,
+                &mut optimizer,
+                modalities,
+                (&images, &target, &maps),
+                classes,
+            );
+            net = next;
+            last = loss;
+        }
+        let seconds = started.elapsed().as_secs_f64() / steps as f64;
+        println!(
+            "{{\"framework\": \"burn-0.22.1-flex\", \"network\": \"{}\", \"batch\": {batch}, \"side\": {side}, \"steps\": {steps}, \"seconds_per_step\": {seconds:.4}, \"steps_per_second\": {:.4}, \"first_step_seconds\": {warmup:.3}, \"last_loss\": {last}}}",
+            architecture.name(),
+            1.0 / seconds
+        );
+    }
+}

@@ -1,0 +1,65 @@
+//! Surface distances against medpy (`hd`, `hd95`) on the metric cases of the reference data.
+
+use std::path::Path;
+
+use distmap::surface::{percentile, SurfaceDistances};
+use ndarray::ArrayD;
+use ndarray_npy::read_npy;
+use serde_json::Value;
+
+#[test]
+fn hausdorff_and_hd95_match_medpy() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/distmap");
+    let index: Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("index.json")).unwrap()).unwrap();
+    let mut checked = 0;
+    for (name, case) in index["cases"].as_object().unwrap() {
+        if case["kind"] != "metrics" {
+            continue;
+        }
+        let load = |role: &str| -> ArrayD<bool> {
+            let a: ArrayD<u8> = read_npy(dir.join(case["files"][role].as_str().unwrap())).unwrap();
+            a.mapv(|v| v != 0)
+        };
+        let (pred, gt) = (load("pred"), load("gt"));
+        let spacing: Vec<f64> = match &case["voxelspacing"] {
+            Value::Null => vec![1.0; pred.ndim()],
+            v => v
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|x| x.as_f64().unwrap())
+                .collect(),
+        };
+        let distances = SurfaceDistances::new(pred.view(), gt.view(), &spacing).unwrap();
+        let expected = &case["expected"];
+        match (&distances, expected["medpy_hd"].as_f64()) {
+            (Some(d), Some(hd)) => {
+                assert_eq!(d.hausdorff(), hd, "{name} hd");
+                assert_eq!(
+                    d.hd95_pooled(),
+                    expected["medpy_hd95"].as_f64().unwrap(),
+                    "{name} hd95"
+                );
+                assert!(
+                    d.hd95_max_directed() >= d.hd95_pooled() - 1e-12
+                        || d.hd95_max_directed() <= d.hausdorff()
+                );
+                checked += 1;
+            }
+            (None, None) => checked += 1, // medpy raises on an empty mask; we return None
+            (got, want) => panic!("{name}: got {got:?}, medpy {want:?}"),
+        }
+    }
+    assert_eq!(checked, 8);
+}
+
+#[test]
+fn percentile_is_numpys_linear_method() {
+    let mut values = vec![3.0, 1.0, 2.0, 10.0];
+    assert_eq!(
+        percentile(&mut values, 95.0),
+        10.0 - (10.0 - 3.0) * (1.0 - 0.8499999999999996)
+    );
+    assert_eq!(percentile(&mut [5.0], 95.0), 5.0);
+}
