@@ -214,10 +214,11 @@ def main():
         got = sum(p.numel() for p in net.parameters())
         assert got == count, f"{name}: {got} parameters, the original has {count}"
     env = dict(os.environ, RAYON_NUM_THREADS=str(threads))
-    run = subprocess.run(
-        ["cargo", "bench", "-q", "-p", "boundary-loss", "--bench", "train_step", "--",
-         "--steps", str(steps), "--batch", str(batch), "--side", str(side)],
-        cwd=ROOT, env=env, check=True, capture_output=True, text=True)
+    # TRAIN_STEP_BIN: an already built `train_step` bench binary (else cargo builds and runs it).
+    binary = os.environ.get("TRAIN_STEP_BIN")
+    command = [binary] if binary else ["cargo", "bench", "-q", "-p", "boundary-loss", "--bench", "train_step", "--"]
+    run = subprocess.run(command + ["--steps", str(steps), "--batch", str(batch), "--side", str(side)],
+                         cwd=ROOT, env=env, check=True, capture_output=True, text=True)
     ours = {r["network"]: r for r in map(json.loads, (l for l in run.stdout.splitlines() if l.startswith("{")))}
     rows = []
     for name, net, modalities, classes, _ in cases:

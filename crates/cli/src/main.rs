@@ -8,6 +8,7 @@
 mod demo;
 mod distmap_cmd;
 mod network_cmd;
+mod train_cmd;
 
 use std::process::ExitCode;
 
@@ -28,8 +29,11 @@ struct Cli {
 enum Command {
     /// Signed (boundary loss) or Hausdorff distance maps of label maps, as .npy (K, *spatial).
     Distmap(distmap_cmd::DistmapArgs),
-    /// Generate a small synthetic data set and compute its distance maps (the built-in example).
+    /// The built-in default: generate a synthetic, unbalanced data set, train GDL and GDL +
+    /// boundary loss on it, and compare them.
     Demo(demo::DemoArgs),
+    /// Train a network from a TOML run file (the original main.py).
+    Train(train_cmd::TrainArgs),
     /// Print the blocks and parameter count of one of the original's networks.
     Network(network_cmd::NetworkArgs),
 }
@@ -40,6 +44,7 @@ fn main() -> ExitCode {
         Command::Distmap(args) => distmap_cmd::run(&args),
         Command::Demo(args) => demo::run(&args),
         Command::Network(args) => network_cmd::run(&args),
+        Command::Train(args) => train_cmd::run(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -6,10 +6,14 @@
 //! destination folder and renamed into place, so a crash or an error never leaves a half-written
 //! file under the final name.
 
+mod arrays;
 mod labels;
+mod pickle;
 mod write;
 
+pub use arrays::{read_npy_f32, read_png_levels, write_png_u8};
 pub use labels::{read_label_map, LabelMap, LABEL_EXTENSIONS};
+pub use pickle::read_spacing_pickle;
 pub use write::{write_atomically, write_npy_atomically};
 
 use std::path::PathBuf;

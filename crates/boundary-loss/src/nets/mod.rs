@@ -53,6 +53,8 @@ pub enum NetError {
         multiple: usize,
         got: Vec<usize>,
     },
+    #[error("{network}: a base width of {base} is not supported (UNet only, at least 1)")]
+    Base { network: &'static str, base: usize },
     #[error("{network} supports 1 to {max} modalities, got {got}")]
     Modalities {
         network: &'static str,
@@ -150,6 +152,29 @@ impl Architecture {
         classes: usize,
         device: &Device,
     ) -> Result<Network, NetError> {
+        self.build_with_base(modalities, classes, None, device)
+    }
+
+    /// [`build`](Self::build) with UNet's base width (`nG`, 64 by default); other networks have
+    /// no such parameter.
+    pub fn build_with_base(
+        self,
+        modalities: usize,
+        classes: usize,
+        base: Option<usize>,
+        device: &Device,
+    ) -> Result<Network, NetError> {
+        if let Some(base) = base {
+            if self != Architecture::UNet || base == 0 {
+                return Err(NetError::Base {
+                    network: self.name(),
+                    base,
+                });
+            }
+            return Ok(Network::UNet(UNet::with_base(
+                modalities, classes, base, device,
+            )));
+        }
         if self == Architecture::ENet && !(1..16).contains(&modalities) {
             return Err(NetError::Modalities {
                 network: "ENet",

@@ -57,7 +57,12 @@ pub struct UNet {
 
 impl UNet {
     pub fn new(modalities: usize, classes: usize, device: &Device) -> Self {
-        let g = 64;
+        Self::with_base(modalities, classes, 64, device)
+    }
+
+    /// The original's `nG` argument: channels of the first level (64 in every recipe; smaller
+    /// values give a fast network for demos and tests).
+    pub fn with_base(modalities: usize, classes: usize, g: usize, device: &Device) -> Self {
         UNet {
             conv0: DoubleConv::new([modalities, g], 1, device),
             conv1: DoubleConv::new([g, 2 * g], 2, device),

@@ -1,0 +1,16 @@
+//! Data sets in the original layout: `ROOT/{train,val}/<stream folder>/<slice>.{npy,png}`, the
+//! same file names in every folder, per-split `spacing.json` (ours) next to them.
+//!
+//! This module owns reading slices into host arrays (streams and their transforms), checking
+//! them (missing files, disagreeing shapes, labels >= K, images outside [0, 1], NaN), grouping
+//! slices into patients, and delivering batches in parallel ahead of the training step. It knows
+//! nothing about networks or losses.
+
+mod loader;
+mod slices;
+pub mod synthetic;
+
+pub use loader::{Batch, Loader, SliceCache};
+pub use slices::{
+    natural_cmp, read_spacing, stem as slice_stem, DataError, Dataset, Stream, StreamKind,
+};

@@ -1,0 +1,319 @@
+use std::cmp::Ordering;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use distmap::{distance_maps_into, MapOptions};
+use serde::{Deserialize, Serialize};
+use volume_io::{read_label_map, read_npy_f32, read_png_levels};
+
+/// One slice as read: each stream's values, channels per stream, and (H, W).
+pub type ReadSlice = (Vec<Vec<f32>>, Vec<usize>, [usize; 2]);
+
+/// A problem with the data, naming the file.
+#[derive(Debug, thiserror::Error)]
+pub enum DataError {
+    #[error("{0}")]
+    File(#[from] volume_io::FileError),
+    #[error("{path}: {reason}")]
+    Bad { path: PathBuf, reason: String },
+}
+
+fn bad(path: &Path, reason: impl Into<String>) -> DataError {
+    DataError::Bad {
+        path: path.to_path_buf(),
+        reason: reason.into(),
+    }
+}
+
+/// How a stream's files become a `(channels, H, W)` float array.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StreamKind {
+    /// Network input: float32 `.npy` `(modalities, H, W)` or `(H, W)`, values in [0, 1].
+    ImageNpy,
+    /// Network input: 8-bit gray PNG divided by 255.
+    ImagePng,
+    /// Class map (`.npy` integers or gray PNG levels) to a one-hot `(K, H, W)`.
+    OneHot,
+    /// Class map to its signed distance maps `(K, H, W)`, computed on the fly with the slice's
+    /// spacing (the original 2-D data loader).
+    DistanceMap,
+    /// A precomputed float `.npy` `(K, H, W)`, read as is (e.g. `3d_distmap`).
+    Precomputed,
+}
+
+/// One input stream: a folder of the split and what to do with its files.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Stream {
+    pub folder: String,
+    pub kind: StreamKind,
+}
+
+/// The slices of one split, their streams and spacings.
+#[derive(Debug, Clone)]
+pub struct Dataset {
+    pub split_dir: PathBuf,
+    pub streams: Vec<Stream>,
+    pub classes: usize,
+    /// File names (with extension) of the first stream, in natural order.
+    pub names: Vec<String>,
+    /// Slice stem -> spacing per array axis, from `spacing.json` (ours) or the original's
+    /// `spacing.pkl` ({slice: (dx, dy)}, the same order); 1, 1 when absent.
+    pub spacing: BTreeMap<String, Vec<f64>>,
+    /// Check that images lie in [0, 1].
+    pub check_image_range: bool,
+    pub map_options: MapOptions,
+}
+
+/// `{name}.json` (ours) or else `{name}.pkl` (the original's) in `dir`: name -> spacing per
+/// array axis; empty when neither exists.
+pub fn read_spacing(dir: &Path, name: &str) -> Result<BTreeMap<String, Vec<f64>>, DataError> {
+    let json = dir.join(format!("{name}.json"));
+    if json.exists() {
+        let text = std::fs::read_to_string(&json).map_err(|e| bad(&json, e.to_string()))?;
+        return serde_json::from_str(&text).map_err(|e| {
+            bad(
+                &json,
+                format!("not a {{name: [spacing per axis]}} map: {e}"),
+            )
+        });
+    }
+    let pickle = dir.join(format!("{name}.pkl"));
+    if pickle.exists() {
+        return Ok(volume_io::read_spacing_pickle(&pickle)?);
+    }
+    Ok(BTreeMap::new())
+}
+
+/// Natural (numeric-aware) order: `case_2` before `case_10`.
+pub fn natural_cmp(a: &str, b: &str) -> Ordering {
+    let (mut a, mut b) = (a.as_bytes(), b.as_bytes());
+    loop {
+        match (a.first(), b.first()) {
+            (None, None) => return Ordering::Equal,
+            (None, _) => return Ordering::Less,
+            (_, None) => return Ordering::Greater,
+            (Some(x), Some(y)) if x.is_ascii_digit() && y.is_ascii_digit() => {
+                let da = a.iter().take_while(|c| c.is_ascii_digit()).count();
+                let db = b.iter().take_while(|c| c.is_ascii_digit()).count();
+                let (na, nb) = (trim_zeros(&a[..da]), trim_zeros(&b[..db]));
+                let order = na.len().cmp(&nb.len()).then(na.cmp(nb)).then(da.cmp(&db));
+                if order != Ordering::Equal {
+                    return order;
+                }
+                (a, b) = (&a[da..], &b[db..]);
+            }
+            (Some(x), Some(y)) => {
+                if x != y {
+                    return x.cmp(y);
+                }
+                (a, b) = (&a[1..], &b[1..]);
+            }
+        }
+    }
+}
+
+fn trim_zeros(digits: &[u8]) -> &[u8] {
+    let first = digits
+        .iter()
+        .position(|&d| d != b'0')
+        .unwrap_or(digits.len());
+    &digits[first..]
+}
+
+/// The stem of a slice file name (without `.npy` / `.png`).
+pub fn stem(name: &str) -> &str {
+    name.rsplit_once('.').map_or(name, |(s, _)| s)
+}
+
+impl Dataset {
+    /// Lists the slices of `root/split` from its first stream's folder; every other stream must
+    /// hold a file of the same stem.
+    pub fn open(
+        root: &Path,
+        split: &str,
+        streams: Vec<Stream>,
+        classes: usize,
+    ) -> Result<Self, DataError> {
+        let split_dir = root.join(split);
+        let first = streams
+            .first()
+            .ok_or_else(|| bad(&split_dir, "no stream is configured"))?;
+        let first_dir = split_dir.join(&first.folder);
+        let mut names: Vec<String> = std::fs::read_dir(&first_dir)
+            .map_err(|e| bad(&first_dir, format!("cannot list the folder: {e}")))?
+            .filter_map(|e| e.ok())
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .filter(|n| n.ends_with(".npy") || n.ends_with(".png"))
+            .collect();
+        if names.is_empty() {
+            return Err(bad(&first_dir, "holds no .npy or .png slice"));
+        }
+        names.sort_by(|a, b| natural_cmp(a, b));
+        let spacing = read_spacing(&split_dir, "spacing")?;
+        let dataset = Dataset {
+            split_dir,
+            streams,
+            classes,
+            names,
+            spacing,
+            check_image_range: true,
+            map_options: MapOptions::default(),
+        };
+        for stream in &dataset.streams[1..] {
+            let dir = dataset.split_dir.join(&stream.folder);
+            for name in &dataset.names {
+                dataset.file_of(&dir, name)?;
+            }
+        }
+        Ok(dataset)
+    }
+
+    /// The file of slice `name` in `dir`, whatever its extension (.npy or .png).
+    fn file_of(&self, dir: &Path, name: &str) -> Result<PathBuf, DataError> {
+        let s = stem(name);
+        for ext in ["npy", "png"] {
+            let path = dir.join(format!("{s}.{ext}"));
+            if path.exists() {
+                return Ok(path);
+            }
+        }
+        Err(bad(
+            &dir.join(name),
+            format!("missing: slice '{s}' has no file in this stream"),
+        ))
+    }
+
+    pub fn len(&self) -> usize {
+        self.names.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.names.is_empty()
+    }
+
+    /// Spacing of a slice, one value per array axis.
+    pub fn spacing_of(&self, index: usize) -> Vec<f64> {
+        self.spacing
+            .get(stem(&self.names[index]))
+            .cloned()
+            .unwrap_or_else(|| vec![1.0, 1.0])
+    }
+
+    /// Reads slice `index`: every stream as `(channels, H, W)` row-major floats, plus (H, W).
+    pub fn read(&self, index: usize) -> Result<ReadSlice, DataError> {
+        let name = &self.names[index];
+        let mut out = Vec::with_capacity(self.streams.len());
+        let mut channels = Vec::with_capacity(self.streams.len());
+        let mut size: Option<([usize; 2], PathBuf)> = None;
+        for stream in &self.streams {
+            let path = self.file_of(&self.split_dir.join(&stream.folder), name)?;
+            let (values, c, hw) = self.read_stream(stream.kind, &path, index)?;
+            match &size {
+                Some((expected, first)) if *expected != hw => {
+                    return Err(bad(
+                        &path,
+                        format!(
+                            "is {}x{} but {} is {}x{}",
+                            hw[0],
+                            hw[1],
+                            first.display(),
+                            expected[0],
+                            expected[1]
+                        ),
+                    ))
+                }
+                None => size = Some((hw, path.clone())),
+                _ => {}
+            }
+            out.push(values);
+            channels.push(c);
+        }
+        Ok((out, channels, size.expect("at least one stream").0))
+    }
+
+    fn read_stream(
+        &self,
+        kind: StreamKind,
+        path: &Path,
+        index: usize,
+    ) -> Result<(Vec<f32>, usize, [usize; 2]), DataError> {
+        let (values, c, hw) = match kind {
+            StreamKind::ImageNpy | StreamKind::Precomputed => {
+                let a = read_npy_f32(path)?;
+                let (c, hw) = match a.shape() {
+                    [h, w] => (1, [*h, *w]),
+                    [c, h, w] => (*c, [*h, *w]),
+                    other => {
+                        return Err(bad(
+                            path,
+                            format!("expected (C, H, W) or (H, W), got shape {other:?}"),
+                        ))
+                    }
+                };
+                if kind == StreamKind::Precomputed && c != self.classes {
+                    return Err(bad(
+                        path,
+                        format!("holds {c} maps for {} classes", self.classes),
+                    ));
+                }
+                (a.into_raw_vec_and_offset().0, c, hw)
+            }
+            StreamKind::ImagePng => {
+                let levels = read_png_levels(path)?;
+                let hw = [levels.shape()[0], levels.shape()[1]];
+                (levels.iter().map(|&l| l as f32 / 255.0).collect(), 1, hw)
+            }
+            StreamKind::OneHot | StreamKind::DistanceMap => {
+                let labels = read_label_map(path)?.labels;
+                let hw = match labels.shape() {
+                    [h, w] => [*h, *w],
+                    other => {
+                        return Err(bad(
+                            path,
+                            format!("a class map must be (H, W), got shape {other:?}"),
+                        ))
+                    }
+                };
+                let flat = labels.as_slice().expect("standard layout");
+                if let Some(&l) = flat.iter().find(|&&l| l as usize >= self.classes) {
+                    return Err(bad(
+                        path,
+                        format!("label {l} is not below the {} classes", self.classes),
+                    ));
+                }
+                let pixels = hw[0] * hw[1];
+                let mut values = vec![0.0f32; self.classes * pixels];
+                if kind == StreamKind::OneHot {
+                    for (i, &l) in flat.iter().enumerate() {
+                        values[l as usize * pixels + i] = 1.0;
+                    }
+                } else {
+                    distance_maps_into(
+                        flat,
+                        &hw,
+                        self.classes,
+                        &self.spacing_of(index),
+                        &self.map_options,
+                        &mut values,
+                    )
+                    .map_err(|e| bad(path, e.to_string()))?;
+                }
+                (values, self.classes, hw)
+            }
+        };
+        if values.iter().any(|v| v.is_nan()) {
+            return Err(bad(path, "holds NaN"));
+        }
+        if self.check_image_range
+            && matches!(kind, StreamKind::ImageNpy | StreamKind::ImagePng)
+            && values.iter().any(|&v| !(0.0..=1.0).contains(&v))
+        {
+            return Err(bad(
+                path,
+                "image values outside [0, 1] (normalise, or turn the range check off)",
+            ));
+        }
+        Ok((values, c, hw))
+    }
+}

@@ -1,0 +1,598 @@
+//! Training (the original `main.py`): a run file in, a run folder out.
+//!
+//! This module owns the epoch loop (weighted loss terms, weight schedules, optimiser and
+//! learning-rate rule), validation, and the run folder: `metrics.csv`, `tra_loss.npy`
+//! `(epochs, iterations, terms)`, `val_loss.npy`, `tra_dice.npy` / `val_dice.npy`
+//! `(epochs, images, K)`, `val_3d_dsc.npy` and `val_3d_hd95.npy` `(epochs, patients, K)` with
+//! `val_3d_patients.txt`, `iterNNN/val/<slice>.png` predicted class maps, `best_epoch/`,
+//! `best_epoch.txt`, `best.bpk` weights, `run.toml` (the resolved run file) and `version.txt`.
+//! Every file is written to a temporary name and renamed, after every epoch, so an interrupted
+//! run leaves complete files of the epochs it finished.
+
+pub mod config;
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use burn::module::Module;
+use burn::optim::decay::WeightDecayConfig;
+use burn::optim::momentum::MomentumConfig;
+use burn::optim::{AdamConfig, GradientsParams, ModuleOptimizer, SgdConfig};
+use burn::tensor::activation::softmax;
+use burn::tensor::{Device, Tensor, TensorData};
+use indicatif::{ProgressBar, ProgressStyle};
+use ndarray::Array3;
+use regex::Regex;
+use volume_io::{write_atomically, write_npy_atomically, write_png_u8, FileError};
+
+pub use config::{weights_at, LossTerm, LrHalving, OptimizerKind, RunConfig, Schedule};
+
+use crate::data::{Batch, DataError, Dataset, Loader, SliceCache, StreamKind};
+use crate::device::DeviceError;
+use crate::eval::{group_patients, hd95, Overlap};
+use crate::losses::{
+    BoundaryLoss, CrossEntropy, DiceLoss, FocalLoss, GeneralizedDice, HausdorffLoss, LossError,
+};
+use crate::nets::{Architecture, NetError, Network};
+
+/// Why a run stopped.
+#[derive(Debug, thiserror::Error)]
+pub enum TrainError {
+    #[error("run file: {0}")]
+    Config(String),
+    #[error(transparent)]
+    Data(#[from] DataError),
+    #[error(transparent)]
+    Loss(#[from] LossError),
+    #[error(transparent)]
+    Net(#[from] NetError),
+    #[error(transparent)]
+    Device(#[from] DeviceError),
+    #[error(transparent)]
+    File(#[from] FileError),
+}
+
+/// What a finished run reports.
+#[derive(Debug, Clone)]
+pub struct RunSummary {
+    pub run_dir: PathBuf,
+    /// 0-based epoch with the best mean validation Dice over the metric classes.
+    pub best_epoch: usize,
+    pub best_val_dice: f64,
+    /// At the best epoch: mean over patients of the 3-D Dice, per class.
+    pub best_val_3d_dsc: Vec<f64>,
+    /// At the best epoch: mean over patients (where defined) of the 3-D HD95 in mm, per class.
+    pub best_val_3d_hd95: Vec<f64>,
+}
+
+/// The code version written next to every run.
+pub const VERSION: &str = concat!(env!("CARGO_PKG_NAME"), " ", env!("CARGO_PKG_VERSION"));
+
+type LossFn = Box<dyn Fn(Tensor<4>, Tensor<4>) -> Result<Tensor<1>, LossError>>;
+
+fn build_loss(term: &LossTerm, checks: bool) -> Result<LossFn, TrainError> {
+    let idc = term.idc.clone();
+    Ok(match term.name.as_str() {
+        "BoundaryLoss" | "SurfaceLoss" => {
+            let mut loss = BoundaryLoss::new(idc);
+            loss.checks = checks;
+            Box::new(move |p, t| loss.forward(p, t))
+        }
+        "GeneralizedDice" => {
+            let mut loss = GeneralizedDice::new(idc);
+            loss.checks = checks;
+            Box::new(move |p, t| loss.forward(p, t))
+        }
+        "DiceLoss" => {
+            let mut loss = DiceLoss::new(idc);
+            loss.checks = checks;
+            Box::new(move |p, t| loss.forward(p, t))
+        }
+        "CrossEntropy" => {
+            let mut loss = CrossEntropy::new(idc);
+            loss.checks = checks;
+            Box::new(move |p, t| loss.forward(p, t))
+        }
+        "FocalLoss" => {
+            let mut loss = FocalLoss::new(idc, term.gamma.unwrap_or(2.0));
+            loss.checks = checks;
+            Box::new(move |p, t| loss.forward(p, t))
+        }
+        "HausdorffLoss" => {
+            let mut loss = HausdorffLoss::new(idc);
+            loss.checks = checks;
+            Box::new(move |p, t| loss.forward(p, t))
+        }
+        other => {
+            return Err(TrainError::Config(format!(
+                "unknown loss '{other}' (BoundaryLoss, SurfaceLoss, GeneralizedDice, DiceLoss, CrossEntropy, FocalLoss, HausdorffLoss)"
+            )))
+        }
+    })
+}
+
+fn build_optimizer(kind: OptimizerKind) -> ModuleOptimizer {
+    match kind {
+        OptimizerKind::Adam => AdamConfig::new().with_beta_1(0.9).with_beta_2(0.99).init(),
+        OptimizerKind::Sgd => SgdConfig::new()
+            .with_momentum(Some(MomentumConfig {
+                momentum: 0.99,
+                dampening: 0.0,
+                nesterov: false,
+            }))
+            .with_weight_decay(Some(WeightDecayConfig::new(5e-4)))
+            .init(),
+    }
+}
+
+/// A batch stream as a `(B, C, H, W)` tensor.
+fn to_tensor(batch: &Batch, stream: usize, device: &Device) -> Tensor<4> {
+    let shape = [
+        batch.indices.len(),
+        batch.channels[stream],
+        batch.size[0],
+        batch.size[1],
+    ];
+    Tensor::<4>::from_data(
+        TensorData::new(batch.streams[stream].clone(), shape),
+        device,
+    )
+}
+
+/// Class of each pixel (first maximum over the class axis) of `(B, K, H, W)` values.
+fn argmax_classes(values: &[f32], classes: usize, pixels: usize) -> Vec<u8> {
+    let images = values.len() / (classes * pixels);
+    let mut out = vec![0u8; images * pixels];
+    for b in 0..images {
+        let sample = &values[b * classes * pixels..(b + 1) * classes * pixels];
+        for (i, o) in out[b * pixels..(b + 1) * pixels].iter_mut().enumerate() {
+            let mut best = 0;
+            for k in 1..classes {
+                if sample[k * pixels + i] > sample[best * pixels + i] {
+                    best = k;
+                }
+            }
+            *o = best as u8;
+        }
+    }
+    out
+}
+
+/// Per-epoch records, written out after every epoch.
+struct History {
+    classes: usize,
+    terms: usize,
+    tra_loss: Vec<Vec<Vec<f32>>>,
+    val_loss: Vec<Vec<Vec<f32>>>,
+    tra_dice: Vec<Vec<Vec<f32>>>,
+    val_dice: Vec<Vec<Vec<f32>>>,
+    val_3d_dsc: Vec<Vec<Vec<f32>>>,
+    val_3d_hd95: Vec<Vec<Vec<f32>>>,
+    csv: String,
+}
+
+fn stack(epochs: &[Vec<Vec<f32>>], inner: usize) -> Array3<f32> {
+    let rows = epochs.first().map_or(0, |e| e.len());
+    Array3::from_shape_fn((epochs.len(), rows, inner), |(e, r, c)| epochs[e][r][c])
+}
+
+impl History {
+    fn save(&self, dir: &Path) -> Result<(), FileError> {
+        let k = self.classes;
+        write_npy_atomically(
+            &dir.join("tra_loss.npy"),
+            &stack(&self.tra_loss, self.terms),
+        )?;
+        write_npy_atomically(
+            &dir.join("val_loss.npy"),
+            &stack(&self.val_loss, self.terms),
+        )?;
+        write_npy_atomically(&dir.join("tra_dice.npy"), &stack(&self.tra_dice, k))?;
+        write_npy_atomically(&dir.join("val_dice.npy"), &stack(&self.val_dice, k))?;
+        write_npy_atomically(&dir.join("val_3d_dsc.npy"), &stack(&self.val_3d_dsc, k))?;
+        write_npy_atomically(&dir.join("val_3d_hd95.npy"), &stack(&self.val_3d_hd95, k))?;
+        write_text(&dir.join("metrics.csv"), &self.csv)
+    }
+}
+
+fn write_text(path: &Path, text: &str) -> Result<(), FileError> {
+    write_atomically(path, |out| {
+        out.write_all(text.as_bytes()).map_err(|e| e.to_string())
+    })
+}
+
+fn mean_over(values: &[f64], classes: &[usize]) -> f64 {
+    let picked: Vec<f64> = classes
+        .iter()
+        .map(|&k| values[k])
+        .filter(|v| !v.is_nan())
+        .collect();
+    if picked.is_empty() {
+        f64::NAN
+    } else {
+        picked.iter().sum::<f64>() / picked.len() as f64
+    }
+}
+
+/// Copies `from` to `to` through a temporary folder, replacing `to`.
+fn replace_dir(from: &Path, to: &Path) -> Result<(), FileError> {
+    let temp = to.with_extension("tmp");
+    let _ = std::fs::remove_dir_all(&temp);
+    std::fs::create_dir_all(&temp).map_err(|e| FileError::new(&temp, e))?;
+    for entry in std::fs::read_dir(from).map_err(|e| FileError::new(from, e))? {
+        let entry = entry.map_err(|e| FileError::new(from, e))?;
+        std::fs::copy(entry.path(), temp.join(entry.file_name()))
+            .map_err(|e| FileError::new(entry.path(), e))?;
+    }
+    let _ = std::fs::remove_dir_all(to);
+    std::fs::rename(&temp, to).map_err(|e| FileError::new(to, e))
+}
+
+/// Trains as `config` says, writing the run folder `run_dir`.
+pub fn train(
+    config: &RunConfig,
+    run_dir: &Path,
+    show_progress: bool,
+) -> Result<RunSummary, TrainError> {
+    config.validate().map_err(TrainError::Config)?;
+    let architecture = Architecture::parse(&config.network)?;
+    if architecture.spatial_rank() != 2 {
+        return Err(TrainError::Config(format!(
+            "{} is a 3-D network; training runs on 2-D slices",
+            architecture.name()
+        )));
+    }
+    let base_device = crate::device::parse(&config.device)?;
+    let device = base_device.clone().autodiff();
+    let open = |split: &str| -> Result<Arc<Dataset>, TrainError> {
+        let mut dataset = Dataset::open(
+            &config.dataset,
+            split,
+            config.streams.clone(),
+            config.classes,
+        )?;
+        dataset.check_image_range = config.check_image_range;
+        dataset.map_options.truncate = config.truncate_distance_maps;
+        if !config.use_spacing {
+            dataset.spacing.clear();
+        }
+        if config.debug {
+            dataset.names.truncate(10);
+        }
+        Ok(Arc::new(dataset))
+    };
+    let (train_set, val_set) = (open("train")?, open("val")?);
+    let truth_stream = config
+        .streams
+        .iter()
+        .position(|s| s.kind == StreamKind::OneHot)
+        .ok_or_else(|| TrainError::Config("Dice needs a one_hot stream".into()))?;
+    let pattern =
+        Regex::new(&config.patient_regex).map_err(|e| TrainError::Config(e.to_string()))?;
+    let val_stems: Vec<String> = val_set
+        .names
+        .iter()
+        .map(|n| crate::data::slice_stem(n).to_string())
+        .collect();
+    let patients = group_patients(&val_stems, &pattern);
+    let spacing_3d = crate::data::read_spacing(&config.dataset, "spacing_3d")?;
+
+    let mut net: Network = architecture.build_with_base(
+        config.modalities,
+        config.classes,
+        config.network_base,
+        &device,
+    )?;
+    let mut optimizer = build_optimizer(config.optimizer);
+    let losses: Vec<LossFn> = config
+        .losses
+        .iter()
+        .map(|t| build_loss(t, config.check_loss_inputs))
+        .collect::<Result<_, _>>()?;
+    let initial_weights: Vec<f64> = config.losses.iter().map(|t| t.weight).collect();
+
+    std::fs::create_dir_all(run_dir).map_err(|e| FileError::new(run_dir, e))?;
+    write_text(&run_dir.join("run.toml"), &config.to_toml())?;
+    write_text(&run_dir.join("version.txt"), &format!("{VERSION}\n"))?;
+
+    let classes = config.classes;
+    let mut history = History {
+        classes,
+        terms: losses.len(),
+        tra_loss: vec![],
+        val_loss: vec![],
+        tra_dice: vec![],
+        val_dice: vec![],
+        val_3d_dsc: vec![],
+        val_3d_hd95: vec![],
+        csv: "epoch,tra_loss,val_loss,tra_dice,val_dice,val_3d_dsc,val_3d_hd95,learning_rate,weights\n".into(),
+    };
+    let caches = config.in_memory.then(|| {
+        (
+            Arc::new(SliceCache::default()),
+            Arc::new(SliceCache::default()),
+        )
+    });
+    let mut learning_rate = config.learning_rate;
+    let (mut best_epoch, mut best_dice) = (0usize, f64::NEG_INFINITY);
+    let mut best_3d = (vec![f64::NAN; classes], vec![f64::NAN; classes]);
+    let mut last_change = 0usize;
+
+    for epoch in 0..config.epochs {
+        let weights = weights_at(config.schedule, &initial_weights, epoch);
+        // Training.
+        let bar = if show_progress {
+            ProgressBar::new(train_set.len().div_ceil(config.batch_size) as u64)
+        } else {
+            ProgressBar::hidden()
+        };
+        bar.set_style(
+            ProgressStyle::with_template("{prefix} {bar:30} {pos}/{len} {msg}")
+                .expect("static template"),
+        );
+        bar.set_prefix(format!("epoch {epoch:>3} train"));
+        let mut tra_loss = Vec::new();
+        let mut tra_dice = vec![vec![0f32; classes]; train_set.len()];
+        let epoch_started = std::time::Instant::now();
+        let mut loader = Loader::new(
+            train_set.clone(),
+            config.batch_size,
+            Some(config.seed.wrapping_add(epoch as u64)),
+            2,
+            caches.as_ref().map(|c| c.0.clone()),
+        );
+        let (mut running_loss, mut running_dice, mut seen) = (0.0, 0.0, 0usize);
+        for batch in loader.by_ref() {
+            let batch = batch?;
+            let images = to_tensor(&batch, 0, &device);
+            let logits = net.forward_2d(config.modalities, images)?;
+            let probs = softmax(logits.div_scalar(config.temperature), 1);
+            let mut total: Option<Tensor<1>> = None;
+            let mut values = Vec::with_capacity(losses.len());
+            for ((loss, term), &w) in losses.iter().zip(&config.losses).zip(&weights) {
+                let value = loss(probs.clone(), to_tensor(&batch, term.stream, &device))?;
+                values.push(value.clone().into_scalar::<f32>());
+                let weighted = value.mul_scalar(w);
+                total = Some(match total {
+                    Some(t) => t.add(weighted),
+                    None => weighted,
+                });
+            }
+            let total = total.expect("at least one loss term");
+            let grads = GradientsParams::from_grads(total.backward(), &net);
+            net = optimizer.step(learning_rate, net, grads);
+
+            let pixels = batch.size[0] * batch.size[1];
+            let predicted = argmax_classes(
+                &probs
+                    .into_data()
+                    .try_to_vec::<f32>()
+                    .expect("f32 probabilities"),
+                classes,
+                pixels,
+            );
+            let truth = argmax_classes(&batch.streams[truth_stream], classes, pixels);
+            for (b, &index) in batch.indices.iter().enumerate() {
+                let mut overlap = Overlap::new(classes);
+                overlap.add(
+                    &predicted[b * pixels..(b + 1) * pixels],
+                    &truth[b * pixels..(b + 1) * pixels],
+                );
+                tra_dice[index] = overlap.dice().iter().map(|&d| d as f32).collect();
+                running_dice += mean_over(&overlap.dice(), &config.metric_classes);
+            }
+            seen += batch.indices.len();
+            running_loss += values
+                .iter()
+                .zip(&weights)
+                .map(|(v, w)| *v as f64 * w)
+                .sum::<f64>();
+            tra_loss.push(values);
+            bar.set_message(format!(
+                "loss {:.4} dice {:.3}",
+                running_loss / tra_loss.len() as f64,
+                running_dice / seen as f64
+            ));
+            bar.inc(1);
+        }
+        bar.finish_and_clear();
+        let (train_seconds, data_wait) = (
+            epoch_started.elapsed().as_secs_f64(),
+            loader.waited().as_secs_f64(),
+        );
+        drop(loader);
+
+        // Validation.
+        let model = net.valid();
+        let iter_dir = run_dir.join(format!("iter{epoch:03}")).join("val");
+        std::fs::create_dir_all(&iter_dir).map_err(|e| FileError::new(&iter_dir, e))?;
+        let mut val_loss = Vec::new();
+        let mut val_dice = vec![vec![0f32; classes]; val_set.len()];
+        let mut predictions: Vec<Vec<u8>> = vec![Vec::new(); val_set.len()];
+        let mut truths: Vec<Vec<u8>> = vec![Vec::new(); val_set.len()];
+        let mut size = [0usize; 2];
+        for batch in Loader::new(
+            val_set.clone(),
+            config.batch_size,
+            None,
+            2,
+            caches.as_ref().map(|c| c.1.clone()),
+        ) {
+            let batch = batch?;
+            size = batch.size;
+            let logits = model.forward_2d(config.modalities, to_tensor(&batch, 0, &base_device))?;
+            let probs = softmax(logits.div_scalar(config.temperature), 1);
+            let mut values = Vec::with_capacity(losses.len());
+            for (loss, term) in losses.iter().zip(&config.losses) {
+                values.push(
+                    loss(probs.clone(), to_tensor(&batch, term.stream, &base_device))?
+                        .into_scalar::<f32>(),
+                );
+            }
+            val_loss.push(values);
+            let pixels = batch.size[0] * batch.size[1];
+            let predicted = argmax_classes(
+                &probs
+                    .into_data()
+                    .try_to_vec::<f32>()
+                    .expect("f32 probabilities"),
+                classes,
+                pixels,
+            );
+            let truth = argmax_classes(&batch.streams[truth_stream], classes, pixels);
+            for (b, &index) in batch.indices.iter().enumerate() {
+                let (p, t) = (
+                    &predicted[b * pixels..(b + 1) * pixels],
+                    &truth[b * pixels..(b + 1) * pixels],
+                );
+                let mut overlap = Overlap::new(classes);
+                overlap.add(p, t);
+                val_dice[index] = overlap.dice().iter().map(|&d| d as f32).collect();
+                let stem = crate::data::slice_stem(&val_set.names[index]);
+                write_png_u8(
+                    &iter_dir.join(format!("{stem}.png")),
+                    p,
+                    batch.size[0],
+                    batch.size[1],
+                )?;
+                predictions[index] = p.to_vec();
+                truths[index] = t.to_vec();
+            }
+        }
+        // 3-D metrics per patient, slices in natural order.
+        let mut dsc_3d = Vec::with_capacity(patients.len());
+        let mut hd95_3d = Vec::with_capacity(patients.len());
+        for (patient, slices) in &patients {
+            let mut overlap = Overlap::new(classes);
+            let (mut p3, mut t3) = (Vec::new(), Vec::new());
+            for &i in slices {
+                overlap.add(&predictions[i], &truths[i]);
+                p3.extend_from_slice(&predictions[i]);
+                t3.extend_from_slice(&truths[i]);
+            }
+            dsc_3d.push(
+                overlap
+                    .dice()
+                    .iter()
+                    .map(|&d| d as f32)
+                    .collect::<Vec<f32>>(),
+            );
+            let in_plane = val_set.spacing_of(slices[0]);
+            // spacing_3d holds (axis 0, axis 1, slice axis) as the original's pickle; the stack
+            // is (slices, axis 0, axis 1).
+            let spacing = spacing_3d
+                .get(patient)
+                .filter(|s| s.len() == 3)
+                .map(|s| [s[2], s[0], s[1]])
+                .unwrap_or([1.0, in_plane[0], in_plane[1]]);
+            let shape = [slices.len(), size[0], size[1]];
+            hd95_3d.push(
+                (0..classes)
+                    .map(|k| hd95(&p3, &t3, shape, &spacing, k as u8) as f32)
+                    .collect::<Vec<f32>>(),
+            );
+        }
+        let column_mean = |rows: &[Vec<f32>]| -> Vec<f64> {
+            (0..classes)
+                .map(|k| {
+                    let defined: Vec<f64> = rows
+                        .iter()
+                        .map(|r| r[k] as f64)
+                        .filter(|v| !v.is_nan())
+                        .collect();
+                    if defined.is_empty() {
+                        f64::NAN
+                    } else {
+                        defined.iter().sum::<f64>() / defined.len() as f64
+                    }
+                })
+                .collect()
+        };
+        let mean_loss = |rows: &[Vec<f32>]| {
+            rows.iter()
+                .map(|r| {
+                    r.iter()
+                        .zip(&weights)
+                        .map(|(v, w)| *v as f64 * w)
+                        .sum::<f64>()
+                })
+                .sum::<f64>()
+                / rows.len().max(1) as f64
+        };
+        let val_dice_mean = mean_over(&column_mean(&val_dice), &config.metric_classes);
+        let tra_dice_mean = mean_over(&column_mean(&tra_dice), &config.metric_classes);
+        let dsc_mean = column_mean(&dsc_3d);
+        let hd_mean = column_mean(&hd95_3d);
+        history.csv.push_str(&format!(
+            "{epoch},{:.6},{:.6},{:.6},{:.6},{:.6},{:.4},{learning_rate:e},{}\n",
+            mean_loss(&tra_loss),
+            mean_loss(&val_loss),
+            tra_dice_mean,
+            val_dice_mean,
+            mean_over(&dsc_mean, &config.metric_classes),
+            mean_over(&hd_mean, &config.metric_classes),
+            weights
+                .iter()
+                .map(|w| format!("{w:.3}"))
+                .collect::<Vec<_>>()
+                .join(";"),
+        ));
+        history.tra_loss.push(tra_loss.clone());
+        history.val_loss.push(val_loss.clone());
+        history.tra_dice.push(tra_dice);
+        history.val_dice.push(val_dice);
+        history.val_3d_dsc.push(dsc_3d);
+        history.val_3d_hd95.push(hd95_3d);
+        history.save(run_dir)?;
+        write_text(
+            &run_dir.join("val_3d_patients.txt"),
+            &patients
+                .iter()
+                .map(|(p, _)| format!("{p}\n"))
+                .collect::<String>(),
+        )?;
+
+        let improved = val_dice_mean > best_dice;
+        if improved {
+            best_dice = val_dice_mean;
+            best_epoch = epoch;
+            best_3d = (dsc_mean.clone(), hd_mean.clone());
+            replace_dir(&iter_dir, &run_dir.join("best_epoch"))?;
+            write_text(&run_dir.join("best_epoch.txt"), &format!("{epoch}\n"))?;
+            let temp = run_dir.join(".best.bpk.tmp");
+            net.clone()
+                .into_record()
+                .save(&temp)
+                .map_err(|e| FileError::new(&temp, format!("{e:?}")))?;
+            std::fs::rename(&temp, run_dir.join("best.bpk"))
+                .map_err(|e| FileError::new(run_dir.join("best.bpk"), e))?;
+        }
+        println!(
+            "epoch {epoch:>3}: train loss {:.4} dice {:.3} ({train_seconds:.1} s, {:.0} ms waiting for data) | val loss {:.4} dice {:.3} 3-D dice {:.3} HD95 {:.2} mm{}",
+            mean_loss(&history.tra_loss[epoch]),
+            tra_dice_mean,
+            data_wait * 1e3,
+            mean_loss(&history.val_loss[epoch]),
+            val_dice_mean,
+            mean_over(&dsc_mean, &config.metric_classes),
+            mean_over(&hd_mean, &config.metric_classes),
+            if improved { " (best)" } else { "" }
+        );
+        let halve = match config.lr_halving {
+            LrHalving::Never => false,
+            LrHalving::Plateau => epoch >= best_epoch.max(last_change) + 20,
+            LrHalving::Original => epoch % (best_epoch + 20) == 0,
+        };
+        if halve {
+            learning_rate *= 0.5;
+            last_change = epoch;
+        }
+    }
+    Ok(RunSummary {
+        run_dir: run_dir.to_path_buf(),
+        best_epoch,
+        best_val_dice: best_dice,
+        best_val_3d_dsc: best_3d.0,
+        best_val_3d_hd95: best_3d.1,
+    })
+}

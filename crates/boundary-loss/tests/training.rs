@@ -1,0 +1,306 @@
+//! Training end to end on generated data: the run folder and its shapes, learning on a few
+//! slices, and the data errors that name the file.
+
+use std::path::Path;
+
+use boundary_loss::data::synthetic::{generate, SyntheticSpec, PATIENT_REGEX};
+use boundary_loss::data::{Dataset, Stream, StreamKind};
+use boundary_loss::train::{train, LossTerm, LrHalving, OptimizerKind, RunConfig, Schedule};
+use ndarray::{Array2, Array3, ArrayD};
+use ndarray_npy::{read_npy, write_npy};
+
+fn streams() -> Vec<Stream> {
+    vec![
+        Stream {
+            folder: "in_npy".into(),
+            kind: StreamKind::ImageNpy,
+        },
+        Stream {
+            folder: "gt_npy".into(),
+            kind: StreamKind::OneHot,
+        },
+        Stream {
+            folder: "gt_npy".into(),
+            kind: StreamKind::DistanceMap,
+        },
+    ]
+}
+
+fn config(dataset: &Path, network: &str, base: Option<usize>, epochs: usize) -> RunConfig {
+    RunConfig {
+        dataset: dataset.to_path_buf(),
+        streams: streams(),
+        network: network.into(),
+        network_base: base,
+        modalities: 2,
+        classes: 2,
+        losses: vec![
+            LossTerm {
+                name: "GeneralizedDice".into(),
+                idc: vec![0, 1],
+                weight: 1.0,
+                stream: 1,
+                gamma: None,
+            },
+            LossTerm {
+                name: "BoundaryLoss".into(),
+                idc: vec![1],
+                weight: 0.0,
+                stream: 2,
+                gamma: None,
+            },
+        ],
+        schedule: Schedule::Rebalance { step: 0.1 },
+        optimizer: OptimizerKind::Adam,
+        learning_rate: 1e-3,
+        lr_halving: LrHalving::Plateau,
+        epochs,
+        batch_size: 4,
+        temperature: 1.0,
+        metric_classes: vec![1],
+        patient_regex: PATIENT_REGEX.into(),
+        seed: 3,
+        device: "cpu".into(),
+        in_memory: false,
+        debug: false,
+        check_image_range: true,
+        use_spacing: true,
+        truncate_distance_maps: false,
+        check_loss_inputs: true,
+    }
+}
+
+fn small_spec() -> SyntheticSpec {
+    SyntheticSpec {
+        train_patients: 2,
+        val_patients: 2,
+        slices_per_patient: 4,
+        side: 16,
+        modalities: 2,
+        seed: 1,
+    }
+}
+
+#[test]
+fn dimwit_trains_two_epochs_and_writes_the_run_folder() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    generate(&data, &small_spec()).unwrap();
+    let run = dir.path().join("run");
+    let summary = train(&config(&data, "Dimwit", None, 2), &run, false).unwrap();
+    assert!(summary.best_epoch < 2);
+    let (n_train, n_val, patients, classes, terms) = (8, 8, 2, 2, 2);
+    let iterations = 2; // 8 slices, batches of 4
+    let shape = |name: &str| -> Vec<usize> {
+        let a: ArrayD<f32> = read_npy(run.join(name)).unwrap();
+        a.shape().to_vec()
+    };
+    assert_eq!(shape("tra_loss.npy"), [2, iterations, terms]);
+    assert_eq!(shape("val_loss.npy"), [2, iterations, terms]);
+    assert_eq!(shape("tra_dice.npy"), [2, n_train, classes]);
+    assert_eq!(shape("val_dice.npy"), [2, n_val, classes]);
+    assert_eq!(shape("val_3d_dsc.npy"), [2, patients, classes]);
+    assert_eq!(shape("val_3d_hd95.npy"), [2, patients, classes]);
+    let csv = std::fs::read_to_string(run.join("metrics.csv")).unwrap();
+    assert_eq!(csv.lines().count(), 3, "header + one row per epoch:\n{csv}");
+    assert!(csv.starts_with("epoch,tra_loss,val_loss,tra_dice,val_dice"));
+    assert_eq!(
+        std::fs::read_to_string(run.join("val_3d_patients.txt")).unwrap(),
+        "case_02_0\ncase_03_0\n"
+    );
+    for epoch in ["iter000", "iter001"] {
+        assert_eq!(
+            std::fs::read_dir(run.join(epoch).join("val"))
+                .unwrap()
+                .count(),
+            n_val
+        );
+    }
+    assert_eq!(
+        std::fs::read_dir(run.join("best_epoch")).unwrap().count(),
+        n_val
+    );
+    let best: usize = std::fs::read_to_string(run.join("best_epoch.txt"))
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    assert_eq!(best, summary.best_epoch);
+    assert!(
+        run.join("best.bpk").exists()
+            && run.join("run.toml").exists()
+            && run.join("version.txt").exists()
+    );
+    let resolved = RunConfig::from_file(&run.join("run.toml")).unwrap();
+    assert_eq!(resolved.network, "Dimwit");
+    let leftovers: Vec<_> = std::fs::read_dir(&run)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.contains("tmp"))
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
+    // The rebalancing schedule: alpha 1.0 then 0.9.
+    assert!(
+        csv.lines().nth(1).unwrap().ends_with("1.000;0.000"),
+        "{csv}"
+    );
+    assert!(
+        csv.lines().nth(2).unwrap().ends_with("0.900;0.100"),
+        "{csv}"
+    );
+}
+
+#[test]
+fn a_small_unet_overfits_a_few_slices() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let spec = SyntheticSpec {
+        train_patients: 1,
+        val_patients: 1,
+        slices_per_patient: 4,
+        side: 16,
+        modalities: 2,
+        seed: 5,
+    };
+    generate(&data, &spec).unwrap();
+    // Validate on the training slices: over-fitting them is the point.
+    std::fs::remove_dir_all(data.join("val")).unwrap();
+    copy_dir(&data.join("train"), &data.join("val"));
+    let mut run_config = config(&data, "UNet", Some(4), 40);
+    run_config.losses.truncate(1);
+    run_config.schedule = Schedule::None;
+    run_config.learning_rate = 1e-2;
+    let run = dir.path().join("run");
+    train(&run_config, &run, false).unwrap();
+    let losses: ArrayD<f32> = read_npy(run.join("tra_loss.npy")).unwrap();
+    let dice: ArrayD<f32> = read_npy(run.join("tra_dice.npy")).unwrap();
+    let first_loss = losses.index_axis(ndarray::Axis(0), 0).mean().unwrap();
+    let last_loss = losses.index_axis(ndarray::Axis(0), 39).mean().unwrap();
+    let lesion_dice = |epoch: usize| {
+        dice.index_axis(ndarray::Axis(0), epoch)
+            .index_axis(ndarray::Axis(1), 1)
+            .mean()
+            .unwrap()
+    };
+    assert!(
+        last_loss < 0.6 * first_loss,
+        "loss falls: {first_loss} -> {last_loss}"
+    );
+    assert!(
+        lesion_dice(39) > lesion_dice(0) + 0.2,
+        "Dice rises: {} -> {}",
+        lesion_dice(0),
+        lesion_dice(39)
+    );
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        if entry.file_type().unwrap().is_dir() {
+            copy_dir(&entry.path(), &to.join(entry.file_name()));
+        } else {
+            std::fs::copy(entry.path(), to.join(entry.file_name())).unwrap();
+        }
+    }
+}
+
+/// One-slice data set whose files a test then breaks.
+fn one_slice(dir: &Path) -> std::path::PathBuf {
+    let data = dir.join("data");
+    for folder in ["in_npy", "gt_npy"] {
+        std::fs::create_dir_all(data.join("train").join(folder)).unwrap();
+    }
+    write_npy(
+        data.join("train/in_npy/case_1_0.npy"),
+        &Array3::<f32>::from_elem((2, 8, 8), 0.5),
+    )
+    .unwrap();
+    write_npy(
+        data.join("train/gt_npy/case_1_0.npy"),
+        &Array2::<u8>::zeros((8, 8)),
+    )
+    .unwrap();
+    data
+}
+
+fn read_error(data: &Path) -> String {
+    let dataset = Dataset::open(data, "train", streams(), 2);
+    match dataset {
+        Err(e) => e.to_string(),
+        Ok(d) => d.read(0).unwrap_err().to_string(),
+    }
+}
+
+#[test]
+fn bad_data_is_an_error_naming_the_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = one_slice(dir.path());
+    assert!(Dataset::open(&data, "train", streams(), 2)
+        .unwrap()
+        .read(0)
+        .is_ok());
+
+    write_npy(
+        data.join("train/gt_npy/case_1_0.npy"),
+        &Array2::<u8>::from_elem((8, 8), 2),
+    )
+    .unwrap();
+    let err = read_error(&data);
+    assert!(
+        err.contains("gt_npy/case_1_0.npy") && err.contains("label 2"),
+        "{err}"
+    );
+
+    write_npy(
+        data.join("train/gt_npy/case_1_0.npy"),
+        &Array2::<u8>::zeros((8, 6)),
+    )
+    .unwrap();
+    let err = read_error(&data);
+    assert!(
+        err.contains("gt_npy/case_1_0.npy") && err.contains("8x6"),
+        "{err}"
+    );
+
+    write_npy(
+        data.join("train/gt_npy/case_1_0.npy"),
+        &Array2::<u8>::zeros((8, 8)),
+    )
+    .unwrap();
+    write_npy(
+        data.join("train/in_npy/case_1_0.npy"),
+        &Array3::<f32>::from_elem((2, 8, 8), 1.5),
+    )
+    .unwrap();
+    let err = read_error(&data);
+    assert!(
+        err.contains("in_npy/case_1_0.npy") && err.contains("outside [0, 1]"),
+        "{err}"
+    );
+
+    write_npy(
+        data.join("train/in_npy/case_1_0.npy"),
+        &Array3::<f32>::from_elem((2, 8, 8), f32::NAN),
+    )
+    .unwrap();
+    let err = read_error(&data);
+    assert!(
+        err.contains("in_npy/case_1_0.npy") && err.contains("NaN"),
+        "{err}"
+    );
+
+    write_npy(
+        data.join("train/in_npy/case_1_0.npy"),
+        &Array3::<f32>::from_elem((2, 8, 8), 0.5),
+    )
+    .unwrap();
+    write_npy(
+        data.join("train/in_npy/case_1_1.npy"),
+        &Array3::<f32>::from_elem((2, 8, 8), 0.5),
+    )
+    .unwrap();
+    let err = read_error(&data);
+    assert!(err.contains("case_1_1") && err.contains("missing"), "{err}");
+}

@@ -1,0 +1,91 @@
+//! `boundary-loss train`: run a training from a TOML run file, with flags for the common fields.
+
+use std::path::PathBuf;
+
+use anyhow::Context;
+use boundary_loss::train::{train, RunConfig};
+use clap::Args;
+
+#[derive(Args, Debug, Clone)]
+pub struct TrainArgs {
+    /// The run file (TOML), e.g. recipes/synthetic.toml.
+    pub run_file: PathBuf,
+    /// Run folder for metrics, predictions and weights.
+    #[arg(long)]
+    pub out: PathBuf,
+    /// Override: data set root.
+    #[arg(long)]
+    pub dataset: Option<PathBuf>,
+    /// Override: network name.
+    #[arg(long)]
+    pub network: Option<String>,
+    /// Override: number of epochs.
+    #[arg(long)]
+    pub epochs: Option<usize>,
+    /// Override: batch size.
+    #[arg(long)]
+    pub batch_size: Option<usize>,
+    /// Override: learning rate.
+    #[arg(long)]
+    pub learning_rate: Option<f64>,
+    /// Override: seed.
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// Override: device (cpu, wgpu:N, vulkan:N, cuda:N).
+    #[arg(long)]
+    pub device: Option<String>,
+    /// Use the first 10 slices of each split (smoke test).
+    #[arg(long)]
+    pub debug: bool,
+    /// Keep slices in memory after their first read.
+    #[arg(long)]
+    pub in_memory: bool,
+    /// Worker threads [default: all cores].
+    #[arg(long)]
+    pub threads: Option<usize>,
+}
+
+impl TrainArgs {
+    /// The run file with the flags applied.
+    pub fn resolve(&self) -> anyhow::Result<RunConfig> {
+        let mut config = RunConfig::from_file(&self.run_file).map_err(anyhow::Error::msg)?;
+        if let Some(v) = &self.dataset {
+            config.dataset = v.clone();
+        }
+        if let Some(v) = &self.network {
+            config.network = v.clone();
+        }
+        if let Some(v) = self.epochs {
+            config.epochs = v;
+        }
+        if let Some(v) = self.batch_size {
+            config.batch_size = v;
+        }
+        if let Some(v) = self.learning_rate {
+            config.learning_rate = v;
+        }
+        if let Some(v) = self.seed {
+            config.seed = v;
+        }
+        if let Some(v) = &self.device {
+            config.device = v.clone();
+        }
+        config.debug |= self.debug;
+        config.in_memory |= self.in_memory;
+        Ok(config)
+    }
+}
+
+pub fn run(args: &TrainArgs) -> anyhow::Result<()> {
+    crate::set_threads(args.threads)?;
+    let config = args.resolve()?;
+    let summary = train(&config, &args.out, true)
+        .with_context(|| format!("training {}", args.run_file.display()))?;
+    println!(
+        "best epoch {} (val dice {:.4}); run folder {}",
+        summary.best_epoch,
+        summary.best_val_dice,
+        summary.run_dir.display()
+    );
+    Ok(())
+}

@@ -1,0 +1,62 @@
+//! Float arrays and gray images: `.npy` of float32 (images, precomputed maps), 8-bit gray PNGs
+//! (images scaled to [0, 1], predicted class maps).
+
+use std::path::Path;
+
+use image::ImageEncoder;
+use ndarray::{ArrayD, IxDyn};
+use ndarray_npy::ReadNpyExt;
+
+use crate::{write_atomically, FileError};
+
+/// A float32 `.npy` (any shape, returned in row-major order); float64 files are converted.
+pub fn read_npy_f32(path: &Path) -> Result<ArrayD<f32>, FileError> {
+    let bytes = std::fs::read(path).map_err(|e| FileError::new(path, e))?;
+    if let Ok(a) = ArrayD::<f32>::read_npy(&bytes[..]) {
+        return Ok(a.as_standard_layout().into_owned());
+    }
+    match ArrayD::<f64>::read_npy(&bytes[..]) {
+        Ok(a) => Ok(a.mapv(|v| v as f32).as_standard_layout().into_owned()),
+        Err(e) => Err(FileError::new(path, format!("not a float .npy array: {e}"))),
+    }
+}
+
+/// An 8- or 16-bit gray PNG as raw levels, shape (H, W).
+pub fn read_png_levels(path: &Path) -> Result<ArrayD<u16>, FileError> {
+    let image =
+        image::open(path).map_err(|e| FileError::new(path, format!("not a readable PNG: {e}")))?;
+    let (w, h) = (image.width() as usize, image.height() as usize);
+    let levels: Vec<u16> = match image {
+        image::DynamicImage::ImageLuma8(g) => g.into_raw().into_iter().map(u16::from).collect(),
+        image::DynamicImage::ImageLuma16(g) => g.into_raw(),
+        other => {
+            return Err(FileError::new(
+                path,
+                format!(
+                    "is a {:?} PNG, expected 8- or 16-bit gray levels",
+                    other.color()
+                ),
+            ))
+        }
+    };
+    ArrayD::from_shape_vec(IxDyn(&[h, w]), levels).map_err(|e| FileError::new(path, e))
+}
+
+/// Writes an 8-bit gray PNG of shape (H, W) atomically.
+pub fn write_png_u8(
+    path: &Path,
+    pixels: &[u8],
+    height: usize,
+    width: usize,
+) -> Result<(), FileError> {
+    write_atomically(path, |out| {
+        image::codecs::png::PngEncoder::new(out)
+            .write_image(
+                pixels,
+                width as u32,
+                height as u32,
+                image::ExtendedColorType::L8,
+            )
+            .map_err(|e| e.to_string())
+    })
+}

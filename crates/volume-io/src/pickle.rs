@@ -1,0 +1,267 @@
+//! The original's spacing files: `spacing.pkl` ({slice: (dx, dy)}) and `spacing_3d.pkl`
+//! ({patient: (dx, dy, dz)}), Python pickles (protocol 2 to 5) whose values are tuples of numpy
+//! scalars (`numpy.core.multiarray.scalar(dtype, raw bytes)`), plain floats or ints.
+//!
+//! A small pickle machine for exactly this subset: dicts, tuples, lists, strings, numbers, numpy
+//! float/int scalars. Anything else is an error naming the opcode, never code execution.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use crate::FileError;
+
+#[derive(Debug, Clone, PartialEq)]
+enum Value {
+    Mark,
+    None,
+    Bool(bool),
+    Int(i64),
+    Float(f64),
+    Str(String),
+    Bytes(Vec<u8>),
+    Tuple(Vec<Value>),
+    List(Vec<Value>),
+    Dict(Vec<(Value, Value)>),
+    Global(String, String),
+    /// A numpy dtype by its code ("f8", "f4", "i8", ...).
+    Dtype(String),
+}
+
+impl Value {
+    fn number(&self) -> Option<f64> {
+        match self {
+            Value::Float(f) => Some(*f),
+            Value::Int(i) => Some(*i as f64),
+            _ => None,
+        }
+    }
+}
+
+/// Reads a `{name: (numbers...)}` pickle into name -> values (in the tuple's order).
+pub fn read_spacing_pickle(path: &Path) -> Result<BTreeMap<String, Vec<f64>>, FileError> {
+    let bytes = std::fs::read(path).map_err(|e| FileError::new(path, e))?;
+    let value =
+        unpickle(&bytes).map_err(|e| FileError::new(path, format!("not a spacing pickle: {e}")))?;
+    let Value::Dict(items) = value else {
+        return Err(FileError::new(path, "the pickle does not hold a dict"));
+    };
+    let mut out = BTreeMap::new();
+    for (key, value) in items {
+        let key = match key {
+            Value::Str(s) => s,
+            other => {
+                return Err(FileError::new(
+                    path,
+                    format!("key {other:?} is not a string"),
+                ))
+            }
+        };
+        let numbers = match &value {
+            Value::Tuple(v) | Value::List(v) => {
+                v.iter().map(Value::number).collect::<Option<Vec<f64>>>()
+            }
+            single => single.number().map(|n| vec![n]),
+        }
+        .ok_or_else(|| {
+            FileError::new(
+                path,
+                format!("the value of '{key}' is not a tuple of numbers"),
+            )
+        })?;
+        out.insert(key, numbers);
+    }
+    Ok(out)
+}
+
+fn unpickle(data: &[u8]) -> Result<Value, String> {
+    let mut stack: Vec<Value> = Vec::new();
+    let mut memo: BTreeMap<u32, Value> = BTreeMap::new();
+    let mut at = 0usize;
+    let take = |at: &mut usize, n: usize| -> Result<&[u8], String> {
+        let slice = data.get(*at..*at + n).ok_or("truncated pickle")?;
+        *at += n;
+        Ok(slice)
+    };
+    let pop = |stack: &mut Vec<Value>| stack.pop().ok_or_else(|| "stack underflow".to_string());
+    let pop_mark = |stack: &mut Vec<Value>| -> Result<Vec<Value>, String> {
+        let mark = stack
+            .iter()
+            .rposition(|v| *v == Value::Mark)
+            .ok_or("no mark")?;
+        let items = stack.split_off(mark + 1);
+        stack.pop();
+        Ok(items)
+    };
+    loop {
+        let op = *take(&mut at, 1)?.first().expect("one byte");
+        match op {
+            0x80 => at += 1,                 // PROTO
+            0x95 => at += 8,                 // FRAME
+            b'.' => return pop(&mut stack),  // STOP
+            b'(' => stack.push(Value::Mark), // MARK
+            b'N' => stack.push(Value::None),
+            0x88 => stack.push(Value::Bool(true)),
+            0x89 => stack.push(Value::Bool(false)),
+            b'K' => stack.push(Value::Int(take(&mut at, 1)?[0] as i64)),
+            b'M' => stack.push(Value::Int(
+                u16::from_le_bytes(take(&mut at, 2)?.try_into().unwrap()) as i64,
+            )),
+            b'J' => stack.push(Value::Int(
+                i32::from_le_bytes(take(&mut at, 4)?.try_into().unwrap()) as i64,
+            )),
+            b'G' => stack.push(Value::Float(f64::from_be_bytes(
+                take(&mut at, 8)?.try_into().unwrap(),
+            ))),
+            0x8c | b'X' | 0x8d => {
+                let n = match op {
+                    0x8c => take(&mut at, 1)?[0] as usize,
+                    b'X' => u32::from_le_bytes(take(&mut at, 4)?.try_into().unwrap()) as usize,
+                    _ => u64::from_le_bytes(take(&mut at, 8)?.try_into().unwrap()) as usize,
+                };
+                let s = std::str::from_utf8(take(&mut at, n)?).map_err(|e| e.to_string())?;
+                stack.push(Value::Str(s.to_string()));
+            }
+            b'C' | b'B' | 0x8e => {
+                let n = match op {
+                    b'C' => take(&mut at, 1)?[0] as usize,
+                    b'B' => u32::from_le_bytes(take(&mut at, 4)?.try_into().unwrap()) as usize,
+                    _ => u64::from_le_bytes(take(&mut at, 8)?.try_into().unwrap()) as usize,
+                };
+                stack.push(Value::Bytes(take(&mut at, n)?.to_vec()));
+            }
+            b'}' => stack.push(Value::Dict(Vec::new())),
+            b']' => stack.push(Value::List(Vec::new())),
+            b')' => stack.push(Value::Tuple(Vec::new())),
+            0x94 => {
+                let top = stack.last().ok_or("memoize on an empty stack")?.clone();
+                memo.insert(memo.len() as u32, top);
+            }
+            b'q' | b'r' => {
+                let index = if op == b'q' {
+                    take(&mut at, 1)?[0] as u32
+                } else {
+                    u32::from_le_bytes(take(&mut at, 4)?.try_into().unwrap())
+                };
+                memo.insert(index, stack.last().ok_or("put on an empty stack")?.clone());
+            }
+            b'h' | b'j' => {
+                let index = if op == b'h' {
+                    take(&mut at, 1)?[0] as u32
+                } else {
+                    u32::from_le_bytes(take(&mut at, 4)?.try_into().unwrap())
+                };
+                stack.push(memo.get(&index).ok_or("unknown memo entry")?.clone());
+            }
+            0x85..=0x87 => {
+                let n = (op - 0x84) as usize;
+                let items = stack.split_off(stack.len().checked_sub(n).ok_or("stack underflow")?);
+                stack.push(Value::Tuple(items));
+            }
+            b't' => {
+                let items = pop_mark(&mut stack)?;
+                stack.push(Value::Tuple(items));
+            }
+            0x93 => {
+                let name = pop(&mut stack)?;
+                let module = pop(&mut stack)?;
+                match (module, name) {
+                    (Value::Str(m), Value::Str(n)) => stack.push(Value::Global(m, n)),
+                    _ => return Err("STACK_GLOBAL needs two strings".into()),
+                }
+            }
+            b'c' => {
+                let line = |at: &mut usize| -> Result<String, String> {
+                    let end = data[*at..]
+                        .iter()
+                        .position(|&b| b == b'\n')
+                        .ok_or("unterminated GLOBAL")?;
+                    let s = String::from_utf8_lossy(&data[*at..*at + end]).into_owned();
+                    *at += end + 1;
+                    Ok(s)
+                };
+                let module = line(&mut at)?;
+                let name = line(&mut at)?;
+                stack.push(Value::Global(module, name));
+            }
+            b'R' => {
+                let args = pop(&mut stack)?;
+                let callable = pop(&mut stack)?;
+                stack.push(reduce(callable, args)?);
+            }
+            b'b' => {
+                pop(&mut stack)?; // BUILD: a dtype's state (byte order '<' etc.); little-endian assumed
+            }
+            b's' => {
+                let value = pop(&mut stack)?;
+                let key = pop(&mut stack)?;
+                match stack.last_mut() {
+                    Some(Value::Dict(items)) => items.push((key, value)),
+                    _ => return Err("SETITEM outside a dict".into()),
+                }
+            }
+            b'u' => {
+                let items = pop_mark(&mut stack)?;
+                match stack.last_mut() {
+                    Some(Value::Dict(dict)) => {
+                        for pair in items.chunks(2) {
+                            if let [k, v] = pair {
+                                dict.push((k.clone(), v.clone()));
+                            }
+                        }
+                    }
+                    _ => return Err("SETITEMS outside a dict".into()),
+                }
+            }
+            b'a' | b'e' => {
+                let items = if op == b'a' {
+                    vec![pop(&mut stack)?]
+                } else {
+                    pop_mark(&mut stack)?
+                };
+                match stack.last_mut() {
+                    Some(Value::List(list)) => list.extend(items),
+                    _ => return Err("APPEND outside a list".into()),
+                }
+            }
+            other => return Err(format!("unsupported pickle opcode 0x{other:02x}")),
+        }
+    }
+}
+
+/// The two callables of numpy scalar pickles.
+fn reduce(callable: Value, args: Value) -> Result<Value, String> {
+    let Value::Tuple(args) = args else {
+        return Err("REDUCE arguments are not a tuple".into());
+    };
+    match callable {
+        Value::Global(module, name) if module.starts_with("numpy") && name == "dtype" => {
+            match args.first() {
+                Some(Value::Str(code)) => Ok(Value::Dtype(code.clone())),
+                _ => Err("numpy.dtype without a type code".into()),
+            }
+        }
+        Value::Global(module, name) if module.starts_with("numpy") && name == "scalar" => {
+            match args.as_slice() {
+                [Value::Dtype(code), Value::Bytes(raw), ..] => scalar(code, raw),
+                _ => Err("numpy scalar without dtype and bytes".into()),
+            }
+        }
+        Value::Global(module, name) => Err(format!("unsupported callable {module}.{name}")),
+        other => Err(format!("cannot call {other:?}")),
+    }
+}
+
+fn scalar(code: &str, raw: &[u8]) -> Result<Value, String> {
+    let bytes = |n: usize| -> Result<&[u8], String> {
+        raw.get(..n)
+            .ok_or_else(|| format!("{code} scalar with {} bytes", raw.len()))
+    };
+    Ok(match code {
+        "f8" => Value::Float(f64::from_le_bytes(bytes(8)?.try_into().unwrap())),
+        "f4" => Value::Float(f32::from_le_bytes(bytes(4)?.try_into().unwrap()) as f64),
+        "i8" => Value::Int(i64::from_le_bytes(bytes(8)?.try_into().unwrap())),
+        "i4" => Value::Int(i32::from_le_bytes(bytes(4)?.try_into().unwrap()) as i64),
+        "u1" | "i1" => Value::Int(bytes(1)?[0] as i64),
+        other => return Err(format!("unsupported numpy dtype '{other}'")),
+    })
+}
