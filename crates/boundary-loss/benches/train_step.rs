@@ -4,6 +4,7 @@
 //! `benches/compare_torch.py` runs the same step in PyTorch in the same session.
 //!
 //! Usage: cargo bench -p boundary-loss --bench train_step -- [--steps N] [--batch B] [--side S]
+//! [--only UNet|ENet]
 //! Threads: RAYON_NUM_THREADS (the script sets 2).
 
 use std::time::Instant;

@@ -5,7 +5,9 @@ use std::path::Path;
 
 use boundary_loss::data::synthetic::{generate, SyntheticSpec, PATIENT_REGEX};
 use boundary_loss::data::{Dataset, Stream, StreamKind};
-use boundary_loss::train::{train, LossTerm, LrHalving, OptimizerKind, RunConfig, Schedule};
+use boundary_loss::train::{
+    resume, run, train, LossTerm, LrHalving, OptimizerKind, RunConfig, Schedule, TrainOptions,
+};
 use ndarray::{Array2, Array3, ArrayD};
 use ndarray_npy::{read_npy, write_npy};
 
@@ -303,4 +305,115 @@ fn bad_data_is_an_error_naming_the_file() {
     .unwrap();
     let err = read_error(&data);
     assert!(err.contains("case_1_1") && err.contains("missing"), "{err}");
+}
+
+#[test]
+fn trains_on_data_prepared_by_the_original() {
+    // One training and one validation slice of WMH as the original's slice_wmh.py wrote them
+    // (in_npy float32 (2, 256, 256), gt_npy uint8, 3d_distmap float32, spacing pickles).
+    let data = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/WMH");
+    let mut run_config = config(&data, "Dimwit", None, 1);
+    run_config.streams[2] = Stream {
+        folder: "3d_distmap".into(),
+        kind: StreamKind::Precomputed,
+    };
+    run_config.patient_regex = r"(\d+_\d+)_\d+".into();
+    let dir = tempfile::tempdir().unwrap();
+    let summary = train(&run_config, dir.path(), false).unwrap();
+    assert_eq!(summary.best_epoch, 0);
+    let dice: ArrayD<f32> = read_npy(dir.path().join("val_dice.npy")).unwrap();
+    assert_eq!(dice.shape(), [1, 1, 2]);
+    let val = Dataset::open(&data, "val", streams(), 2).unwrap();
+    assert_eq!(
+        val.spacing_of(0).len(),
+        2,
+        "spacing.pkl of the original is read"
+    );
+}
+
+/// Every file of a run folder (but the checkpoint), path -> bytes.
+fn files(dir: &Path) -> std::collections::BTreeMap<String, Vec<u8>> {
+    let mut out = std::collections::BTreeMap::new();
+    let mut pending = vec![dir.to_path_buf()];
+    while let Some(folder) = pending.pop() {
+        for entry in std::fs::read_dir(&folder).unwrap() {
+            let path = entry.unwrap().path();
+            let name = path
+                .strip_prefix(dir)
+                .unwrap()
+                .to_string_lossy()
+                .into_owned();
+            if name.starts_with("checkpoint") {
+                continue;
+            }
+            if path.is_dir() {
+                pending.push(path);
+            } else {
+                out.insert(name, std::fs::read(&path).unwrap());
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn a_resumed_run_ends_with_the_files_of_an_uninterrupted_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    generate(&data, &small_spec()).unwrap();
+    let run_config = config(&data, "UNet", Some(4), 3);
+    let whole = dir.path().join("whole");
+    run(&run_config, &whole, &TrainOptions::default(), false).unwrap();
+    let interrupted = dir.path().join("interrupted");
+    let stop = TrainOptions {
+        show_progress: false,
+        stop_after: Some(2),
+    };
+    run(&run_config, &interrupted, &stop, false).unwrap();
+    // A kill during epoch 2 can leave part of its predictions behind; resuming redoes it.
+    std::fs::create_dir_all(interrupted.join("iter002/val")).unwrap();
+    std::fs::write(
+        interrupted.join("iter002/val/case_02_0_0000.png"),
+        b"partial",
+    )
+    .unwrap();
+    resume(&interrupted, &TrainOptions::default()).unwrap();
+    let (a, b) = (files(&whole), files(&interrupted));
+    assert_eq!(a.keys().collect::<Vec<_>>(), b.keys().collect::<Vec<_>>());
+    // Weight files embed random parameter ids: compare the weights they hold instead.
+    let differing: Vec<&String> = a
+        .iter()
+        .filter(|(name, bytes)| !name.ends_with(".bpk") && *bytes != &b[*name])
+        .map(|(n, _)| n)
+        .collect();
+    assert!(differing.is_empty(), "differ after resuming: {differing:?}");
+    let trained = weights(Some(&whole.join("best.bpk")));
+    assert_eq!(trained, weights(Some(&interrupted.join("best.bpk"))));
+    assert_ne!(trained, weights(None), "the weight file was really loaded");
+}
+
+/// Every parameter and running statistic of a UNet(2, 2, base 4), loaded from a weight file or
+/// freshly initialised, in module order.
+fn weights(path: Option<&Path>) -> Vec<f32> {
+    use boundary_loss::nets::Architecture;
+    use burn::module::{Module, ModuleVisitor, Param};
+    use burn::tensor::{Device, Tensor};
+    struct Collect(Vec<f32>);
+    impl ModuleVisitor for Collect {
+        fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
+            self.0
+                .extend(param.val().into_data().try_to_vec::<f32>().unwrap());
+        }
+    }
+    let net = Architecture::UNet
+        .build_with_base(2, 2, Some(4), &Device::flex())
+        .unwrap();
+    let net = match path {
+        Some(path) => net.load_record(burn::store::ModuleRecord::load(path).unwrap()),
+        None => net,
+    };
+    let mut collect = Collect(Vec::new());
+    net.visit(&mut collect);
+    assert!(!collect.0.is_empty());
+    collect.0
 }

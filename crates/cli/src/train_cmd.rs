@@ -3,16 +3,21 @@
 use std::path::PathBuf;
 
 use anyhow::Context;
-use boundary_loss::train::{train, RunConfig};
+use boundary_loss::train::{resume, train, RunConfig, TrainOptions};
 use clap::Args;
 
 #[derive(Args, Debug, Clone)]
 pub struct TrainArgs {
-    /// The run file (TOML), e.g. recipes/synthetic.toml.
-    pub run_file: PathBuf,
+    /// The run file (TOML), e.g. recipes/wmh_gdl.toml.
+    #[arg(required_unless_present = "resume")]
+    pub run_file: Option<PathBuf>,
     /// Run folder for metrics, predictions and weights.
-    #[arg(long)]
-    pub out: PathBuf,
+    #[arg(long, required_unless_present = "resume")]
+    pub out: Option<PathBuf>,
+    /// Continue the interrupted run in this folder from its last finished epoch (its run.toml
+    /// is used; other flags are ignored).
+    #[arg(long, conflicts_with_all = ["run_file", "out"])]
+    pub resume: Option<PathBuf>,
     /// Override: data set root.
     #[arg(long)]
     pub dataset: Option<PathBuf>,
@@ -47,8 +52,8 @@ pub struct TrainArgs {
 
 impl TrainArgs {
     /// The run file with the flags applied.
-    pub fn resolve(&self) -> anyhow::Result<RunConfig> {
-        let mut config = RunConfig::from_file(&self.run_file).map_err(anyhow::Error::msg)?;
+    pub fn resolve(&self, run_file: &std::path::Path) -> anyhow::Result<RunConfig> {
+        let mut config = RunConfig::from_file(run_file).map_err(anyhow::Error::msg)?;
         if let Some(v) = &self.dataset {
             config.dataset = v.clone();
         }
@@ -78,9 +83,20 @@ impl TrainArgs {
 
 pub fn run(args: &TrainArgs) -> anyhow::Result<()> {
     crate::set_threads(args.threads)?;
-    let config = args.resolve()?;
-    let summary = train(&config, &args.out, true)
-        .with_context(|| format!("training {}", args.run_file.display()))?;
+    let summary = match (&args.resume, &args.run_file, &args.out) {
+        (Some(dir), _, _) => {
+            let options = TrainOptions {
+                show_progress: true,
+                stop_after: None,
+            };
+            resume(dir, &options).with_context(|| format!("resuming {}", dir.display()))?
+        }
+        (None, Some(run_file), Some(out)) => {
+            let config = args.resolve(run_file)?;
+            train(&config, out, true).with_context(|| format!("training {}", run_file.display()))?
+        }
+        _ => anyhow::bail!("give a run file and --out, or --resume RUN_DIR"),
+    };
     println!(
         "best epoch {} (val dice {:.4}); run folder {}",
         summary.best_epoch,

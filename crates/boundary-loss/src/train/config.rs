@@ -162,6 +162,10 @@ impl RunConfig {
                 config.dataset = dir.join(&config.dataset);
             }
         }
+        // Absolute, so that the run.toml written into a run folder still finds the data.
+        if let Ok(absolute) = std::fs::canonicalize(&config.dataset) {
+            config.dataset = absolute;
+        }
         Ok(config)
     }
 

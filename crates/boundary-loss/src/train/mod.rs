@@ -65,6 +65,27 @@ pub struct RunSummary {
     pub best_val_3d_hd95: Vec<f64>,
 }
 
+/// What `train --resume` needs besides the run file and the files of the finished epochs.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+struct Checkpoint {
+    epochs_done: usize,
+    learning_rate: f64,
+    best_epoch: usize,
+    /// None until an epoch has a defined Dice, and for NaN entries below.
+    best_dice: Option<f64>,
+    best_3d_dsc: Vec<Option<f64>>,
+    best_3d_hd95: Vec<Option<f64>>,
+    last_change: usize,
+}
+
+fn finite(values: &[f64]) -> Vec<Option<f64>> {
+    values.iter().map(|v| (!v.is_nan()).then_some(*v)).collect()
+}
+
+fn or_nan(values: &[Option<f64>]) -> Vec<f64> {
+    values.iter().map(|v| v.unwrap_or(f64::NAN)).collect()
+}
+
 /// The code version written next to every run.
 pub const VERSION: &str = concat!(env!("CARGO_PKG_NAME"), " ", env!("CARGO_PKG_VERSION"));
 
@@ -176,7 +197,49 @@ fn stack(epochs: &[Vec<Vec<f32>>], inner: usize) -> Array3<f32> {
     Array3::from_shape_fn((epochs.len(), rows, inner), |(e, r, c)| epochs[e][r][c])
 }
 
+fn unstack(array: Array3<f32>) -> Vec<Vec<Vec<f32>>> {
+    array
+        .outer_iter()
+        .map(|epoch| epoch.outer_iter().map(|row| row.to_vec()).collect())
+        .collect()
+}
+
 impl History {
+    /// The history of the first `epochs` epochs of a run folder.
+    fn load(&mut self, dir: &Path, epochs: usize) -> Result<(), FileError> {
+        let read = |name: &str| -> Result<Vec<Vec<Vec<f32>>>, FileError> {
+            let path = dir.join(name);
+            let array: Array3<f32> =
+                ndarray_npy::read_npy(&path).map_err(|e| FileError::new(&path, e))?;
+            let mut epochs_read = unstack(array);
+            if epochs_read.len() < epochs {
+                return Err(FileError::new(
+                    &path,
+                    format!(
+                        "holds {} epochs, the checkpoint {epochs}",
+                        epochs_read.len()
+                    ),
+                ));
+            }
+            epochs_read.truncate(epochs);
+            Ok(epochs_read)
+        };
+        self.tra_loss = read("tra_loss.npy")?;
+        self.val_loss = read("val_loss.npy")?;
+        self.tra_dice = read("tra_dice.npy")?;
+        self.val_dice = read("val_dice.npy")?;
+        self.val_3d_dsc = read("val_3d_dsc.npy")?;
+        self.val_3d_hd95 = read("val_3d_hd95.npy")?;
+        let csv_path = dir.join("metrics.csv");
+        let csv = std::fs::read_to_string(&csv_path).map_err(|e| FileError::new(&csv_path, e))?;
+        self.csv = csv
+            .lines()
+            .take(epochs + 1)
+            .map(|l| format!("{l}\n"))
+            .collect();
+        Ok(())
+    }
+
     fn save(&self, dir: &Path) -> Result<(), FileError> {
         let k = self.classes;
         write_npy_atomically(
@@ -214,6 +277,36 @@ fn mean_over(values: &[f64], classes: &[usize]) -> f64 {
     }
 }
 
+/// Writes `checkpoint.tmp/` (weights, optimiser state, then state.json last) and renames it to
+/// `checkpoint/`; resuming accepts either, whichever holds a state.json.
+fn save_checkpoint(
+    run_dir: &Path,
+    net: &Network,
+    optimizer: &ModuleOptimizer,
+    state: &Checkpoint,
+) -> Result<(), FileError> {
+    let temp = run_dir.join("checkpoint.tmp");
+    let _ = std::fs::remove_dir_all(&temp);
+    std::fs::create_dir_all(&temp).map_err(|e| FileError::new(&temp, e))?;
+    let model = temp.join("model.bpk");
+    net.clone()
+        .into_record()
+        .save(&model)
+        .map_err(|e| FileError::new(&model, format!("{e:?}")))?;
+    let optim = temp.join("optimizer.bpk");
+    optimizer
+        .to_record()
+        .save(&optim)
+        .map_err(|e| FileError::new(&optim, format!("{e:?}")))?;
+    write_text(
+        &temp.join("state.json"),
+        &serde_json::to_string_pretty(state).expect("plain state"),
+    )?;
+    let done = run_dir.join("checkpoint");
+    let _ = std::fs::remove_dir_all(&done);
+    std::fs::rename(&temp, &done).map_err(|e| FileError::new(&done, e))
+}
+
 /// Copies `from` to `to` through a temporary folder, replacing `to`.
 fn replace_dir(from: &Path, to: &Path) -> Result<(), FileError> {
     let temp = to.with_extension("tmp");
@@ -228,12 +321,43 @@ fn replace_dir(from: &Path, to: &Path) -> Result<(), FileError> {
     std::fs::rename(&temp, to).map_err(|e| FileError::new(to, e))
 }
 
+/// How a run is driven (not part of the run file).
+#[derive(Debug, Clone, Default)]
+pub struct TrainOptions {
+    pub show_progress: bool,
+    /// Stop after this many epochs have finished (as if the run were killed there); the run
+    /// folder can then be resumed.
+    pub stop_after: Option<usize>,
+}
+
 /// Trains as `config` says, writing the run folder `run_dir`.
 pub fn train(
     config: &RunConfig,
     run_dir: &Path,
     show_progress: bool,
 ) -> Result<RunSummary, TrainError> {
+    let options = TrainOptions {
+        show_progress,
+        stop_after: None,
+    };
+    run(config, run_dir, &options, false)
+}
+
+/// Continues the run in `run_dir` (killed at any point) from its last finished epoch, with its
+/// own `run.toml`; ends with the same files as an uninterrupted run with the same seed on CPU.
+pub fn resume(run_dir: &Path, options: &TrainOptions) -> Result<RunSummary, TrainError> {
+    let config = RunConfig::from_file(&run_dir.join("run.toml")).map_err(TrainError::Config)?;
+    run(&config, run_dir, options, true)
+}
+
+/// Trains from scratch, or from the checkpoint of `run_dir` when `resuming`.
+pub fn run(
+    config: &RunConfig,
+    run_dir: &Path,
+    options: &TrainOptions,
+    resuming: bool,
+) -> Result<RunSummary, TrainError> {
+    let show_progress = options.show_progress;
     config.validate().map_err(TrainError::Config)?;
     let architecture = Architecture::parse(&config.network)?;
     if architecture.spatial_rank() != 2 {
@@ -292,8 +416,10 @@ pub fn train(
     let initial_weights: Vec<f64> = config.losses.iter().map(|t| t.weight).collect();
 
     std::fs::create_dir_all(run_dir).map_err(|e| FileError::new(run_dir, e))?;
-    write_text(&run_dir.join("run.toml"), &config.to_toml())?;
-    write_text(&run_dir.join("version.txt"), &format!("{VERSION}\n"))?;
+    if !resuming {
+        write_text(&run_dir.join("run.toml"), &config.to_toml())?;
+        write_text(&run_dir.join("version.txt"), &format!("{VERSION}\n"))?;
+    }
 
     let classes = config.classes;
     let mut history = History {
@@ -317,8 +443,45 @@ pub fn train(
     let (mut best_epoch, mut best_dice) = (0usize, f64::NEG_INFINITY);
     let mut best_3d = (vec![f64::NAN; classes], vec![f64::NAN; classes]);
     let mut last_change = 0usize;
+    let mut start = 0usize;
+    if resuming {
+        let checkpoint_dir = [run_dir.join("checkpoint"), run_dir.join("checkpoint.tmp")]
+            .into_iter()
+            .find(|d| d.join("state.json").exists())
+            .ok_or_else(|| {
+                TrainError::Config(format!(
+                    "{}: no checkpoint to resume from",
+                    run_dir.display()
+                ))
+            })?;
+        let state_path = checkpoint_dir.join("state.json");
+        let text =
+            std::fs::read_to_string(&state_path).map_err(|e| FileError::new(&state_path, e))?;
+        let state: Checkpoint =
+            serde_json::from_str(&text).map_err(|e| FileError::new(&state_path, e))?;
+        let model_path = checkpoint_dir.join("model.bpk");
+        let record = burn::store::ModuleRecord::load(&model_path)
+            .map_err(|e| FileError::new(&model_path, format!("{e:?}")))?;
+        net = net.load_record(record);
+        let optimizer_path = checkpoint_dir.join("optimizer.bpk");
+        let record = burn::optim::OptimizerRecord::load(&optimizer_path)
+            .map_err(|e| FileError::new(&optimizer_path, format!("{e:?}")))?;
+        optimizer = optimizer.load_record(record);
+        history.load(run_dir, state.epochs_done)?;
+        learning_rate = state.learning_rate;
+        best_epoch = state.best_epoch;
+        best_dice = state.best_dice.unwrap_or(f64::NEG_INFINITY);
+        best_3d = (or_nan(&state.best_3d_dsc), or_nan(&state.best_3d_hd95));
+        last_change = state.last_change;
+        start = state.epochs_done;
+    }
 
-    for epoch in 0..config.epochs {
+    for epoch in start..config.epochs {
+        if options.stop_after.is_some_and(|n| epoch >= n) {
+            break;
+        }
+        // Per-epoch seed (dropout): a resumed run draws what an uninterrupted one would.
+        device.seed(config.seed.wrapping_add(1 + epoch as u64));
         let weights = weights_at(config.schedule, &initial_weights, epoch);
         // Training.
         let bar = if show_progress {
@@ -587,6 +750,16 @@ pub fn train(
             learning_rate *= 0.5;
             last_change = epoch;
         }
+        let state = Checkpoint {
+            epochs_done: epoch + 1,
+            learning_rate,
+            best_epoch,
+            best_dice: best_dice.is_finite().then_some(best_dice),
+            best_3d_dsc: finite(&best_3d.0),
+            best_3d_hd95: finite(&best_3d.1),
+            last_change,
+        };
+        save_checkpoint(run_dir, &net, &optimizer, &state)?;
     }
     Ok(RunSummary {
         run_dir: run_dir.to_path_buf(),
