@@ -13,7 +13,11 @@ use crate::{write_atomically, FileError};
 pub fn read_npy_f32(path: &Path) -> Result<ArrayD<f32>, FileError> {
     let bytes = std::fs::read(path).map_err(|e| FileError::new(path, e))?;
     if let Ok(a) = ArrayD::<f32>::read_npy(&bytes[..]) {
-        return Ok(a.as_standard_layout().into_owned());
+        return Ok(if a.is_standard_layout() {
+            a
+        } else {
+            a.as_standard_layout().into_owned()
+        });
     }
     match ArrayD::<f64>::read_npy(&bytes[..]) {
         Ok(a) => Ok(a.mapv(|v| v as f32).as_standard_layout().into_owned()),

@@ -120,7 +120,7 @@ fn read_batch(
         .par_iter()
         .map(|&i| read_one(dataset, i, cache))
         .collect::<Result<_, _>>()?;
-    let (_, channels, size) = slices[0].as_ref().clone();
+    let (channels, size) = (slices[0].1.clone(), slices[0].2);
     for (slice, &index) in slices.iter().zip(indices) {
         if slice.2 != size || slice.1 != channels {
             return Err(DataError::Bad {
@@ -134,10 +134,11 @@ fn read_batch(
     }
     let streams = (0..channels.len())
         .map(|s| {
-            slices
-                .iter()
-                .flat_map(|slice| slice.0[s].iter().copied())
-                .collect()
+            let mut values = Vec::with_capacity(slices.len() * slices[0].0[s].len());
+            for slice in &slices {
+                values.extend_from_slice(&slice.0[s]);
+            }
+            values
         })
         .collect();
     Ok(Batch {

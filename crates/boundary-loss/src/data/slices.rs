@@ -1,6 +1,9 @@
 use std::cmp::Ordering;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use ndarray::ArrayD;
 
 use distmap::{distance_maps_into, MapOptions};
 use serde::{Deserialize, Serialize};
@@ -206,9 +209,26 @@ impl Dataset {
         let mut out = Vec::with_capacity(self.streams.len());
         let mut channels = Vec::with_capacity(self.streams.len());
         let mut size: Option<([usize; 2], PathBuf)> = None;
+        // A class map read for one stream serves the others of the same folder.
+        let mut labels_read: Vec<(String, Arc<ArrayD<u32>>)> = Vec::new();
         for stream in &self.streams {
             let path = self.file_of(&self.split_dir.join(&stream.folder), name)?;
-            let (values, c, hw) = self.read_stream(stream.kind, &path, index)?;
+            let labels = if matches!(stream.kind, StreamKind::OneHot | StreamKind::DistanceMap) {
+                match labels_read
+                    .iter()
+                    .find(|(folder, _)| *folder == stream.folder)
+                {
+                    Some((_, labels)) => Some(labels.clone()),
+                    None => {
+                        let labels = Arc::new(read_label_map(&path)?.labels);
+                        labels_read.push((stream.folder.clone(), labels.clone()));
+                        Some(labels)
+                    }
+                }
+            } else {
+                None
+            };
+            let (values, c, hw) = self.read_stream(stream.kind, &path, index, labels.as_deref())?;
             match &size {
                 Some((expected, first)) if *expected != hw => {
                     return Err(bad(
@@ -237,6 +257,7 @@ impl Dataset {
         kind: StreamKind,
         path: &Path,
         index: usize,
+        labels: Option<&ArrayD<u32>>,
     ) -> Result<(Vec<f32>, usize, [usize; 2]), DataError> {
         let (values, c, hw) = match kind {
             StreamKind::ImageNpy | StreamKind::Precomputed => {
@@ -265,7 +286,7 @@ impl Dataset {
                 (levels.iter().map(|&l| l as f32 / 255.0).collect(), 1, hw)
             }
             StreamKind::OneHot | StreamKind::DistanceMap => {
-                let labels = read_label_map(path)?.labels;
+                let labels = labels.expect("class maps are read by the caller");
                 let hw = match labels.shape() {
                     [h, w] => [*h, *w],
                     other => {
@@ -302,13 +323,17 @@ impl Dataset {
                 (values, self.classes, hw)
             }
         };
+        // One pass for NaN and the range of images.
+        let (low, high) = values
+            .iter()
+            .fold((f32::INFINITY, f32::NEG_INFINITY), |(lo, hi), &v| {
+                (lo.min(v), hi.max(v))
+            });
         if values.iter().any(|v| v.is_nan()) {
             return Err(bad(path, "holds NaN"));
         }
-        if self.check_image_range
-            && matches!(kind, StreamKind::ImageNpy | StreamKind::ImagePng)
-            && values.iter().any(|&v| !(0.0..=1.0).contains(&v))
-        {
+        let is_image = matches!(kind, StreamKind::ImageNpy | StreamKind::ImagePng);
+        if self.check_image_range && is_image && (low < 0.0 || high > 1.0) {
             return Err(bad(
                 path,
                 "image values outside [0, 1] (normalise, or turn the range check off)",
