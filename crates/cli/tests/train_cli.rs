@@ -1,0 +1,129 @@
+//! `boundary-loss train`: a run file in, a run folder out; flags override the run file; a bad
+//! run file is a clear error; `--resume` continues a run folder.
+
+use std::process::Command;
+
+use boundary_loss::data::synthetic::{generate, SyntheticSpec};
+
+fn boundary_loss(args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_boundary-loss"))
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+const RUN_FILE: &str = r#"
+dataset = "data"
+network = "Dimwit"
+modalities = 2
+classes = 2
+epochs = 5
+batch_size = 4
+metric_classes = [1]
+patient_regex = '(case_\d+_\d+)_\d+'
+
+[[streams]]
+folder = "in_npy"
+kind = "image_npy"
+
+[[streams]]
+folder = "gt_npy"
+kind = "one_hot"
+
+[[streams]]
+folder = "gt_npy"
+kind = "distance_map"
+
+[schedule]
+kind = "rebalance"
+step = 0.01
+
+[[losses]]
+name = "GeneralizedDice"
+idc = [0, 1]
+weight = 1.0
+stream = 1
+
+[[losses]]
+name = "BoundaryLoss"
+idc = [1]
+weight = 0.0
+stream = 2
+"#;
+
+#[test]
+fn train_and_resume_from_the_command_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let spec = SyntheticSpec {
+        train_patients: 1,
+        val_patients: 1,
+        slices_per_patient: 4,
+        side: 16,
+        modalities: 2,
+        seed: 0,
+    };
+    generate(&dir.path().join("data"), &spec).unwrap();
+    let run_file = dir.path().join("run.toml");
+    std::fs::write(&run_file, RUN_FILE).unwrap();
+    let out = dir.path().join("run");
+    let run = boundary_loss(&[
+        "train",
+        run_file.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "--epochs",
+        "1",
+    ]);
+    assert!(
+        run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    let csv = std::fs::read_to_string(out.join("metrics.csv")).unwrap();
+    assert_eq!(
+        csv.lines().count(),
+        2,
+        "--epochs 1 overrides the run file's 5"
+    );
+    let resolved = std::fs::read_to_string(out.join("run.toml")).unwrap();
+    assert!(resolved.contains("epochs = 1"), "{resolved}");
+    // Nothing left to do: resuming a finished run changes nothing and succeeds.
+    let resumed = boundary_loss(&["train", "--resume", out.to_str().unwrap()]);
+    assert!(
+        resumed.status.success(),
+        "{}",
+        String::from_utf8_lossy(&resumed.stderr)
+    );
+    assert_eq!(
+        std::fs::read_to_string(out.join("metrics.csv")).unwrap(),
+        csv
+    );
+}
+
+#[test]
+fn a_bad_run_file_is_a_clear_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let run_file = dir.path().join("bad.toml");
+    std::fs::write(
+        &run_file,
+        RUN_FILE.replace("network = \"Dimwit\"", "network = 3"),
+    )
+    .unwrap();
+    let out = boundary_loss(&[
+        "train",
+        run_file.to_str().unwrap(),
+        "--out",
+        dir.path().join("run").to_str().unwrap(),
+    ]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(
+        stderr.contains("bad.toml") && stderr.contains("network"),
+        "{stderr}"
+    );
+    let missing = dir.path().join("missing.toml");
+    let out = boundary_loss(&["train", missing.to_str().unwrap(), "--out", "x"]);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("missing.toml"));
+    let out = boundary_loss(&["train", "--resume", dir.path().to_str().unwrap()]);
+    assert!(!out.status.success());
+}
