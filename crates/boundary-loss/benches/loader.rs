@@ -7,7 +7,7 @@
 use std::sync::Arc;
 use std::time::Instant;
 
-use boundary_loss::data::{Dataset, Loader, Stream, StreamKind};
+use boundary_loss::data::{synthetic, Dataset, Loader};
 use ndarray::{Array2, Array3};
 use ndarray_npy::write_npy;
 
@@ -35,20 +35,7 @@ fn main() {
         write_npy(split.join(format!("in_npy/case_{s:04}.npy")), &image).unwrap();
         write_npy(split.join(format!("gt_npy/case_{s:04}.npy")), &labels).unwrap();
     }
-    let streams = vec![
-        Stream {
-            folder: "in_npy".into(),
-            kind: StreamKind::ImageNpy,
-        },
-        Stream {
-            folder: "gt_npy".into(),
-            kind: StreamKind::OneHot,
-        },
-        Stream {
-            folder: "gt_npy".into(),
-            kind: StreamKind::DistanceMap,
-        },
-    ];
+    let streams = synthetic::streams();
     let dataset = Arc::new(Dataset::open(dir.path(), "train", streams, 2).unwrap());
     // Warm the page cache once, then time two full passes.
     Loader::new(dataset.clone(), 8, Some(0), 2, None).for_each(|b| drop(b.unwrap()));

@@ -3,7 +3,7 @@
 
 use std::path::Path;
 
-use boundary_loss::data::synthetic::{generate, SyntheticSpec, PATIENT_REGEX};
+use boundary_loss::data::synthetic::{self, generate, SyntheticSpec, PATIENT_REGEX};
 use boundary_loss::data::{Dataset, Stream, StreamKind};
 use boundary_loss::train::{
     resume, run, train, LossTerm, LrHalving, OptimizerKind, RunConfig, Schedule, TrainOptions,
@@ -22,20 +22,7 @@ fn one_at_a_time() -> std::sync::MutexGuard<'static, ()> {
 }
 
 fn streams() -> Vec<Stream> {
-    vec![
-        Stream {
-            folder: "in_npy".into(),
-            kind: StreamKind::ImageNpy,
-        },
-        Stream {
-            folder: "gt_npy".into(),
-            kind: StreamKind::OneHot,
-        },
-        Stream {
-            folder: "gt_npy".into(),
-            kind: StreamKind::DistanceMap,
-        },
-    ]
+    synthetic::streams()
 }
 
 fn config(dataset: &Path, network: &str, base: Option<usize>, epochs: usize) -> RunConfig {

@@ -5,8 +5,8 @@
 use std::path::PathBuf;
 
 use anyhow::Context;
-use boundary_loss::data::synthetic::{generate, SyntheticSpec, PATIENT_REGEX};
-use boundary_loss::data::{Stream, StreamKind};
+use boundary_loss::data::synthetic::{self, generate, SyntheticSpec, PATIENT_REGEX};
+
 use boundary_loss::train::{train, LossTerm, LrHalving, OptimizerKind, RunConfig, Schedule};
 use clap::Args;
 use volume_io::write_atomically;
@@ -34,20 +34,7 @@ pub struct DemoArgs {
 fn run_config(args: &DemoArgs, losses: Vec<LossTerm>, schedule: Schedule) -> RunConfig {
     RunConfig {
         dataset: args.out.join("data"),
-        streams: vec![
-            Stream {
-                folder: "in_npy".into(),
-                kind: StreamKind::ImageNpy,
-            },
-            Stream {
-                folder: "gt_npy".into(),
-                kind: StreamKind::OneHot,
-            },
-            Stream {
-                folder: "gt_npy".into(),
-                kind: StreamKind::DistanceMap,
-            },
-        ],
+        streams: synthetic::streams(),
         network: "UNet".into(),
         network_base: Some(args.base),
         modalities: 2,

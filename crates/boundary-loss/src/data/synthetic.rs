@@ -11,6 +11,8 @@ use rand_chacha::ChaCha8Rng;
 use rand_distr::{Distribution, Normal};
 use volume_io::{write_atomically, write_npy_atomically, FileError};
 
+use super::{Stream, StreamKind};
+
 /// What to generate.
 #[derive(Debug, Clone)]
 pub struct SyntheticSpec {
@@ -37,6 +39,25 @@ impl Default for SyntheticSpec {
 
 /// Slice thickness (mm) of the synthetic volumes, written to `spacing_3d.json`.
 pub const SLICE_THICKNESS: f64 = 2.5;
+
+/// The streams of a generated data set (and of the original's ISLES/WMH layout): the image,
+/// the one-hot target, and the signed distance map computed on the fly from the same labels.
+pub fn streams() -> Vec<Stream> {
+    vec![
+        Stream {
+            folder: "in_npy".into(),
+            kind: StreamKind::ImageNpy,
+        },
+        Stream {
+            folder: "gt_npy".into(),
+            kind: StreamKind::OneHot,
+        },
+        Stream {
+            folder: "gt_npy".into(),
+            kind: StreamKind::DistanceMap,
+        },
+    ]
+}
 
 /// The slice-name regex that groups the generated slices into patients.
 pub const PATIENT_REGEX: &str = r"(case_\d+_\d+)_\d+";

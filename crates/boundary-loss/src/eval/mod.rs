@@ -31,6 +31,13 @@ impl Overlap {
         }
     }
 
+    /// The overlap of one predicted / true class map pair.
+    pub fn of(predicted: &[u8], truth: &[u8], classes: usize) -> Self {
+        let mut overlap = Overlap::new(classes);
+        overlap.add(predicted, truth);
+        overlap
+    }
+
     /// Adds the pixels of one predicted / true class map pair.
     pub fn add(&mut self, predicted: &[u8], truth: &[u8]) {
         for (&p, &t) in predicted.iter().zip(truth) {

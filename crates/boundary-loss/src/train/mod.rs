@@ -179,6 +179,24 @@ fn argmax_classes(values: &[f32], classes: usize, pixels: usize) -> Vec<u8> {
     out
 }
 
+/// Predicted (arg-max of `probs`) and true (arg-max of the one-hot stream) class maps of a
+/// batch, image after image, and the pixels of one image.
+fn class_maps(
+    probs: Tensor<4>,
+    batch: &Batch,
+    truth_stream: usize,
+    classes: usize,
+) -> (Vec<u8>, Vec<u8>, usize) {
+    let pixels = batch.size[0] * batch.size[1];
+    let probs = probs
+        .into_data()
+        .try_to_vec::<f32>()
+        .expect("f32 probabilities");
+    let predicted = argmax_classes(&probs, classes, pixels);
+    let truth = argmax_classes(&batch.streams[truth_stream], classes, pixels);
+    (predicted, truth, pixels)
+}
+
 /// Per-epoch records, written out after every epoch.
 struct History {
     classes: usize,
@@ -525,24 +543,12 @@ pub fn run(
             let grads = GradientsParams::from_grads(total.backward(), &net);
             net = optimizer.step(learning_rate, net, grads);
 
-            let pixels = batch.size[0] * batch.size[1];
-            let predicted = argmax_classes(
-                &probs
-                    .into_data()
-                    .try_to_vec::<f32>()
-                    .expect("f32 probabilities"),
-                classes,
-                pixels,
-            );
-            let truth = argmax_classes(&batch.streams[truth_stream], classes, pixels);
+            let (predicted, truth, pixels) = class_maps(probs, &batch, truth_stream, classes);
             for (b, &index) in batch.indices.iter().enumerate() {
-                let mut overlap = Overlap::new(classes);
-                overlap.add(
-                    &predicted[b * pixels..(b + 1) * pixels],
-                    &truth[b * pixels..(b + 1) * pixels],
-                );
-                tra_dice[index] = overlap.dice().iter().map(|&d| d as f32).collect();
-                running_dice += mean_over(&overlap.dice(), &config.metric_classes);
+                let image = b * pixels..(b + 1) * pixels;
+                let dice = Overlap::of(&predicted[image.clone()], &truth[image], classes).dice();
+                tra_dice[index] = dice.iter().map(|&d| d as f32).collect();
+                running_dice += mean_over(&dice, &config.metric_classes);
             }
             seen += batch.indices.len();
             running_loss += values
@@ -593,24 +599,17 @@ pub fn run(
                 );
             }
             val_loss.push(values);
-            let pixels = batch.size[0] * batch.size[1];
-            let predicted = argmax_classes(
-                &probs
-                    .into_data()
-                    .try_to_vec::<f32>()
-                    .expect("f32 probabilities"),
-                classes,
-                pixels,
-            );
-            let truth = argmax_classes(&batch.streams[truth_stream], classes, pixels);
+            let (predicted, truth, pixels) = class_maps(probs, &batch, truth_stream, classes);
             for (b, &index) in batch.indices.iter().enumerate() {
                 let (p, t) = (
                     &predicted[b * pixels..(b + 1) * pixels],
                     &truth[b * pixels..(b + 1) * pixels],
                 );
-                let mut overlap = Overlap::new(classes);
-                overlap.add(p, t);
-                val_dice[index] = overlap.dice().iter().map(|&d| d as f32).collect();
+                val_dice[index] = Overlap::of(p, t, classes)
+                    .dice()
+                    .iter()
+                    .map(|&d| d as f32)
+                    .collect();
                 let stem = crate::data::slice_stem(&val_set.names[index]);
                 write_png_u8(
                     &iter_dir.join(format!("{stem}.png")),
