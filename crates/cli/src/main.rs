@@ -8,6 +8,7 @@
 mod demo;
 mod distmap_cmd;
 mod network_cmd;
+mod slice_cmd;
 mod train_cmd;
 
 use std::process::ExitCode;
@@ -34,6 +35,9 @@ enum Command {
     Demo(demo::DemoArgs),
     /// Train a network from a TOML run file (the original main.py).
     Train(train_cmd::TrainArgs),
+    /// Slice NIfTI volumes into the original 2-D layout (images, labels, 3-D distance maps).
+    #[command(subcommand)]
+    Slice(slice_cmd::SliceCommand),
     /// Print the blocks and parameter count of one of the original's networks.
     Network(network_cmd::NetworkArgs),
 }
@@ -45,6 +49,7 @@ fn main() -> ExitCode {
         Command::Demo(args) => demo::run(&args),
         Command::Network(args) => network_cmd::run(&args),
         Command::Train(args) => train_cmd::run(&args),
+        Command::Slice(command) => slice_cmd::run(&command),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

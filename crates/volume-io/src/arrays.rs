@@ -64,3 +64,25 @@ pub fn write_png_u8(
             .map_err(|e| e.to_string())
     })
 }
+
+/// A NIfTI volume as float32 (scaled by the header's slope and intercept), axes as nibabel gives
+/// them (x, y, z, ...), row-major, and the spacing of each axis from the header.
+pub fn read_nifti_f32(path: &Path) -> Result<(ArrayD<f32>, Vec<f64>), FileError> {
+    use nifti::{IntoNdArray, NiftiObject};
+    let object = nifti::ReaderOptions::new()
+        .read_file(path)
+        .map_err(|e| FileError::new(path, format!("not a readable NIfTI file: {e}")))?;
+    let rank = object
+        .header()
+        .dimensionality()
+        .map_err(|e| FileError::new(path, format!("bad NIfTI header: {e}")))?;
+    let spacing: Vec<f64> = object.header().pixdim[1..=rank]
+        .iter()
+        .map(|&s| s as f64)
+        .collect();
+    let values = object
+        .into_volume()
+        .into_ndarray::<f32>()
+        .map_err(|e| FileError::new(path, format!("cannot read the NIfTI data: {e}")))?;
+    Ok((values.as_standard_layout().into_owned(), spacing))
+}

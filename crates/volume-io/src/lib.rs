@@ -11,7 +11,7 @@ mod labels;
 mod pickle;
 mod write;
 
-pub use arrays::{read_npy_f32, read_png_levels, write_png_u8};
+pub use arrays::{read_nifti_f32, read_npy_f32, read_png_levels, write_png_u8};
 pub use labels::{read_label_map, LabelMap, LABEL_EXTENSIONS};
 pub use pickle::read_spacing_pickle;
 pub use write::{write_atomically, write_npy_atomically};
