@@ -72,6 +72,15 @@ fn nifti_files(dir: &Path) -> Result<BTreeMap<String, PathBuf>, PreprocessError>
         .collect())
 }
 
+/// What slicing one case gives besides its files.
+struct SlicedCase {
+    /// Slice name -> in-plane spacing.
+    per_slice: BTreeMap<String, Vec<f64>>,
+    /// The volume's spacing: in-plane axes, then the slice axis (the original's spacing_3d).
+    volume_spacing: Vec<f64>,
+    slices: usize,
+}
+
 /// Summary of a finished slicing.
 #[derive(Debug, Clone)]
 pub struct Sliced {
@@ -164,9 +173,7 @@ impl SliceNifti {
             .map(|c| ("train", c))
             .chain(val.iter().map(|c| ("val", c)))
             .collect();
-        let results: Vec<
-            Result<(String, BTreeMap<String, Vec<f64>>, Vec<f64>, usize), PreprocessError>,
-        > = jobs
+        let results: Vec<Result<(String, SlicedCase), PreprocessError>> = jobs
             .par_iter()
             .map(|(split, case)| {
                 let modalities: Vec<&PathBuf> = images.iter().map(|m| &m[*case]).collect();
@@ -178,7 +185,7 @@ impl SliceNifti {
                     &temp.join(split),
                 );
                 progress.inc(1);
-                result.map(|(spacing, spacing_3d, n)| (split.to_string(), spacing, spacing_3d, n))
+                result.map(|case| (split.to_string(), case))
             })
             .collect();
         let mut spacing: BTreeMap<&str, BTreeMap<String, Vec<f64>>> = BTreeMap::new();
@@ -213,8 +220,7 @@ impl SliceNifti {
         })
     }
 
-    /// One case: per-slice spacing, the volume's spacing (in-plane axes, then the slice axis),
-    /// and the number of slices.
+    /// Slices one case into `split_dir`.
     fn slice_case(
         &self,
         case: &str,
@@ -222,7 +228,7 @@ impl SliceNifti {
         label_path: &Path,
         classes: usize,
         split_dir: &Path,
-    ) -> Result<(BTreeMap<String, Vec<f64>>, Vec<f64>, usize), PreprocessError> {
+    ) -> Result<SlicedCase, PreprocessError> {
         let label_map = read_label_map(label_path)?;
         let labels = label_map.labels;
         let spacing = label_map
@@ -307,6 +313,10 @@ impl SliceNifti {
         }
         let mut volume_spacing = in_plane;
         volume_spacing.push(spacing[self.axis]);
-        Ok((per_slice, volume_spacing, n))
+        Ok(SlicedCase {
+            per_slice,
+            volume_spacing,
+            slices: n,
+        })
     }
 }
