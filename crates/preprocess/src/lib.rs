@@ -192,13 +192,13 @@ impl SliceNifti {
         let mut spacing_3d = BTreeMap::new();
         let mut slices = 0;
         for ((_, case), result) in jobs.iter().zip(results) {
-            let (split, per_slice, volume_spacing, n) = result?;
+            let (split, sliced) = result?;
             spacing
                 .entry(if split == "train" { "train" } else { "val" })
                 .or_default()
-                .extend(per_slice);
-            spacing_3d.insert((*case).clone(), volume_spacing);
-            slices += n;
+                .extend(sliced.per_slice);
+            spacing_3d.insert((*case).clone(), sliced.volume_spacing);
+            slices += sliced.slices;
         }
         for (split, map) in &spacing {
             let text = serde_json::to_string_pretty(map).expect("plain map");
