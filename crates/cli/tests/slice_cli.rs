@@ -145,9 +145,7 @@ fn nifti_volumes_become_the_original_layout_and_train() {
     let run_file = dir.path().join("run.toml");
     std::fs::write(
         &run_file,
-        format!(
-            "dataset = \"sliced\"\nnetwork = \"Dimwit\"\nmodalities = 2\nclasses = 2\nepochs = 1\nbatch_size = 4\nmetric_classes = [1]\npatient_regex = '(case\\d+)_\\d+'\n\n[[streams]]\nfolder = \"in_npy\"\nkind = \"image_npy\"\n\n[[streams]]\nfolder = \"gt_npy\"\nkind = \"one_hot\"\n\n[[streams]]\nfolder = \"3d_distmap\"\nkind = \"precomputed\"\n\n[[losses]]\nname = \"GeneralizedDice\"\nidc = [0, 1]\nweight = 1.0\nstream = 1\n\n[[losses]]\nname = \"BoundaryLoss\"\nidc = [1]\nweight = 0.01\nstream = 2\n"
-        ),
+        "dataset = \"sliced\"\nnetwork = \"Dimwit\"\nmodalities = 2\nclasses = 2\nepochs = 1\nbatch_size = 4\nmetric_classes = [1]\npatient_regex = '(case\\d+)_\\d+'\n\n[[streams]]\nfolder = \"in_npy\"\nkind = \"image_npy\"\n\n[[streams]]\nfolder = \"gt_npy\"\nkind = \"one_hot\"\n\n[[streams]]\nfolder = \"3d_distmap\"\nkind = \"precomputed\"\n\n[[losses]]\nname = \"GeneralizedDice\"\nidc = [0, 1]\nweight = 1.0\nstream = 1\n\n[[losses]]\nname = \"BoundaryLoss\"\nidc = [1]\nweight = 0.01\nstream = 2\n",
     )
     .unwrap();
     let out = boundary_loss(&["train", run_file.to_str().unwrap(), "--out", &p("run")]);
