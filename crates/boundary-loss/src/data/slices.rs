@@ -324,12 +324,11 @@ impl Dataset {
             }
         };
         // One pass for NaN and the range of images.
-        let (low, high) = values
-            .iter()
-            .fold((f32::INFINITY, f32::NEG_INFINITY), |(lo, hi), &v| {
-                (lo.min(v), hi.max(v))
-            });
-        if values.iter().any(|v| v.is_nan()) {
+        let (low, high, nan) = values.iter().fold(
+            (f32::INFINITY, f32::NEG_INFINITY, false),
+            |(lo, hi, nan), &v| (lo.min(v), hi.max(v), nan | v.is_nan()),
+        );
+        if nan {
             return Err(bad(path, "holds NaN"));
         }
         let is_image = matches!(kind, StreamKind::ImageNpy | StreamKind::ImagePng);
