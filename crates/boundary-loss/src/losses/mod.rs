@@ -32,6 +32,40 @@ pub type SurfaceLoss = BoundaryLoss;
 
 use burn::tensor::{Int, Tensor, TensorData};
 
+/// A loss of this module as a value: what the trainer needs to hold any of them.
+pub trait Loss {
+    /// The loss of softmax probabilities and the second input (`(B, K, *spatial)` both).
+    fn loss<const D: usize>(
+        &self,
+        probs: Tensor<D>,
+        second: Tensor<D>,
+    ) -> Result<Tensor<1>, LossError>;
+    /// The same loss with input checks on or off.
+    fn with_checks(self, checks: bool) -> Self;
+}
+
+macro_rules! impl_loss {
+    ($($t:ty),*) => {$(
+        impl Loss for $t {
+            fn loss<const D: usize>(&self, probs: Tensor<D>, second: Tensor<D>) -> Result<Tensor<1>, LossError> {
+                self.forward(probs, second)
+            }
+            fn with_checks(mut self, checks: bool) -> Self {
+                self.checks = checks;
+                self
+            }
+        }
+    )*};
+}
+impl_loss!(
+    BoundaryLoss,
+    GeneralizedDice,
+    DiceLoss,
+    CrossEntropy,
+    FocalLoss,
+    HausdorffLoss
+);
+
 /// The original's smoothing constant.
 pub(crate) const EPSILON: f64 = 1e-10;
 

@@ -31,7 +31,8 @@ use crate::data::{Batch, DataError, Dataset, Loader, SliceCache, StreamKind};
 use crate::device::DeviceError;
 use crate::eval::{group_patients, hd95, Overlap};
 use crate::losses::{
-    BoundaryLoss, CrossEntropy, DiceLoss, FocalLoss, GeneralizedDice, HausdorffLoss, LossError,
+    BoundaryLoss, CrossEntropy, DiceLoss, FocalLoss, GeneralizedDice, HausdorffLoss, Loss,
+    LossError,
 };
 use crate::nets::{Architecture, NetError, Network};
 
@@ -92,38 +93,18 @@ pub const VERSION: &str = concat!(env!("CARGO_PKG_NAME"), " ", env!("CARGO_PKG_V
 type LossFn = Box<dyn Fn(Tensor<4>, Tensor<4>) -> Result<Tensor<1>, LossError>>;
 
 fn build_loss(term: &LossTerm, checks: bool) -> Result<LossFn, TrainError> {
+    fn boxed<L: Loss + 'static>(loss: L, checks: bool) -> LossFn {
+        let loss = loss.with_checks(checks);
+        Box::new(move |probs, second| loss.loss(probs, second))
+    }
     let idc = term.idc.clone();
     Ok(match term.name.as_str() {
-        "BoundaryLoss" | "SurfaceLoss" => {
-            let mut loss = BoundaryLoss::new(idc);
-            loss.checks = checks;
-            Box::new(move |p, t| loss.forward(p, t))
-        }
-        "GeneralizedDice" => {
-            let mut loss = GeneralizedDice::new(idc);
-            loss.checks = checks;
-            Box::new(move |p, t| loss.forward(p, t))
-        }
-        "DiceLoss" => {
-            let mut loss = DiceLoss::new(idc);
-            loss.checks = checks;
-            Box::new(move |p, t| loss.forward(p, t))
-        }
-        "CrossEntropy" => {
-            let mut loss = CrossEntropy::new(idc);
-            loss.checks = checks;
-            Box::new(move |p, t| loss.forward(p, t))
-        }
-        "FocalLoss" => {
-            let mut loss = FocalLoss::new(idc, term.gamma.unwrap_or(2.0));
-            loss.checks = checks;
-            Box::new(move |p, t| loss.forward(p, t))
-        }
-        "HausdorffLoss" => {
-            let mut loss = HausdorffLoss::new(idc);
-            loss.checks = checks;
-            Box::new(move |p, t| loss.forward(p, t))
-        }
+        "BoundaryLoss" | "SurfaceLoss" => boxed(BoundaryLoss::new(idc), checks),
+        "GeneralizedDice" => boxed(GeneralizedDice::new(idc), checks),
+        "DiceLoss" => boxed(DiceLoss::new(idc), checks),
+        "CrossEntropy" => boxed(CrossEntropy::new(idc), checks),
+        "FocalLoss" => boxed(FocalLoss::new(idc, term.gamma.unwrap_or(2.0)), checks),
+        "HausdorffLoss" => boxed(HausdorffLoss::new(idc), checks),
         other => {
             return Err(TrainError::Config(format!(
                 "unknown loss '{other}' (BoundaryLoss, SurfaceLoss, GeneralizedDice, DiceLoss, CrossEntropy, FocalLoss, HausdorffLoss)"
