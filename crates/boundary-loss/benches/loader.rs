@@ -2,7 +2,7 @@
 //! distance map computed on the fly) read through `data::Loader` in batches of 8. Prints
 //! slices/s. Threads: RAYON_NUM_THREADS (the README's table uses 2).
 //!
-//! Usage: cargo bench -p boundary-loss --bench loader -- [--slices N]
+//! Usage: cargo bench -p boundary-loss --bench loader -- [--slices N] [--passes P]
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -13,12 +13,14 @@ use ndarray_npy::write_npy;
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();
-    let slices: usize = args
-        .iter()
-        .position(|a| a == "--slices")
-        .and_then(|i| args.get(i + 1))
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(256);
+    let option = |name: &str, default: usize| -> usize {
+        args.iter()
+            .position(|a| a == name)
+            .and_then(|i| args.get(i + 1))
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(default)
+    };
+    let (slices, passes) = (option("--slices", 256), option("--passes", 2));
     let dir = tempfile::tempdir().expect("temporary folder");
     let split = dir.path().join("train");
     for folder in ["in_npy", "gt_npy"] {
@@ -37,11 +39,11 @@ fn main() {
     }
     let streams = synthetic::streams();
     let dataset = Arc::new(Dataset::open(dir.path(), "train", streams, 2).unwrap());
-    // Warm the page cache once, then time two full passes.
+    // Warm the page cache once, then time full passes.
     Loader::new(dataset.clone(), 8, Some(0), 2, None).for_each(|b| drop(b.unwrap()));
     let started = Instant::now();
     let mut read = 0;
-    for epoch in 0..2 {
+    for epoch in 0..passes as u64 {
         for batch in Loader::new(dataset.clone(), 8, Some(epoch), 2, None) {
             read += batch.unwrap().indices.len();
         }

@@ -83,7 +83,14 @@ fn read_npy_labels(path: &Path) -> Result<LabelMap, FileError> {
             }
         )*};
     }
-    try_types!(u8, u16, u32, u64, i8, i16, i32, i64);
+    // The common case, uint8 class maps, converts without per-element checks.
+    if let Ok(array) = ArrayD::<u8>::read_npy(&bytes[..]) {
+        return Ok(LabelMap {
+            labels: array.as_standard_layout().mapv(u32::from),
+            spacing: None,
+        });
+    }
+    try_types!(u16, u32, u64, i8, i16, i32, i64);
     if let Ok(array) = ArrayD::<bool>::read_npy(&bytes[..]) {
         return Ok(LabelMap {
             labels: array.mapv(u32::from),
