@@ -8,8 +8,9 @@
 //!
 //! Exactness: distances are accumulated exactly as scipy does (squared offsets times spacing,
 //! summed in axis order, then one square root), so results are bit-identical to scipy for unit
-//! spacing and, in practice, for anisotropic spacing too (see the tests against the reference
-//! data). Speed: a separable lower-envelope transform (Felzenszwalb & Huttenlocher) that measures
+//! spacing and for every anisotropic reference case; on large anisotropic volumes a few points
+//! equidistant (in exact arithmetic) from two background points may differ by one ulp, where
+//! scipy's feature transform keeps the larger of the two rounded sums. Speed: a separable lower-envelope transform (Felzenszwalb & Huttenlocher) that measures
 //! the distance to the nearest element *of another code*, so one sweep gives both the inside and
 //! the outside distances of a class, run in parallel over lines with rayon.
 
