@@ -2,7 +2,7 @@ use burn::tensor::{Tensor, TensorData};
 use distmap::{distance_maps_from_one_hot, MapKind, MapOptions};
 use rayon::prelude::*;
 
-use super::{supervised, validate, LossError, SecondInput};
+use super::{argmax_classes, supervised, validate, LossError, SecondInput};
 
 /// The Hausdorff-distance loss of Karimi & Salcudean (the original's `HausdorffLoss`): mean of
 /// `(p - t)^2 (dt_t^2 + dt_p^2)`, where `dt_t` and `dt_p` are the Hausdorff-variant distance maps
@@ -93,22 +93,11 @@ impl HausdorffLoss {
                             .map(|&v| u8::from(v > 0.5))
                     })
                     .collect();
-                let winners: Vec<usize> = (0..pixels)
-                    .map(|i| {
-                        // First maximum, as torch's argmax.
-                        (0..classes).fold(0, |best, k| {
-                            if probs_b[k * pixels + i] > probs_b[best * pixels + i] {
-                                k
-                            } else {
-                                best
-                            }
-                        })
-                    })
-                    .collect();
+                let winners = argmax_classes(probs_b, classes, pixels);
                 let prediction_masks: Vec<u8> = self
                     .idc
                     .iter()
-                    .flat_map(|&k| winners.iter().map(move |&w| u8::from(w == k)))
+                    .flat_map(|&k| winners.iter().map(move |&w| u8::from(w as usize == k)))
                     .collect();
                 Ok((
                     maps(target_masks, false)?,

@@ -210,3 +210,23 @@ pub(crate) fn supervised<const D: usize>(tensor: Tensor<D>, idc: &[usize]) -> Te
     };
     selected.reshape([dims[0], idc.len(), pixels])
 }
+
+/// Class of each pixel (the first maximum over the class axis, as torch's argmax) of
+/// `(B, K, *spatial)` values with `pixels` spatial elements; at most 256 classes.
+pub(crate) fn argmax_classes(values: &[f32], classes: usize, pixels: usize) -> Vec<u8> {
+    let images = values.len() / (classes * pixels);
+    let mut out = vec![0u8; images * pixels];
+    for b in 0..images {
+        let sample = &values[b * classes * pixels..(b + 1) * classes * pixels];
+        for (i, o) in out[b * pixels..(b + 1) * pixels].iter_mut().enumerate() {
+            let mut best = 0;
+            for k in 1..classes {
+                if sample[k * pixels + i] > sample[best * pixels + i] {
+                    best = k;
+                }
+            }
+            *o = best as u8;
+        }
+    }
+    out
+}

@@ -31,8 +31,8 @@ use crate::data::{Batch, DataError, Dataset, Loader, SliceCache, StreamKind};
 use crate::device::DeviceError;
 use crate::eval::{group_patients, hd95, Overlap};
 use crate::losses::{
-    BoundaryLoss, CrossEntropy, DiceLoss, FocalLoss, GeneralizedDice, HausdorffLoss, Loss,
-    LossError,
+    argmax_classes, BoundaryLoss, CrossEntropy, DiceLoss, FocalLoss, GeneralizedDice,
+    HausdorffLoss, Loss, LossError,
 };
 use crate::nets::{Architecture, NetError, Network};
 
@@ -139,25 +139,6 @@ fn to_tensor(batch: &Batch, stream: usize, device: &Device) -> Tensor<4> {
         TensorData::new(batch.streams[stream].clone(), shape),
         device,
     )
-}
-
-/// Class of each pixel (first maximum over the class axis) of `(B, K, H, W)` values.
-fn argmax_classes(values: &[f32], classes: usize, pixels: usize) -> Vec<u8> {
-    let images = values.len() / (classes * pixels);
-    let mut out = vec![0u8; images * pixels];
-    for b in 0..images {
-        let sample = &values[b * classes * pixels..(b + 1) * classes * pixels];
-        for (i, o) in out[b * pixels..(b + 1) * pixels].iter_mut().enumerate() {
-            let mut best = 0;
-            for k in 1..classes {
-                if sample[k * pixels + i] > sample[best * pixels + i] {
-                    best = k;
-                }
-            }
-            *o = best as u8;
-        }
-    }
-    out
 }
 
 /// Predicted (arg-max of `probs`) and true (arg-max of the one-hot stream) class maps of a
