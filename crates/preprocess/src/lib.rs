@@ -12,6 +12,14 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+mod datasets;
+mod python_random;
+pub mod resize;
+mod staging;
+
+pub use datasets::{Dataset, SliceDataset};
+pub use python_random::PythonRandom;
+
 use distmap::{distance_maps, MapOptions};
 use ndarray::{ArrayD, Axis};
 use rand::seq::SliceRandom;
@@ -48,7 +56,7 @@ pub enum PreprocessError {
     Bad { path: PathBuf, reason: String },
 }
 
-fn bad(path: &Path, reason: impl Into<String>) -> PreprocessError {
+pub(crate) fn bad(path: &Path, reason: impl Into<String>) -> PreprocessError {
     PreprocessError::Bad {
         path: path.to_path_buf(),
         reason: reason.into(),

@@ -13,7 +13,7 @@ mod write;
 
 pub use arrays::{read_nifti_f32, read_npy_f32, read_png_levels, write_png_u8};
 pub use labels::{read_label_map, LabelMap, LABEL_EXTENSIONS};
-pub use pickle::read_spacing_pickle;
+pub use pickle::{read_spacing_pickle, write_spacing_pickle, NumpyScalar};
 pub use write::{write_atomically, write_npy_atomically};
 
 use std::path::PathBuf;

@@ -265,3 +265,82 @@ fn scalar(code: &str, raw: &[u8]) -> Result<Value, String> {
         other => return Err(format!("unsupported numpy dtype '{other}'")),
     })
 }
+
+/// A spacing value with the numpy dtype the original stores it as.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum NumpyScalar {
+    F32(f32),
+    F64(f64),
+}
+
+impl NumpyScalar {
+    pub fn value(self) -> f64 {
+        match self {
+            NumpyScalar::F32(v) => v as f64,
+            NumpyScalar::F64(v) => v,
+        }
+    }
+}
+
+/// Writes `{name: (numpy scalars...)}` as the original's spacing pickles hold it (protocol 4,
+/// `numpy.core.multiarray.scalar` objects), atomically. Python with numpy reads it back as
+/// `pickle.load` of the original's files; [`read_spacing_pickle`] reads it too.
+pub fn write_spacing_pickle(
+    path: &Path,
+    entries: &BTreeMap<String, Vec<NumpyScalar>>,
+) -> Result<(), FileError> {
+    let bytes = pickle_spacing(entries);
+    crate::write_atomically(path, |out| out.write_all(&bytes).map_err(|e| e.to_string()))
+}
+
+fn pickle_spacing(entries: &BTreeMap<String, Vec<NumpyScalar>>) -> Vec<u8> {
+    fn text(out: &mut Vec<u8>, s: &str) {
+        if s.len() < 256 {
+            out.push(0x8c); // SHORT_BINUNICODE
+            out.push(s.len() as u8);
+        } else {
+            out.push(b'X'); // BINUNICODE
+            out.extend_from_slice(&(s.len() as u32).to_le_bytes());
+        }
+        out.extend_from_slice(s.as_bytes());
+    }
+    fn global(out: &mut Vec<u8>, module: &str, name: &str) {
+        text(out, module);
+        text(out, name);
+        out.push(0x93); // STACK_GLOBAL
+    }
+    fn scalar(out: &mut Vec<u8>, value: NumpyScalar) {
+        let (code, raw) = match value {
+            NumpyScalar::F32(v) => ("f4", v.to_le_bytes().to_vec()),
+            NumpyScalar::F64(v) => ("f8", v.to_le_bytes().to_vec()),
+        };
+        global(out, "numpy.core.multiarray", "scalar");
+        // numpy.dtype(code, False, True) with its state (3, '<', None, None, None, -1, -1, 0).
+        global(out, "numpy", "dtype");
+        text(out, code);
+        out.extend_from_slice(&[0x89, 0x88, 0x87, b'R', b'(', b'K', 3]);
+        text(out, "<");
+        out.extend_from_slice(b"NNN");
+        out.extend_from_slice(&[b'J', 0xff, 0xff, 0xff, 0xff, b'J', 0xff, 0xff, 0xff, 0xff]);
+        out.extend_from_slice(&[b'K', 0, b't', b'b']);
+        out.push(b'C'); // SHORT_BINBYTES
+        out.push(raw.len() as u8);
+        out.extend_from_slice(&raw);
+        out.extend_from_slice(&[0x86, b'R']); // TUPLE2, REDUCE
+    }
+    let mut out = vec![0x80, 4, b'}']; // PROTO 4, EMPTY_DICT
+    if !entries.is_empty() {
+        out.push(b'(');
+        for (key, values) in entries {
+            text(&mut out, key);
+            out.push(b'(');
+            for &v in values {
+                scalar(&mut out, v);
+            }
+            out.push(b't');
+        }
+        out.push(b'u'); // SETITEMS
+    }
+    out.push(b'.');
+    out
+}

@@ -31,3 +31,25 @@ fn a_file_that_is_not_a_spacing_pickle_is_an_error() {
     let err = read_spacing_pickle(&path).unwrap_err().to_string();
     assert!(err.contains("unsupported callable os.system"), "{err}");
 }
+
+#[test]
+fn written_spacing_pickles_read_back_to_the_same_values() {
+    use volume_io::{write_spacing_pickle, NumpyScalar};
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("spacing.pkl");
+    let long_name = "x".repeat(300);
+    let entries: BTreeMap<String, Vec<NumpyScalar>> = [
+        (
+            "0_00_0000".to_string(),
+            vec![NumpyScalar::F64(0.8999999798834324), NumpyScalar::F32(3.0)],
+        ),
+        (long_name.clone(), vec![NumpyScalar::F32(0.7)]),
+    ]
+    .into_iter()
+    .collect();
+    write_spacing_pickle(&path, &entries).unwrap();
+    let got = read_spacing_pickle(&path).unwrap();
+    assert_eq!(got["0_00_0000"], vec![0.8999999798834324, 3.0]);
+    assert_eq!(got[&long_name], vec![0.7f32 as f64]);
+    assert_eq!(got.len(), 2);
+}

@@ -1,0 +1,145 @@
+//! WMH 2017 (`slice_wmh.py`): `<source>/<id>/pre/FLAIR.nii.gz`, `<id>/pre/T1.nii.gz`,
+//! `<id>/wmh.nii.gz`; FLAIR and T1 min-max normalised, resized in-plane to 256x256 (bilinear),
+//! labels resized by nearest neighbour with label 2 ("other pathology") set to 0, spacing scaled
+//! by the resize, 3-D distance maps on the resized labels.
+//!
+//! Fixed: files are matched by exact name (not by substring of the whole path), and the case id
+//! is the case folder's name whatever the source path (the original took the 4th-last path
+//! component, so any other source depth gave every case the same id).
+
+use std::path::{Path, PathBuf};
+
+use ndarray::{s, Array3};
+use volume_io::NumpyScalar;
+
+use super::{
+    check_same_shape, label_volume, min_max_normalise, name_of, read_volume, run_cases,
+    sample_split, sorted_subfolders, write_volume_case, SliceDataset, VolumeCase,
+};
+use crate::resize::{clip_range, min_max, resize_linear, resize_nearest};
+use crate::{bad, PreprocessError, Sliced};
+
+#[derive(Debug, Clone)]
+struct WmhCase {
+    id: String,
+    flair: PathBuf,
+    t1: PathBuf,
+    gt: PathBuf,
+}
+
+fn find_cases(source: &Path) -> Result<Vec<WmhCase>, PreprocessError> {
+    let mut cases = Vec::new();
+    for dir in sorted_subfolders(source)? {
+        let case = WmhCase {
+            id: name_of(&dir),
+            flair: dir.join("pre").join("FLAIR.nii.gz"),
+            t1: dir.join("pre").join("T1.nii.gz"),
+            gt: dir.join("wmh.nii.gz"),
+        };
+        let present = [&case.flair, &case.t1, &case.gt].map(|p| p.is_file());
+        match present {
+            [true, true, true] => cases.push(case),
+            [false, false, false] => {} // not a case folder
+            _ => {
+                let missing = [&case.flair, &case.t1, &case.gt]
+                    .into_iter()
+                    .zip(present)
+                    .find(|(_, here)| !here)
+                    .map(|(p, _)| p)
+                    .expect("one is missing");
+                return Err(bad(missing, "missing: a WMH case needs pre/FLAIR.nii.gz, pre/T1.nii.gz and wmh.nii.gz"));
+            }
+        }
+    }
+    if cases.is_empty() {
+        return Err(bad(
+            source,
+            "holds no WMH case (<id>/pre/FLAIR.nii.gz, <id>/pre/T1.nii.gz, <id>/wmh.nii.gz)",
+        ));
+    }
+    Ok(cases)
+}
+
+/// skimage's `resize(volume, (256, 256, z), order=1)` of a [0, 1] volume, in float32.
+fn resize_image(volume: &Array3<f32>, size: [usize; 2]) -> Array3<f32> {
+    let z = volume.shape()[2];
+    let mut out = Array3::<f32>::zeros((size[0], size[1], z));
+    for j in 0..z {
+        let plane = resize_linear(volume.slice(s![.., .., j]), size);
+        out.slice_mut(s![.., .., j])
+            .assign(&plane.mapv(|v| v as f32));
+    }
+    let input = min_max(volume.iter().map(|&v| v as f64));
+    let output = min_max(out.iter().map(|&v| v as f64));
+    let (lo, hi) = clip_range(input, output);
+    out.mapv_inplace(|v| v.clamp(lo as f32, hi as f32));
+    out
+}
+
+fn resize_labels(labels: &Array3<u8>, size: [usize; 2]) -> Array3<u8> {
+    let z = labels.shape()[2];
+    let mut out = Array3::<u8>::zeros((size[0], size[1], z));
+    for j in 0..z {
+        out.slice_mut(s![.., .., j])
+            .assign(&resize_nearest(labels.slice(s![.., .., j]), size));
+    }
+    out
+}
+
+fn prepare(case: &WmhCase, size: [usize; 2]) -> Result<VolumeCase, PreprocessError> {
+    let (flair, [dx, dy, dz]) = read_volume(&case.flair)?;
+    let (t1, _) = read_volume(&case.t1)?;
+    let (gt, _) = read_volume(&case.gt)?;
+    check_same_shape(flair.shape(), &case.flair, t1.shape(), &case.t1)?;
+    check_same_shape(flair.shape(), &case.flair, gt.shape(), &case.gt)?;
+    let gt = label_volume(&gt, &[0, 1, 2], &case.gt)?;
+    // The spacing after resizing, in float64 as numpy computes `dx * w / 256` (dz stays f32).
+    let (w, h) = (flair.shape()[0] as f64, flair.shape()[1] as f64);
+    let rx = dx as f64 * w / size[0] as f64;
+    let ry = dy as f64 * h / size[1] as f64;
+    let flair = resize_image(&min_max_normalise(&flair, &case.flair)?, size);
+    let t1 = resize_image(&min_max_normalise(&t1, &case.t1)?, size);
+    let mut gt = resize_labels(&gt, size);
+    gt.mapv_inplace(|l| if l == 2 { 0 } else { l });
+    Ok(VolumeCase {
+        id: case.id.clone(),
+        modalities: vec![flair, t1],
+        gt,
+        slice_spacing: [NumpyScalar::F64(rx), NumpyScalar::F64(ry)],
+        volume_spacing: [
+            NumpyScalar::F64(rx),
+            NumpyScalar::F64(ry),
+            NumpyScalar::F32(dz),
+        ],
+    })
+}
+
+pub(super) fn slice(
+    job: &SliceDataset,
+    progress: &indicatif::ProgressBar,
+) -> Result<Sliced, PreprocessError> {
+    let cases = find_cases(&job.source)?;
+    let (train, val) = sample_split(&cases, job.retain, job.seed, &job.source)?;
+    let folders = ["flair", "t1", "gt", "in_npy", "gt_npy", "3d_distmap"];
+    let sliced = run_cases(
+        job,
+        &train,
+        &val,
+        &folders,
+        |c| c.id.clone(),
+        |case, split_dir, augment| {
+            let prepared = prepare(case, job.shape)?;
+            let written = write_volume_case(
+                &prepared,
+                &["flair", "t1"],
+                split_dir,
+                augment,
+                job.discard_negatives,
+                job.seed,
+            )?;
+            Ok((written, prepared.volume_spacing))
+        },
+        progress,
+    )?;
+    Ok(Sliced { classes: 2, ..sliced })
+}

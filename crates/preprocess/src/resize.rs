@@ -1,0 +1,157 @@
+//! In-plane resizing on scikit-image's sampling grid, as the original resizes WMH and ACDC:
+//! `skimage.transform.resize(..., mode='constant', preserve_range=True, anti_aliasing=False)`,
+//! which is `scipy.ndimage.zoom(grid_mode=True, mode='grid-constant', cval=0)` followed by
+//! clipping to the input's range.
+//!
+//! Output pixel `o` of an axis samples the input at `(o + 0.5) * n_in / n_out - 0.5` (pixel
+//! centres aligned); order 1 weighs the two neighbours `1 - t` and `1 - (1 - t)` as scipy's
+//! spline weights do, with zeros outside the image; order 0 takes `floor(c + 0.5)`. Sums run in
+//! f64 in scipy's tap order, so the results match scipy to the last bit in practice.
+
+use ndarray::{Array2, ArrayView2};
+
+/// The two taps of one output position on one axis (order 1).
+#[derive(Debug, Clone, Copy)]
+struct LinearTap {
+    start: isize,
+    weights: [f64; 2],
+}
+
+fn sample_coordinate(out_index: usize, n_in: usize, n_out: usize) -> f64 {
+    let zoom = n_in as f64 / n_out as f64;
+    (out_index as f64 + 0.5) * zoom - 0.5
+}
+
+fn linear_taps(n_in: usize, n_out: usize) -> Vec<LinearTap> {
+    (0..n_out)
+        .map(|o| {
+            let c = sample_coordinate(o, n_in, n_out);
+            let floor = c.floor();
+            let w0 = 1.0 - (c - floor);
+            LinearTap {
+                start: floor as isize,
+                weights: [w0, 1.0 - w0],
+            }
+        })
+        .collect()
+}
+
+fn nearest_indices(n_in: usize, n_out: usize) -> Vec<Option<usize>> {
+    (0..n_out)
+        .map(|o| {
+            let i = (sample_coordinate(o, n_in, n_out) + 0.5).floor();
+            (i >= 0.0 && (i as usize) < n_in).then_some(i as usize)
+        })
+        .collect()
+}
+
+/// Bilinear (order 1) resize of one plane to `shape`, in f64, not yet clipped.
+pub fn resize_linear<T: Copy + Into<f64>>(plane: ArrayView2<T>, shape: [usize; 2]) -> Array2<f64> {
+    let (h, w) = plane.dim();
+    let rows = linear_taps(h, shape[0]);
+    let cols = linear_taps(w, shape[1]);
+    let at = |i: isize, j: isize| -> f64 {
+        if i < 0 || j < 0 || i as usize >= h || j as usize >= w {
+            0.0
+        } else {
+            plane[[i as usize, j as usize]].into()
+        }
+    };
+    Array2::from_shape_fn(shape, |(o0, o1)| {
+        let (r, c) = (rows[o0], cols[o1]);
+        let mut sum = 0.0;
+        for (a, wr) in r.weights.iter().enumerate() {
+            for (b, wc) in c.weights.iter().enumerate() {
+                sum += at(r.start + a as isize, c.start + b as isize) * wr * wc;
+            }
+        }
+        sum
+    })
+}
+
+/// Nearest-neighbour (order 0) resize of one plane to `shape`.
+pub fn resize_nearest<T: Copy + Default>(plane: ArrayView2<T>, shape: [usize; 2]) -> Array2<T> {
+    let (h, w) = plane.dim();
+    let rows = nearest_indices(h, shape[0]);
+    let cols = nearest_indices(w, shape[1]);
+    Array2::from_shape_fn(shape, |(o0, o1)| match (rows[o0], cols[o1]) {
+        (Some(i), Some(j)) => plane[[i, j]],
+        _ => T::default(),
+    })
+}
+
+/// The range scikit-image clips a resized image to: the input's range, widened to include the
+/// constant 0 when 0 lies outside the input's range but inside the output's.
+pub fn clip_range(input: (f64, f64), output: (f64, f64)) -> (f64, f64) {
+    let (lo, hi) = input;
+    let keeps_zero = !(lo <= 0.0 && 0.0 <= hi) && output.0 <= 0.0 && 0.0 <= output.1;
+    if keeps_zero {
+        (lo.min(0.0), hi.max(0.0))
+    } else {
+        (lo, hi)
+    }
+}
+
+/// The smallest and largest of some values.
+pub fn min_max(values: impl IntoIterator<Item = f64>) -> (f64, f64) {
+    values
+        .into_iter()
+        .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), v| {
+            (a.min(v), b.max(v))
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ndarray::array;
+
+    // Expected values: scipy.ndimage.zoom(a, z, order=o, mode='grid-constant', grid_mode=True).
+    #[test]
+    fn upsampling_a_constant_row_fades_into_the_zero_border() {
+        let a = array![[1.0f64, 1.0, 1.0, 1.0]];
+        let got = resize_linear(a.view(), [1, 8]);
+        assert_eq!(
+            got.row(0).to_vec(),
+            [0.75, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 0.75]
+        );
+        let a = array![[1.0f64, 2.0, 3.0, 4.0]];
+        let got = resize_linear(a.view(), [1, 8]);
+        assert_eq!(
+            got.row(0).to_vec(),
+            [0.75, 1.25, 1.75, 2.25, 2.75, 3.25, 3.75, 3.0]
+        );
+    }
+
+    #[test]
+    fn downsampling_and_nearest_follow_scipy() {
+        let a = array![[1.0f64, 2., 3., 4., 5., 6., 7., 8.]];
+        assert_eq!(
+            resize_linear(a.view(), [1, 4]).row(0).to_vec(),
+            [1.5, 3.5, 5.5, 7.5]
+        );
+        let a = array![[1u8, 2, 3, 4, 5, 6, 7, 8]];
+        assert_eq!(
+            resize_nearest(a.view(), [1, 4]).row(0).to_vec(),
+            [2, 4, 6, 8]
+        );
+        assert_eq!(
+            resize_nearest(a.view(), [1, 11]).row(0).to_vec(),
+            [1, 2, 2, 3, 4, 5, 5, 6, 7, 7, 8]
+        );
+    }
+
+    #[test]
+    fn same_size_is_the_identity() {
+        let a = Array2::from_shape_fn((5, 7), |(i, j)| (i * 7 + j) as f64 * 0.37);
+        assert_eq!(resize_linear(a.view(), [5, 7]), a);
+        assert_eq!(resize_nearest(a.view(), [5, 7]), a);
+    }
+
+    #[test]
+    fn clipping_keeps_zero_only_when_the_output_reaches_it() {
+        assert_eq!(clip_range((0.0, 1.0), (0.0, 1.0)), (0.0, 1.0));
+        assert_eq!(clip_range((3.0, 9.0), (1.5, 9.0)), (3.0, 9.0));
+        assert_eq!(clip_range((3.0, 9.0), (0.0, 9.0)), (0.0, 9.0));
+    }
+}
