@@ -35,9 +35,13 @@ enum Command {
     Demo(demo::DemoArgs),
     /// Train a network from a TOML run file (the original main.py).
     Train(train_cmd::TrainArgs),
-    /// Slice NIfTI volumes into the original 2-D layout (images, labels, 3-D distance maps).
+    /// Slice NIfTI volumes (any folder, or ISLES / WMH / ACDC as the original) into the 2-D
+    /// layout: images, labels, 3-D distance maps, spacings.
     #[command(subcommand)]
     Slice(slice_cmd::SliceCommand),
+    /// Synthetic raw data in an official layout (ISLES, WMH, ACDC), for `slice` without the
+    /// real archives.
+    Synth(slice_cmd::SynthArgs),
     /// Print the blocks and parameter count of one of the original's networks.
     Network(network_cmd::NetworkArgs),
 }
@@ -50,6 +54,7 @@ fn main() -> ExitCode {
         Command::Network(args) => network_cmd::run(&args),
         Command::Train(args) => train_cmd::run(&args),
         Command::Slice(command) => slice_cmd::run(&command),
+        Command::Synth(args) => slice_cmd::synth(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -1,16 +1,157 @@
-//! `boundary-loss slice nifti`: a user's NIfTI volumes to the original 2-D layout.
+//! `boundary-loss slice nifti|isles|wmh|acdc` and `boundary-loss synth`: volumes to the
+//! original 2-D layout, and synthetic raw data sets in the official layouts.
 
 use std::path::PathBuf;
 
 use anyhow::Context;
 use clap::{Args, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
-use preprocess::SliceNifti;
+use preprocess::{Dataset, SliceDataset, SliceNifti, Sliced, Synthesize};
 
 #[derive(Subcommand, Debug, Clone)]
 pub enum SliceCommand {
     /// Any folder of NIfTI volumes: modalities matched by file name, one label volume per case.
     Nifti(NiftiArgs),
+    /// ISLES 2018 (the unpacked TRAINING folder), as the original slice_isles.py.
+    Isles(DatasetArgs),
+    /// WMH 2017 (the unpacked, flattened folder of case ids), as the original slice_wmh.py.
+    Wmh(DatasetArgs),
+    /// ACDC (the unpacked training folder of patients), as the original slice_acdc.py.
+    Acdc(DatasetArgs),
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct DatasetArgs {
+    /// The unpacked raw folder (see `boundary-loss unpack`, or `boundary-loss synth`).
+    #[arg(long)]
+    pub source: PathBuf,
+    /// Output data set root (must not exist; written to .DEST.partial, renamed at the end).
+    #[arg(long)]
+    pub dest: PathBuf,
+    /// Cases (ACDC: patients) kept for validation [default: the make files': ISLES 20, WMH 10,
+    /// ACDC 25].
+    #[arg(long)]
+    pub retain: Option<usize>,
+    /// Seed of the split (CPython's random, so the official splits come out as the original's).
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// ACDC's cross-validation fold (validation = patients fold*retain..(fold+1)*retain).
+    #[arg(long, default_value_t = 0)]
+    pub fold: usize,
+    /// Augmented copies of each training slice (flips; ACDC also rotations).
+    #[arg(long, default_value_t = 0)]
+    pub augment: usize,
+    /// In-plane output size of the resized data sets (WMH, ACDC).
+    #[arg(long, num_args = 2, value_names = ["H", "W"], default_values_t = [256, 256])]
+    pub shape: Vec<usize>,
+    /// Skip slices without foreground.
+    #[arg(long)]
+    pub discard_negatives: bool,
+    /// Worker threads [default: all cores].
+    #[arg(long)]
+    pub threads: Option<usize>,
+}
+
+#[derive(clap::ValueEnum, Debug, Clone, Copy)]
+pub enum DatasetName {
+    Isles,
+    Wmh,
+    Acdc,
+}
+
+impl From<DatasetName> for Dataset {
+    fn from(name: DatasetName) -> Self {
+        match name {
+            DatasetName::Isles => Dataset::Isles,
+            DatasetName::Wmh => Dataset::Wmh,
+            DatasetName::Acdc => Dataset::Acdc,
+        }
+    }
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct SynthArgs {
+    /// Which official layout to imitate.
+    pub dataset: DatasetName,
+    /// Raw folder to create (what `slice DATASET --source` reads).
+    #[arg(long)]
+    pub dest: PathBuf,
+    /// Cases (ACDC: patients, two frames each) [default: ISLES 6, WMH 6, ACDC 8].
+    #[arg(long)]
+    pub cases: Option<usize>,
+    /// Slices per volume [default: ISLES 4, WMH 6, ACDC 5].
+    #[arg(long)]
+    pub slices: Option<usize>,
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+}
+
+pub fn synth(args: &SynthArgs) -> anyhow::Result<()> {
+    let dataset = Dataset::from(args.dataset);
+    let cases = args.cases.unwrap_or(match dataset {
+        Dataset::Isles | Dataset::Wmh => 6,
+        Dataset::Acdc => 8,
+    });
+    Synthesize {
+        dataset,
+        dest: args.dest.clone(),
+        cases,
+        slices: args.slices,
+        seed: args.seed,
+    }
+    .run()
+    .with_context(|| format!("generating {}", args.dest.display()))?;
+    println!(
+        "{cases} synthetic {:?} cases in {}",
+        args.dataset,
+        args.dest.display()
+    );
+    Ok(())
+}
+
+fn progress_bar() -> ProgressBar {
+    ProgressBar::new(0).with_style(
+        ProgressStyle::with_template("{bar:40} {pos}/{len} volumes {elapsed}")
+            .expect("static template"),
+    )
+}
+
+fn report(sliced: &Sliced, dest: &std::path::Path) {
+    println!(
+        "{} slices of {} training and {} validation cases ({} classes) in {}",
+        sliced.slices,
+        sliced.train_cases.len(),
+        sliced.val_cases.len(),
+        sliced.classes,
+        dest.display()
+    );
+}
+
+fn slice_dataset(dataset: Dataset, args: &DatasetArgs) -> anyhow::Result<()> {
+    crate::set_threads(args.threads)?;
+    let retain = args.retain.unwrap_or(match dataset {
+        Dataset::Isles => 20,
+        Dataset::Wmh => 10,
+        Dataset::Acdc => 25,
+    });
+    let job = SliceDataset {
+        dataset,
+        source: args.source.clone(),
+        dest: args.dest.clone(),
+        retain,
+        seed: args.seed,
+        fold: args.fold,
+        shape: [args.shape[0], args.shape[1]],
+        augment: args.augment,
+        discard_negatives: args.discard_negatives,
+    };
+    let bar = progress_bar();
+    let sliced = job
+        .run(&bar)
+        .with_context(|| format!("slicing {} into {}", args.source.display(), args.dest.display()))?;
+    bar.finish_and_clear();
+    report(&sliced, &args.dest);
+    Ok(())
 }
 
 #[derive(Args, Debug, Clone)]
@@ -42,7 +183,12 @@ pub struct NiftiArgs {
 }
 
 pub fn run(command: &SliceCommand) -> anyhow::Result<()> {
-    let SliceCommand::Nifti(args) = command;
+    let args = match command {
+        SliceCommand::Nifti(args) => args,
+        SliceCommand::Isles(args) => return slice_dataset(Dataset::Isles, args),
+        SliceCommand::Wmh(args) => return slice_dataset(Dataset::Wmh, args),
+        SliceCommand::Acdc(args) => return slice_dataset(Dataset::Acdc, args),
+    };
     crate::set_threads(args.threads)?;
     let job = SliceNifti {
         image_dirs: args.images.clone(),
@@ -53,21 +199,11 @@ pub fn run(command: &SliceCommand) -> anyhow::Result<()> {
         seed: args.seed,
         classes: args.classes,
     };
-    let bar = ProgressBar::new(0).with_style(
-        ProgressStyle::with_template("{bar:40} {pos}/{len} volumes {elapsed}")
-            .expect("static template"),
-    );
+    let bar = progress_bar();
     let sliced = job
         .run(&bar)
         .with_context(|| format!("slicing into {}", args.dest.display()))?;
     bar.finish_and_clear();
-    println!(
-        "{} slices of {} training and {} validation cases ({} classes) in {}",
-        sliced.slices,
-        sliced.train_cases.len(),
-        sliced.val_cases.len(),
-        sliced.classes,
-        args.dest.display()
-    );
+    report(&sliced, &args.dest);
     Ok(())
 }

@@ -16,8 +16,10 @@ mod datasets;
 mod python_random;
 pub mod resize;
 mod staging;
+mod synth;
 
 pub use datasets::{Dataset, SliceDataset};
+pub use synth::Synthesize;
 pub use python_random::PythonRandom;
 
 use distmap::{distance_maps, MapOptions};
