@@ -162,7 +162,7 @@ pub struct NiftiArgs {
     /// The label volumes, named as the images.
     #[arg(long)]
     pub labels: PathBuf,
-    /// Output data set root (written to DEST_tmp, renamed when every volume succeeded).
+    /// Output data set root (must not exist; written to .DEST.partial, renamed at the end).
     #[arg(long)]
     pub dest: PathBuf,
     /// Axis to slice along (0, 1 or 2; the original slices the last).
@@ -177,6 +177,13 @@ pub struct NiftiArgs {
     /// Classes K [default: max label + 1].
     #[arg(long)]
     pub classes: Option<usize>,
+    /// Resize every slice in-plane to H x W (bilinear images, nearest labels, spacing scaled)
+    /// [default: keep the volumes' size].
+    #[arg(long, num_args = 2, value_names = ["H", "W"])]
+    pub shape: Option<Vec<usize>>,
+    /// Flipped copies of each training slice.
+    #[arg(long, default_value_t = 0)]
+    pub augment: usize,
     /// Worker threads [default: all cores].
     #[arg(long)]
     pub threads: Option<usize>,
@@ -198,6 +205,8 @@ pub fn run(command: &SliceCommand) -> anyhow::Result<()> {
         retain: args.retain,
         seed: args.seed,
         classes: args.classes,
+        shape: args.shape.as_ref().map(|s| [s[0], s[1]]),
+        augment: args.augment,
     };
     let bar = progress_bar();
     let sliced = job

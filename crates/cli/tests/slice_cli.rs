@@ -92,7 +92,7 @@ fn nifti_volumes_become_the_original_layout_and_train() {
             .unwrap()
             .count()
     };
-    for folder in ["in_npy", "gt_npy", "3d_distmap"] {
+    for folder in ["flair", "t1", "gt", "in_npy", "gt_npy", "3d_distmap"] {
         assert_eq!(count("train", folder), 2 * 4);
         assert_eq!(count("val", folder), 4);
     }
@@ -114,7 +114,7 @@ fn nifti_volumes_become_the_original_layout_and_train() {
     .unwrap();
     let (mut lo, mut hi) = (f32::INFINITY, f32::NEG_INFINITY);
     for z in 0..4 {
-        let name = format!("case{case}_{z:04}.npy");
+        let name = format!("case{case}_00_{z:04}.npy");
         let image: ArrayD<f32> = read_npy(dest.join("val/in_npy").join(&name)).unwrap();
         assert_eq!(image.shape(), [2, 12, 10]);
         image
@@ -130,7 +130,7 @@ fn nifti_volumes_become_the_original_layout_and_train() {
         serde_json::from_str(&std::fs::read_to_string(dest.join("val/spacing.json")).unwrap())
             .unwrap();
     assert_eq!(
-        spacing[format!("case{case}_0000")],
+        spacing[format!("case{case}_00_0000")],
         serde_json::json!([0.8999999761581421, 0.800000011920929])
     );
     let spacing_3d: serde_json::Value =
@@ -145,7 +145,7 @@ fn nifti_volumes_become_the_original_layout_and_train() {
     let run_file = dir.path().join("run.toml");
     std::fs::write(
         &run_file,
-        "dataset = \"sliced\"\nnetwork = \"Dimwit\"\nmodalities = 2\nclasses = 2\nepochs = 1\nbatch_size = 4\nmetric_classes = [1]\npatient_regex = '(case\\d+)_\\d+'\n\n[[streams]]\nfolder = \"in_npy\"\nkind = \"image_npy\"\n\n[[streams]]\nfolder = \"gt_npy\"\nkind = \"one_hot\"\n\n[[streams]]\nfolder = \"3d_distmap\"\nkind = \"precomputed\"\n\n[[losses]]\nname = \"GeneralizedDice\"\nidc = [0, 1]\nweight = 1.0\nstream = 1\n\n[[losses]]\nname = \"BoundaryLoss\"\nidc = [1]\nweight = 0.01\nstream = 2\n",
+        "dataset = \"sliced\"\nnetwork = \"Dimwit\"\nmodalities = 2\nclasses = 2\nepochs = 1\nbatch_size = 4\nmetric_classes = [1]\npatient_regex = '(case\\d+)_\\d+_\\d+'\n\n[[streams]]\nfolder = \"in_npy\"\nkind = \"image_npy\"\n\n[[streams]]\nfolder = \"gt_npy\"\nkind = \"one_hot\"\n\n[[streams]]\nfolder = \"3d_distmap\"\nkind = \"precomputed\"\n\n[[losses]]\nname = \"GeneralizedDice\"\nidc = [0, 1]\nweight = 1.0\nstream = 1\n\n[[losses]]\nname = \"BoundaryLoss\"\nidc = [1]\nweight = 0.01\nstream = 2\n",
     )
     .unwrap();
     let out = boundary_loss(&["train", run_file.to_str().unwrap(), "--out", &p("run")]);

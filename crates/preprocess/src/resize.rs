@@ -8,7 +8,7 @@
 //! spline weights do, with zeros outside the image; order 0 takes `floor(c + 0.5)`. Sums run in
 //! f64 in scipy's tap order, so the results match scipy to the last bit in practice.
 
-use ndarray::{Array2, ArrayView2};
+use ndarray::{s, Array2, Array3, ArrayView2};
 
 /// The two taps of one output position on one axis (order 1).
 #[derive(Debug, Clone, Copy)]
@@ -99,6 +99,34 @@ pub fn min_max(values: impl IntoIterator<Item = f64>) -> (f64, f64) {
         .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), v| {
             (a.min(v), b.max(v))
         })
+}
+
+/// skimage's `resize(volume, (H, W, z), order=1)` of a float32 volume: every `(x, y)` plane
+/// resized, then clipped as skimage clips.
+pub fn resize_image_volume(volume: &Array3<f32>, size: [usize; 2]) -> Array3<f32> {
+    let z = volume.shape()[2];
+    let mut out = Array3::<f32>::zeros((size[0], size[1], z));
+    for j in 0..z {
+        let plane = resize_linear(volume.slice(s![.., .., j]), size);
+        out.slice_mut(s![.., .., j])
+            .assign(&plane.mapv(|v| v as f32));
+    }
+    let input = min_max(volume.iter().map(|&v| v as f64));
+    let output = min_max(out.iter().map(|&v| v as f64));
+    let (lo, hi) = clip_range(input, output);
+    out.mapv_inplace(|v| v.clamp(lo as f32, hi as f32));
+    out
+}
+
+/// Nearest-neighbour resize of every `(x, y)` plane of a label volume.
+pub fn resize_label_volume(labels: &Array3<u8>, size: [usize; 2]) -> Array3<u8> {
+    let z = labels.shape()[2];
+    let mut out = Array3::<u8>::zeros((size[0], size[1], z));
+    for j in 0..z {
+        out.slice_mut(s![.., .., j])
+            .assign(&resize_nearest(labels.slice(s![.., .., j]), size));
+    }
+    out
 }
 
 #[cfg(test)]

@@ -232,7 +232,8 @@ pub(super) fn slice(
         .into_iter()
         .partition(|v| validation.contains(&v.patient));
     let sliced = run_cases(
-        job,
+        &job.dest,
+        job.augment,
         &train,
         &val,
         &["img", "gt"],

@@ -111,6 +111,7 @@ fn prepare(case: &IslesCase) -> Result<VolumeCase, PreprocessError> {
         id: case.id.clone(),
         modalities,
         gt,
+        classes: 2,
         slice_spacing: [NumpyScalar::F32(dx), NumpyScalar::F32(dy)],
         volume_spacing: [
             NumpyScalar::F32(dx),
@@ -130,7 +131,8 @@ pub(super) fn slice(
     let mut folders = png_folders.clone();
     folders.extend(["gt", "in_npy", "gt_npy", "3d_distmap"]);
     let sliced = run_cases(
-        job,
+        &job.dest,
+        job.augment,
         &train,
         &val,
         &folders,

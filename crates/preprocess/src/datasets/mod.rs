@@ -198,6 +198,8 @@ pub(crate) struct VolumeCase {
     /// `(x, y, z)` in [0, 1], one per modality, in the `in_npy` channel order.
     pub modalities: Vec<Array3<f32>>,
     pub gt: Array3<u8>,
+    /// Classes of the distance maps (2 for the lesion data sets).
+    pub classes: usize,
     /// `(dx, dy)` of every slice, as `spacing.pkl` holds it.
     pub slice_spacing: [NumpyScalar; 2],
     /// `(dx, dy, dz)` of the volume (`spacing_3d.pkl`); also the distance maps' spacing.
@@ -270,9 +272,13 @@ pub(crate) fn write_volume_case(
     seed: u64,
 ) -> Result<WrittenCase, PreprocessError> {
     let spacing: Vec<f64> = case.volume_spacing.iter().map(|s| s.value()).collect();
-    // Two classes (background, foreground) on the whole volume, as the original's one_hot2dist.
-    let maps: ndarray::ArrayD<f32> =
-        distance_maps(case.gt.view().into_dyn(), 2, &spacing, &MapOptions::default())
+    // On the whole volume with its spacing, as the original's one_hot2dist.
+    let maps: ndarray::ArrayD<f32> = distance_maps(
+        case.gt.view().into_dyn(),
+        case.classes,
+        &spacing,
+        &MapOptions::default(),
+    )
             .map_err(|e| bad(Path::new(&case.id), e.to_string()))?;
     let mut rng = case_rng(seed, &case.id);
     let mut table = SpacingTable::new();
@@ -323,7 +329,8 @@ pub(crate) fn write_volume_case(
 /// Runs `prepare_and_write` for every (split, case) in parallel inside a staging folder with
 /// `folders` made in each split, then writes the spacing files and moves the folder into place.
 pub(crate) fn run_cases<C: Sync>(
-    job: &SliceDataset,
+    dest: &Path,
+    augment: usize,
     train: &[C],
     val: &[C],
     folders: &[&str],
@@ -332,7 +339,7 @@ pub(crate) fn run_cases<C: Sync>(
         + Sync,
     progress: &indicatif::ProgressBar,
 ) -> Result<Sliced, PreprocessError> {
-    let staging = Staging::create(&job.dest)?;
+    let staging = Staging::create(dest)?;
     for split in ["train", "val"] {
         for folder in folders {
             staging.make_dir(&Path::new(split).join(folder))?;
@@ -341,7 +348,7 @@ pub(crate) fn run_cases<C: Sync>(
     progress.set_length((train.len() + val.len()) as u64);
     let jobs: Vec<(&str, &C, usize)> = train
         .iter()
-        .map(|c| ("train", c, job.augment))
+        .map(|c| ("train", c, augment))
         .chain(val.iter().map(|c| ("val", c, 0)))
         .collect();
     let results: Vec<Result<(WrittenCase, [NumpyScalar; 3]), PreprocessError>> = jobs

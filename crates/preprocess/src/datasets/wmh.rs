@@ -9,14 +9,13 @@
 
 use std::path::{Path, PathBuf};
 
-use ndarray::{s, Array3};
 use volume_io::NumpyScalar;
 
 use super::{
     check_same_shape, label_volume, min_max_normalise, name_of, read_volume, run_cases,
     sample_split, sorted_subfolders, write_volume_case, SliceDataset, VolumeCase,
 };
-use crate::resize::{clip_range, min_max, resize_linear, resize_nearest};
+use crate::resize::{resize_image_volume, resize_label_volume};
 use crate::{bad, PreprocessError, Sliced};
 
 #[derive(Debug, Clone)]
@@ -60,32 +59,6 @@ fn find_cases(source: &Path) -> Result<Vec<WmhCase>, PreprocessError> {
     Ok(cases)
 }
 
-/// skimage's `resize(volume, (256, 256, z), order=1)` of a [0, 1] volume, in float32.
-fn resize_image(volume: &Array3<f32>, size: [usize; 2]) -> Array3<f32> {
-    let z = volume.shape()[2];
-    let mut out = Array3::<f32>::zeros((size[0], size[1], z));
-    for j in 0..z {
-        let plane = resize_linear(volume.slice(s![.., .., j]), size);
-        out.slice_mut(s![.., .., j])
-            .assign(&plane.mapv(|v| v as f32));
-    }
-    let input = min_max(volume.iter().map(|&v| v as f64));
-    let output = min_max(out.iter().map(|&v| v as f64));
-    let (lo, hi) = clip_range(input, output);
-    out.mapv_inplace(|v| v.clamp(lo as f32, hi as f32));
-    out
-}
-
-fn resize_labels(labels: &Array3<u8>, size: [usize; 2]) -> Array3<u8> {
-    let z = labels.shape()[2];
-    let mut out = Array3::<u8>::zeros((size[0], size[1], z));
-    for j in 0..z {
-        out.slice_mut(s![.., .., j])
-            .assign(&resize_nearest(labels.slice(s![.., .., j]), size));
-    }
-    out
-}
-
 fn prepare(case: &WmhCase, size: [usize; 2]) -> Result<VolumeCase, PreprocessError> {
     let (flair, [dx, dy, dz]) = read_volume(&case.flair)?;
     let (t1, _) = read_volume(&case.t1)?;
@@ -97,14 +70,15 @@ fn prepare(case: &WmhCase, size: [usize; 2]) -> Result<VolumeCase, PreprocessErr
     let (w, h) = (flair.shape()[0] as f64, flair.shape()[1] as f64);
     let rx = dx as f64 * w / size[0] as f64;
     let ry = dy as f64 * h / size[1] as f64;
-    let flair = resize_image(&min_max_normalise(&flair, &case.flair)?, size);
-    let t1 = resize_image(&min_max_normalise(&t1, &case.t1)?, size);
-    let mut gt = resize_labels(&gt, size);
+    let flair = resize_image_volume(&min_max_normalise(&flair, &case.flair)?, size);
+    let t1 = resize_image_volume(&min_max_normalise(&t1, &case.t1)?, size);
+    let mut gt = resize_label_volume(&gt, size);
     gt.mapv_inplace(|l| if l == 2 { 0 } else { l });
     Ok(VolumeCase {
         id: case.id.clone(),
         modalities: vec![flair, t1],
         gt,
+        classes: 2,
         slice_spacing: [NumpyScalar::F64(rx), NumpyScalar::F64(ry)],
         volume_spacing: [
             NumpyScalar::F64(rx),
@@ -122,7 +96,8 @@ pub(super) fn slice(
     let (train, val) = sample_split(&cases, job.retain, job.seed, &job.source)?;
     let folders = ["flair", "t1", "gt", "in_npy", "gt_npy", "3d_distmap"];
     let sliced = run_cases(
-        job,
+        &job.dest,
+        job.augment,
         &train,
         &val,
         &folders,
