@@ -39,6 +39,8 @@ enum Command {
     /// layout: images, labels, 3-D distance maps, spacings.
     #[command(subcommand)]
     Slice(slice_cmd::SliceCommand),
+    /// Check the official archives of a data set (md5) and unpack them as the make files do.
+    Unpack(slice_cmd::UnpackArgs),
     /// Synthetic raw data in an official layout (ISLES, WMH, ACDC), for `slice` without the
     /// real archives.
     Synth(slice_cmd::SynthArgs),
@@ -55,6 +57,7 @@ fn main() -> ExitCode {
         Command::Train(args) => train_cmd::run(&args),
         Command::Slice(command) => slice_cmd::run(&command),
         Command::Synth(args) => slice_cmd::synth(&args),
+        Command::Unpack(args) => slice_cmd::unpack(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -6,7 +6,9 @@ use std::path::PathBuf;
 use anyhow::Context;
 use clap::{Args, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
-use preprocess::{Dataset, SliceDataset, SliceNifti, Sliced, Synthesize};
+use preprocess::{
+    official_archives, Dataset, SliceDataset, SliceNifti, Sliced, Synthesize, Unpack,
+};
 
 #[derive(Subcommand, Debug, Clone)]
 pub enum SliceCommand {
@@ -109,6 +111,54 @@ pub fn synth(args: &SynthArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
+#[derive(Args, Debug, Clone)]
+pub struct UnpackArgs {
+    /// Which data set's archives.
+    pub dataset: DatasetName,
+    /// The folder holding the downloaded official archives (checked against their md5 sums).
+    #[arg(long)]
+    pub archives: PathBuf,
+    /// Raw folder to create [default: data/isles, data/wmh or data/acdc, as the make files].
+    #[arg(long)]
+    pub dest: Option<PathBuf>,
+}
+
+pub fn unpack(args: &UnpackArgs) -> anyhow::Result<()> {
+    let dataset = Dataset::from(args.dataset);
+    let (default_dest, source, sliced) = match dataset {
+        Dataset::Isles => ("data/isles", "data/isles/TRAINING", "data/ISLES"),
+        Dataset::Wmh => ("data/wmh", "data/wmh", "data/WMH"),
+        Dataset::Acdc => ("data/acdc", "data/acdc/training", "data/ACDC-2D"),
+    };
+    let dest = args
+        .dest
+        .clone()
+        .unwrap_or_else(|| PathBuf::from(default_dest));
+    let bar = ProgressBar::new(0).with_style(
+        ProgressStyle::with_template("{bar:40} {pos}/{len} entries {elapsed}")
+            .expect("static template"),
+    );
+    let unpacked = Unpack {
+        dataset,
+        archives: args.archives.clone(),
+        dest: dest.clone(),
+        expected: official_archives(dataset),
+    }
+    .run(&bar)
+    .with_context(|| format!("unpacking into {}", dest.display()))?;
+    bar.finish_and_clear();
+    println!(
+        "{} archive(s) verified and unpacked into {}",
+        unpacked.len(),
+        dest.display()
+    );
+    if args.dest.is_none() {
+        let name = format!("{:?}", args.dataset).to_lowercase();
+        println!("next: boundary-loss slice {name} --source {source} --dest {sliced}");
+    }
+    Ok(())
+}
+
 fn progress_bar() -> ProgressBar {
     ProgressBar::new(0).with_style(
         ProgressStyle::with_template("{bar:40} {pos}/{len} volumes {elapsed}")
@@ -146,9 +196,13 @@ fn slice_dataset(dataset: Dataset, args: &DatasetArgs) -> anyhow::Result<()> {
         discard_negatives: args.discard_negatives,
     };
     let bar = progress_bar();
-    let sliced = job
-        .run(&bar)
-        .with_context(|| format!("slicing {} into {}", args.source.display(), args.dest.display()))?;
+    let sliced = job.run(&bar).with_context(|| {
+        format!(
+            "slicing {} into {}",
+            args.source.display(),
+            args.dest.display()
+        )
+    })?;
     bar.finish_and_clear();
     report(&sliced, &args.dest);
     Ok(())

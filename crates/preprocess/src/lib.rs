@@ -17,11 +17,13 @@ mod python_random;
 pub mod resize;
 mod staging;
 mod synth;
+mod unpack;
 
 pub use datasets::{Dataset, SliceDataset};
 pub use nifti_folder::SliceNifti;
 pub use python_random::PythonRandom;
 pub use synth::Synthesize;
+pub use unpack::{md5_hex, official_archives, Archive, Unpack};
 
 use volume_io::FileError;
 

@@ -109,7 +109,9 @@ impl SliceNifti {
             if clash || name.is_empty() {
                 return Err(bad(
                     &self.image_dirs[i],
-                    format!("the folder name '{name}' is taken: give each modality its own folder name"),
+                    format!(
+                        "the folder name '{name}' is taken: give each modality its own folder name"
+                    ),
                 ));
             }
         }
@@ -138,8 +140,7 @@ impl SliceNifti {
         let sliced = run_cases(
             &self.dest,
             self.augment,
-            &train,
-            &val,
+            (&train, &val),
             &all_folders,
             String::clone,
             |case, split_dir, augment| {
@@ -172,7 +173,12 @@ impl SliceNifti {
         let labels = label_map
             .labels
             .into_dimensionality::<ndarray::Ix3>()
-            .map_err(|_| bad(label_path, format!("expected a 3-D volume, got shape {shape:?}")))?;
+            .map_err(|_| {
+                bad(
+                    label_path,
+                    format!("expected a 3-D volume, got shape {shape:?}"),
+                )
+            })?;
         if let Some(&l) = labels.iter().find(|&&l| l as usize >= classes) {
             return Err(bad(
                 label_path,

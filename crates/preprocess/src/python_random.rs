@@ -137,8 +137,8 @@ mod tests {
         assert_eq!(
             val,
             [
-                2, 3, 7, 8, 9, 11, 12, 14, 17, 20, 24, 25, 42, 48, 49, 53, 55, 60, 64, 67, 79,
-                81, 88, 92, 95
+                2, 3, 7, 8, 9, 11, 12, 14, 17, 20, 24, 25, 42, 48, 49, 53, 55, 60, 64, 67, 79, 81,
+                88, 92, 95
             ]
         );
     }
@@ -149,6 +149,9 @@ mod tests {
         let x = PythonRandom::new(42).random();
         assert_eq!(x, 0.6394267984578837);
         // A seed over 32 bits is split into words, low word first.
-        assert_eq!(PythonRandom::new((1 << 40) + 5).random(), 0.5043802970418443);
+        assert_eq!(
+            PythonRandom::new((1 << 40) + 5).random(),
+            0.5043802970418443
+        );
     }
 }

@@ -212,7 +212,12 @@ fn wmh(
 
 /// LV cavity (3) in a myocardium ring (2), RV crescent (1) beside it, shrinking toward the apex;
 /// `squeeze` < 1 for the end-systolic frame.
-fn heart(shape: (usize, usize, usize), centre: (f64, f64), radius: f64, squeeze: f64) -> Array3<u8> {
+fn heart(
+    shape: (usize, usize, usize),
+    centre: (f64, f64),
+    radius: f64,
+    squeeze: f64,
+) -> Array3<u8> {
     Array3::from_shape_fn(shape, |(x, y, z)| {
         let taper = 1.0 - 0.5 * z as f64 / shape.2.max(1) as f64;
         let lv = radius * squeeze * taper;
@@ -241,7 +246,11 @@ fn acdc(
     for patient in 1..=patients {
         let shape = [(216, 256), (232, 256), (154, 224), (256, 216)][rng.random_range(0..4)];
         let pixel = rng.random_range(1.3..1.8) as f32;
-        let spacing = [pixel, pixel, [5.0f32, 6.5, 7.0, 10.0][rng.random_range(0..4)]];
+        let spacing = [
+            pixel,
+            pixel,
+            [5.0f32, 6.5, 7.0, 10.0][rng.random_range(0..4)],
+        ];
         let centre = (
             shape.0 as f64 * rng.random_range(0.4..0.6),
             shape.1 as f64 * rng.random_range(0.45..0.6),

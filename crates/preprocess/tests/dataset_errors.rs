@@ -36,7 +36,12 @@ fn slice(dataset: Dataset, raw: &Path, retain: usize) -> Result<(), PreprocessEr
     }
     .run(&indicatif::ProgressBar::hidden());
     if result.is_err() {
-        assert_eq!(dest.exists(), existed, "a failed run left {}", dest.display());
+        assert_eq!(
+            dest.exists(),
+            existed,
+            "a failed run left {}",
+            dest.display()
+        );
         assert!(!raw.with_file_name(".sliced.partial").exists());
     }
     result.map(|_| ())
@@ -61,14 +66,27 @@ fn wmh_errors_name_the_file() {
     let dir = tempfile::tempdir().unwrap();
     let raw = synth(Dataset::Wmh, dir.path(), 3);
     // Label 3 does not exist in WMH.
-    write_f32(&raw.join("0/wmh.nii.gz"), &Array3::from_elem((240, 240, 2), 3.0));
+    write_f32(
+        &raw.join("0/wmh.nii.gz"),
+        &Array3::from_elem((240, 240, 2), 3.0),
+    );
     expect_error(slice(Dataset::Wmh, &raw, 1), "0/wmh.nii.gz", "label 3");
     // A constant image cannot be min-max normalised.
     write_f32(&raw.join("0/wmh.nii.gz"), &Array3::zeros((240, 240, 2)));
-    write_f32(&raw.join("0/pre/FLAIR.nii.gz"), &Array3::from_elem((240, 240, 2), 7.0));
-    expect_error(slice(Dataset::Wmh, &raw, 1), "0/pre/FLAIR.nii.gz", "constant");
+    write_f32(
+        &raw.join("0/pre/FLAIR.nii.gz"),
+        &Array3::from_elem((240, 240, 2), 7.0),
+    );
+    expect_error(
+        slice(Dataset::Wmh, &raw, 1),
+        "0/pre/FLAIR.nii.gz",
+        "constant",
+    );
     // Shapes must agree within a case.
-    write_f32(&raw.join("0/pre/FLAIR.nii.gz"), &Array3::zeros((240, 232, 2)));
+    write_f32(
+        &raw.join("0/pre/FLAIR.nii.gz"),
+        &Array3::zeros((240, 232, 2)),
+    );
     expect_error(slice(Dataset::Wmh, &raw, 1), "0/pre/T1.nii.gz", "differs");
     // Not a NIfTI file at all.
     std::fs::write(raw.join("0/pre/FLAIR.nii.gz"), b"not gzip").unwrap();
@@ -82,7 +100,10 @@ fn split_and_destination_errors() {
     expect_error(slice(Dataset::Wmh, &raw, 3), "raw", "cannot keep 3");
     std::fs::create_dir(dir.path().join("sliced")).unwrap();
     let err = slice(Dataset::Wmh, &raw, 1).unwrap_err().to_string();
-    assert!(err.contains("sliced") && err.contains("already exists"), "{err}");
+    assert!(
+        err.contains("sliced") && err.contains("already exists"),
+        "{err}"
+    );
     expect_error(
         slice(Dataset::Isles, &dir.path().join("nowhere"), 1),
         "nowhere",

@@ -35,8 +35,9 @@ fn make_cases(root: &Path) {
     }
     for case in 0..3 {
         let name = format!("case{case}.nii.gz");
-        let flair =
-            Array3::from_shape_fn((12, 10, 4), |(x, y, z)| (x * 7 + y * 3 + z * 5 + case) as f32);
+        let flair = Array3::from_shape_fn((12, 10, 4), |(x, y, z)| {
+            (x * 7 + y * 3 + z * 5 + case) as f32
+        });
         write(&root.join("flair").join(&name), &flair);
         write(&root.join("labels").join(&name), &labels_of(case));
     }
@@ -70,8 +71,13 @@ fn resizing_scales_images_labels_spacing_and_maps_together() {
         SPACING[1] as f64 * 10.0 / 15.0,
         SPACING[2] as f64,
     ];
-    let maps: ArrayD<f32> =
-        distance_maps(resized.view().into_dyn(), 2, &spacing, &MapOptions::default()).unwrap();
+    let maps: ArrayD<f32> = distance_maps(
+        resized.view().into_dyn(),
+        2,
+        &spacing,
+        &MapOptions::default(),
+    )
+    .unwrap();
     let val = dir.path().join("sliced/val");
     for z in 0..4 {
         let name = format!("case{case}_00_{z:04}.npy");
@@ -82,10 +88,8 @@ fn resizing_scales_images_labels_spacing_and_maps_together() {
         let map: ArrayD<f32> = read_npy(val.join("3d_distmap").join(&name)).unwrap();
         assert_eq!(map, maps.index_axis(Axis(3), z));
     }
-    let table: serde_json::Value = serde_json::from_str(
-        &std::fs::read_to_string(val.join("spacing.json")).unwrap(),
-    )
-    .unwrap();
+    let table: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(val.join("spacing.json")).unwrap()).unwrap();
     assert_eq!(
         table[format!("case{case}_00_0000")],
         serde_json::json!([spacing[0], spacing[1]])

@@ -128,8 +128,11 @@ fn acdc_slices_match_the_original() {
         // The original's unpadded patient001_01_0_7.png is our patient001_01_00_0007.png.
         let stem = file.file_stem().unwrap().to_str().unwrap();
         let parts: Vec<&str> = stem.rsplitn(3, '_').collect();
-        let (j, k, volume): (usize, usize, &str) =
-            (parts[0].parse().unwrap(), parts[1].parse().unwrap(), parts[2]);
+        let (j, k, volume): (usize, usize, &str) = (
+            parts[0].parse().unwrap(),
+            parts[1].parse().unwrap(),
+            parts[2],
+        );
         let mine = ours(&dest, folder, &format!("{volume}_{k:02}_{j:04}.png"));
         assert_eq!(
             read_png_levels(&file).unwrap(),

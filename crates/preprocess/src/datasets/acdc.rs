@@ -71,7 +71,10 @@ fn find_volumes(source: &Path) -> Result<Vec<AcdcVolume>, PreprocessError> {
                 continue; // the 4-D sequence, Info.cfg, ...
             };
             if patient != patient_dir {
-                return Err(bad(&path, format!("belongs to {patient}, not {patient_dir}")));
+                return Err(bad(
+                    &path,
+                    format!("belongs to {patient}, not {patient_dir}"),
+                ));
             }
             frames.entry(frame).or_default()[usize::from(gt)] = Some(path);
         }
@@ -84,7 +87,10 @@ fn find_volumes(source: &Path) -> Result<Vec<AcdcVolume>, PreprocessError> {
                     gt,
                 }),
                 [Some(image), None] => {
-                    return Err(bad(&image, "has no ground truth (..._gt.nii.gz) next to it"))
+                    return Err(bad(
+                        &image,
+                        "has no ground truth (..._gt.nii.gz) next to it",
+                    ))
                 }
                 [None, Some(gt)] => return Err(bad(&gt, "has no image next to it")),
                 [None, None] => unreachable!("an entry is made with one of the two"),
@@ -234,8 +240,7 @@ pub(super) fn slice(
     let sliced = run_cases(
         &job.dest,
         job.augment,
-        &train,
-        &val,
+        (&train, &val),
         &["img", "gt"],
         AcdcVolume::id,
         |volume, split_dir, augment| slice_volume(volume, job.shape, split_dir, augment, job.seed),

@@ -85,7 +85,10 @@ fn find_cases(source: &Path) -> Result<Vec<IslesCase>, PreprocessError> {
                 [first, ..] => {
                     return Err(bad(
                         first,
-                        format!("{} {token} volumes in this case, expected one", matching.len()),
+                        format!(
+                            "{} {token} volumes in this case, expected one",
+                            matching.len()
+                        ),
                     ))
                 }
             }
@@ -133,8 +136,7 @@ pub(super) fn slice(
     let sliced = run_cases(
         &job.dest,
         job.augment,
-        &train,
-        &val,
+        (&train, &val),
         &folders,
         |c| c.id.clone(),
         |case, split_dir, augment| {
@@ -164,7 +166,10 @@ mod tests {
     #[test]
     fn modality_tokens_are_exact() {
         assert_eq!(modality_of("SMIR.Brain.XX.O.CT.345"), Some("CT"));
-        assert_eq!(modality_of("SMIR.Brain.XX.O.CT_CBF.345.nii"), Some("CT_CBF"));
+        assert_eq!(
+            modality_of("SMIR.Brain.XX.O.CT_CBF.345.nii"),
+            Some("CT_CBF")
+        );
         assert_eq!(modality_of("SMIR.Brain.XX.O.OT.351.nii"), Some("OT"));
         assert_eq!(modality_of("notes.txt"), None);
     }

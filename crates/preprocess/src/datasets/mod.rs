@@ -147,7 +147,7 @@ pub(crate) fn min_max_normalise(
             (a.min(v), b.max(v))
         });
     let range = hi - lo;
-    if !(range > 0.0) {
+    if range <= 0.0 {
         return Err(bad(
             path,
             format!("is constant ({lo}): min-max normalisation is undefined"),
@@ -162,10 +162,9 @@ pub(crate) fn label_volume(
     allowed: &[u8],
     path: &Path,
 ) -> Result<Array3<u8>, PreprocessError> {
-    if let Some(v) = volume
-        .iter()
-        .find(|&&v| !(v.fract() == 0.0 && v >= 0.0 && v <= 255.0 && allowed.contains(&(v as u8))))
-    {
+    if let Some(v) = volume.iter().find(|&&v| {
+        !(v.fract() == 0.0 && (0.0..=255.0).contains(&v) && allowed.contains(&(v as u8)))
+    }) {
         return Err(bad(
             path,
             format!("holds the label {v}; expected labels among {allowed:?}"),
@@ -279,7 +278,7 @@ pub(crate) fn write_volume_case(
         &spacing,
         &MapOptions::default(),
     )
-            .map_err(|e| bad(Path::new(&case.id), e.to_string()))?;
+    .map_err(|e| bad(Path::new(&case.id), e.to_string()))?;
     let mut rng = case_rng(seed, &case.id);
     let mut table = SpacingTable::new();
     let mut slices = 0;
@@ -326,13 +325,12 @@ pub(crate) fn write_volume_case(
     })
 }
 
-/// Runs `prepare_and_write` for every (split, case) in parallel inside a staging folder with
+/// Runs `prepare_and_write` for every (split, case) of `(train, val)` in parallel inside a staging folder with
 /// `folders` made in each split, then writes the spacing files and moves the folder into place.
 pub(crate) fn run_cases<C: Sync>(
     dest: &Path,
     augment: usize,
-    train: &[C],
-    val: &[C],
+    (train, val): (&[C], &[C]),
     folders: &[&str],
     case_id: impl Fn(&C) -> String + Sync,
     prepare_and_write: impl Fn(&C, &Path, usize) -> Result<(WrittenCase, [NumpyScalar; 3]), PreprocessError>

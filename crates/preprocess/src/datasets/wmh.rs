@@ -46,7 +46,10 @@ fn find_cases(source: &Path) -> Result<Vec<WmhCase>, PreprocessError> {
                     .find(|(_, here)| !here)
                     .map(|(p, _)| p)
                     .expect("one is missing");
-                return Err(bad(missing, "missing: a WMH case needs pre/FLAIR.nii.gz, pre/T1.nii.gz and wmh.nii.gz"));
+                return Err(bad(
+                    missing,
+                    "missing: a WMH case needs pre/FLAIR.nii.gz, pre/T1.nii.gz and wmh.nii.gz",
+                ));
             }
         }
     }
@@ -98,8 +101,7 @@ pub(super) fn slice(
     let sliced = run_cases(
         &job.dest,
         job.augment,
-        &train,
-        &val,
+        (&train, &val),
         &folders,
         |c| c.id.clone(),
         |case, split_dir, augment| {
@@ -116,5 +118,8 @@ pub(super) fn slice(
         },
         progress,
     )?;
-    Ok(Sliced { classes: 2, ..sliced })
+    Ok(Sliced {
+        classes: 2,
+        ..sliced
+    })
 }
