@@ -50,23 +50,33 @@ pub fn resize_linear<T: Copy + Into<f64>>(plane: ArrayView2<T>, shape: [usize; 2
     let (h, w) = plane.dim();
     let rows = linear_taps(h, shape[0]);
     let cols = linear_taps(w, shape[1]);
-    let at = |i: isize, j: isize| -> f64 {
-        if i < 0 || j < 0 || i as usize >= h || j as usize >= w {
-            0.0
-        } else {
-            plane[[i as usize, j as usize]].into()
+    let input: Vec<f64> = plane.iter().map(|&v| v.into()).collect();
+    // A tap outside the image reads the constant 0 (scipy's grid-constant mode).
+    let row_of = |i: isize| -> Option<&[f64]> {
+        (i >= 0 && (i as usize) < h).then(|| &input[i as usize * w..(i as usize + 1) * w])
+    };
+    let at = |row: Option<&[f64]>, j: isize| -> f64 {
+        match row {
+            Some(r) if j >= 0 && (j as usize) < w => r[j as usize],
+            _ => 0.0,
         }
     };
-    Array2::from_shape_fn(shape, |(o0, o1)| {
-        let (r, c) = (rows[o0], cols[o1]);
-        let mut sum = 0.0;
-        for (a, wr) in r.weights.iter().enumerate() {
-            for (b, wc) in c.weights.iter().enumerate() {
-                sum += at(r.start + a as isize, c.start + b as isize) * wr * wc;
+    let mut out = Vec::with_capacity(shape[0] * shape[1]);
+    for r in &rows {
+        let upper = [row_of(r.start), row_of(r.start + 1)];
+        for c in &cols {
+            // scipy's order: taps (0,0), (0,1), (1,0), (1,1), each value * row weight * column
+            // weight, summed from 0.
+            let mut sum = 0.0;
+            for (row, wr) in upper.iter().zip(r.weights) {
+                for (b, wc) in c.weights.iter().enumerate() {
+                    sum += at(*row, c.start + b as isize) * wr * wc;
+                }
             }
+            out.push(sum);
         }
-        sum
-    })
+    }
+    Array2::from_shape_vec(shape, out).expect("shape of the taps")
 }
 
 /// Nearest-neighbour (order 0) resize of one plane to `shape`.

@@ -53,16 +53,24 @@ pub fn write_png_u8(
     height: usize,
     width: usize,
 ) -> Result<(), FileError> {
-    write_atomically(path, |out| {
-        image::codecs::png::PngEncoder::new(out)
-            .write_image(
-                pixels,
-                width as u32,
-                height as u32,
-                image::ExtendedColorType::L8,
-            )
-            .map_err(|e| e.to_string())
-    })
+    write_atomically(path, |out| encode_png_u8(out, pixels, height, width))
+}
+
+/// Encodes an 8-bit gray image of shape (H, W) as PNG into `out`.
+pub fn encode_png_u8(
+    out: &mut dyn std::io::Write,
+    pixels: &[u8],
+    height: usize,
+    width: usize,
+) -> Result<(), String> {
+    image::codecs::png::PngEncoder::new(out)
+        .write_image(
+            pixels,
+            width as u32,
+            height as u32,
+            image::ExtendedColorType::L8,
+        )
+        .map_err(|e| e.to_string())
 }
 
 /// A NIfTI volume as float32 (scaled by the header's slope and intercept), axes as nibabel gives

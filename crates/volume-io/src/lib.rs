@@ -11,10 +11,10 @@ mod labels;
 mod pickle;
 mod write;
 
-pub use arrays::{read_nifti_f32, read_npy_f32, read_png_levels, write_png_u8};
+pub use arrays::{encode_png_u8, read_nifti_f32, read_npy_f32, read_png_levels, write_png_u8};
 pub use labels::{read_label_map, LabelMap, LABEL_EXTENSIONS};
 pub use pickle::{read_spacing_pickle, write_spacing_pickle, NumpyScalar};
-pub use write::{write_atomically, write_npy_atomically};
+pub use write::{write_atomically, write_directly, write_npy_atomically, write_npy_directly};
 
 use std::path::PathBuf;
 

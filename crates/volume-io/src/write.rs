@@ -35,6 +35,28 @@ pub fn write_atomically(
     Ok(())
 }
 
+/// Writes `path` directly, for files inside a folder that is itself renamed into place when
+/// complete (a temporary file per file would only cost file-system work there).
+pub fn write_directly(
+    path: &Path,
+    write: impl FnOnce(&mut dyn Write) -> Result<(), String>,
+) -> Result<(), FileError> {
+    let file = std::fs::File::create(path).map_err(|e| FileError::new(path, e))?;
+    let mut out = BufWriter::new(file);
+    write(&mut out).map_err(|e| FileError::new(path, e))?;
+    out.flush().map_err(|e| FileError::new(path, e))
+}
+
+/// [`write_directly`] for an `.npy` array.
+pub fn write_npy_directly<A, S, D>(path: &Path, array: &ArrayBase<S, D>) -> Result<(), FileError>
+where
+    A: WritableElement,
+    S: Data<Elem = A>,
+    D: Dimension,
+{
+    write_directly(path, |out| array.write_npy(out).map_err(|e| e.to_string()))
+}
+
 /// [`write_atomically`] for an `.npy` array.
 pub fn write_npy_atomically<A, S, D>(path: &Path, array: &ArrayBase<S, D>) -> Result<(), FileError>
 where

@@ -17,7 +17,9 @@ use ndarray::{s, Array2, Array3, ArrayView2, Axis};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use rayon::prelude::*;
-use volume_io::{read_nifti_f32, write_npy_atomically, write_png_u8, FileError, NumpyScalar};
+use volume_io::{
+    encode_png_u8, read_nifti_f32, write_directly, write_npy_directly, FileError, NumpyScalar,
+};
 
 use crate::staging::{write_spacing, SpacingTable, Staging};
 use crate::{bad, PreprocessError, PythonRandom, Sliced};
@@ -248,15 +250,14 @@ pub(crate) fn png_levels(plane: ArrayView2<f32>) -> Vec<u8> {
     plane.iter().map(|&v| (v * 255.0) as u8).collect()
 }
 
+/// Writes `<dir>/<name>.png` (inside a staging folder, so directly).
 pub(crate) fn write_png(dir: &Path, name: &str, plane: &Array2<u8>) -> Result<(), FileError> {
     let plane = plane.as_standard_layout();
     let (h, w) = plane.dim();
-    write_png_u8(
-        &dir.join(format!("{name}.png")),
-        plane.as_slice().expect("standard layout"),
-        h,
-        w,
-    )
+    let pixels = plane.as_slice().expect("standard layout");
+    write_directly(&dir.join(format!("{name}.png")), |out| {
+        encode_png_u8(out, pixels, h, w)
+    })
 }
 
 /// Writes every slice of a volume case into `split_dir`: `<folder>/<name>.png` per modality
@@ -312,9 +313,9 @@ pub(crate) fn write_volume_case(
             write_png(&dir("gt"), &name, &gt)?;
             let views: Vec<_> = images.iter().map(|m| m.view()).collect();
             let stacked = ndarray::stack(Axis(0), &views).expect("same shapes");
-            write_npy_atomically(&dir("in_npy").join(format!("{name}.npy")), &stacked)?;
-            write_npy_atomically(&dir("gt_npy").join(format!("{name}.npy")), &gt)?;
-            write_npy_atomically(&dir("3d_distmap").join(format!("{name}.npy")), &map)?;
+            write_npy_directly(&dir("in_npy").join(format!("{name}.npy")), &stacked)?;
+            write_npy_directly(&dir("gt_npy").join(format!("{name}.npy")), &gt)?;
+            write_npy_directly(&dir("3d_distmap").join(format!("{name}.npy")), &map)?;
             table.insert(name, case.slice_spacing.to_vec());
             slices += 1;
         }
