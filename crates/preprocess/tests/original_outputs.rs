@@ -144,3 +144,83 @@ fn acdc_slices_match_the_original() {
     }
     assert_eq!(compared, 5 * 2 * 3 * 2);
 }
+
+/// ISLES has no reference output here (its archive is not public): each slice is checked
+/// against the original's steps computed directly from the raw volumes (float32 min-max per
+/// volume, no resizing, labels as they are, signed maps of the whole volume with the header's
+/// spacing, PNG levels `uint8(x * 255)`, float32 spacings).
+#[test]
+fn isles_slices_are_the_original_steps_applied_to_the_raw_volumes() {
+    use distmap::{distance_maps, MapOptions};
+    use ndarray::{s, Axis};
+    use volume_io::read_nifti_f32;
+
+    let out = tempfile::tempdir().unwrap();
+    let raw = out.path().join("raw");
+    preprocess::Synthesize {
+        dataset: Dataset::Isles,
+        dest: raw.clone(),
+        cases: 2,
+        slices: Some(3),
+        seed: 5,
+    }
+    .run()
+    .unwrap();
+    let dest = out.path().join("ISLES");
+    let sliced = job(Dataset::Isles, raw.clone(), dest.clone(), 1)
+        .run(&indicatif::ProgressBar::hidden())
+        .unwrap();
+    assert_eq!(sliced.slices, 6);
+    let volumes = read_spacing_pickle(&dest.join("spacing_3d.pkl")).unwrap();
+    for case in ["case_1", "case_2"] {
+        let folders: Vec<PathBuf> = files_below(&raw.join(case))
+            .into_iter()
+            .map(|p| p.to_path_buf())
+            .collect();
+        let find = |token: &str| {
+            folders
+                .iter()
+                .find(|p| p.to_str().unwrap().contains(&format!(".O.{token}.")))
+                .unwrap()
+                .clone()
+        };
+        let (gt, spacing) = read_nifti_f32(&find("OT")).unwrap();
+        let gt = gt.mapv(|v| v as u8);
+        assert_eq!(volumes[case], spacing);
+        let modalities: Vec<ArrayD<f32>> = ["CT", "CT_CBF", "CT_CBV", "CT_MTT", "CT_Tmax"]
+            .iter()
+            .map(|t| {
+                let (v, _) = read_nifti_f32(&find(t)).unwrap();
+                let lo = v.iter().copied().fold(f32::INFINITY, f32::min);
+                let shifted = v.mapv(|x| x - lo);
+                let hi = shifted.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+                shifted.mapv(|x| x / hi)
+            })
+            .collect();
+        let maps: ArrayD<f32> =
+            distance_maps(gt.view(), 2, &spacing, &MapOptions::default()).unwrap();
+        for j in 0..3 {
+            let name = format!("{case}_00_{j:04}");
+            let image = read_npy::<f32>(&ours(&dest, "in_npy", &format!("{name}.npy")));
+            for (m, modality) in modalities.iter().enumerate() {
+                assert_eq!(
+                    image.index_axis(Axis(0), m),
+                    modality.slice(s![.., .., j]).into_dyn(),
+                    "{name} channel {m}"
+                );
+            }
+            let png = read_png_levels(&ours(&dest, "cbf", &format!("{name}.png"))).unwrap();
+            assert_eq!(
+                png,
+                modalities[1]
+                    .slice(s![.., .., j])
+                    .mapv(|x| (x * 255.0) as u8 as u16)
+                    .into_dyn()
+            );
+            let labels = read_npy::<u8>(&ours(&dest, "gt_npy", &format!("{name}.npy")));
+            assert_eq!(labels, gt.slice(s![.., .., j]).into_dyn());
+            let map = read_npy::<f32>(&ours(&dest, "3d_distmap", &format!("{name}.npy")));
+            assert_eq!(map, maps.slice(s![.., .., .., j]).into_dyn());
+        }
+    }
+}

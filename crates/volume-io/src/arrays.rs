@@ -73,23 +73,42 @@ pub fn encode_png_u8(
         .map_err(|e| e.to_string())
 }
 
-/// A NIfTI volume as float32 (scaled by the header's slope and intercept), axes as nibabel gives
-/// them (x, y, z, ...), row-major, and the spacing of each axis from the header.
-pub fn read_nifti_f32(path: &Path) -> Result<(ArrayD<f32>, Vec<f64>), FileError> {
-    use nifti::{IntoNdArray, NiftiObject};
+/// Reads a NIfTI file: its header and its volume, with nibabel's reading of the scaling: a
+/// slope of 0 or a non-finite slope means "not scaled" (NIfTI tools write NaN there; applied
+/// literally it would turn every voxel into NaN), a non-finite intercept means 0.
+pub(crate) fn open_nifti(
+    path: &Path,
+) -> Result<(nifti::NiftiHeader, nifti::InMemNiftiVolume), FileError> {
+    use nifti::NiftiObject;
     let object = nifti::ReaderOptions::new()
         .read_file(path)
         .map_err(|e| FileError::new(path, format!("not a readable NIfTI file: {e}")))?;
-    let rank = object
-        .header()
+    let mut header = object.header().clone();
+    let volume = object.into_volume();
+    if header.scl_slope.is_finite() && header.scl_inter.is_finite() {
+        return Ok((header, volume));
+    }
+    if !header.scl_slope.is_finite() {
+        header.scl_slope = 0.0;
+    }
+    if !header.scl_inter.is_finite() {
+        header.scl_inter = 0.0;
+    }
+    let volume = nifti::InMemNiftiVolume::from_raw_data(&header, volume.into_raw_data())
+        .map_err(|e| FileError::new(path, format!("cannot read the NIfTI data: {e}")))?;
+    Ok((header, volume))
+}
+
+/// A NIfTI volume as float32 (scaled by the header's slope and intercept), axes as nibabel gives
+/// them (x, y, z, ...), row-major, and the spacing of each axis from the header.
+pub fn read_nifti_f32(path: &Path) -> Result<(ArrayD<f32>, Vec<f64>), FileError> {
+    use nifti::IntoNdArray;
+    let (header, volume) = open_nifti(path)?;
+    let rank = header
         .dimensionality()
         .map_err(|e| FileError::new(path, format!("bad NIfTI header: {e}")))?;
-    let spacing: Vec<f64> = object.header().pixdim[1..=rank]
-        .iter()
-        .map(|&s| s as f64)
-        .collect();
-    let values = object
-        .into_volume()
+    let spacing: Vec<f64> = header.pixdim[1..=rank].iter().map(|&s| s as f64).collect();
+    let values = volume
         .into_ndarray::<f32>()
         .map_err(|e| FileError::new(path, format!("cannot read the NIfTI data: {e}")))?;
     Ok((values.as_standard_layout().into_owned(), spacing))

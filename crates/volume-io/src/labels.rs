@@ -4,7 +4,7 @@ use std::path::Path;
 
 use ndarray::{ArrayD, IxDyn};
 use ndarray_npy::{ReadNpyError, ReadNpyExt, ReadableElement};
-use nifti::{IntoNdArray, NiftiObject, NiftiType, NiftiVolume};
+use nifti::{IntoNdArray, NiftiType, NiftiVolume};
 
 use crate::FileError;
 
@@ -135,15 +135,11 @@ fn read_png_labels(path: &Path) -> Result<LabelMap, FileError> {
 }
 
 fn read_nifti_labels(path: &Path) -> Result<LabelMap, FileError> {
-    let object = nifti::ReaderOptions::new()
-        .read_file(path)
-        .map_err(|e| FileError::new(path, format!("not a readable NIfTI file: {e}")))?;
-    let header = object.header().clone();
+    let (header, volume) = crate::arrays::open_nifti(path)?;
     let rank = header
         .dimensionality()
         .map_err(|e| FileError::new(path, format!("bad NIfTI header: {e}")))?;
     let spacing: Vec<f64> = header.pixdim[1..=rank].iter().map(|&s| s as f64).collect();
-    let volume = object.into_volume();
     let float = matches!(volume.data_type(), NiftiType::Float32 | NiftiType::Float64);
     let labels = if float {
         let values = volume
