@@ -12,8 +12,7 @@ use ndarray::Array3;
 use volume_io::{read_label_map, NumpyScalar};
 
 use crate::datasets::{
-    check_same_shape, min_max_normalise, read_volume, run_cases, sample_split, write_volume_case,
-    VolumeCase,
+    check_same_shape, min_max_normalise, read_volume, sample_split, VolumeCase, VolumeJob,
 };
 use crate::resize::{resize_image_volume, resize_label_volume};
 use crate::{bad, PreprocessError, Sliced};
@@ -135,26 +134,19 @@ impl SliceNifti {
         let cases: Vec<String> = labels.keys().cloned().collect();
         let (train, val) = sample_split(&cases, self.retain, self.seed, &self.label_dir)?;
         let png_folders: Vec<&str> = folders.iter().map(String::as_str).collect();
-        let mut all_folders = png_folders.clone();
-        all_folders.extend(["gt", "in_npy", "gt_npy", "3d_distmap"]);
-        let sliced = run_cases(
-            &self.dest,
-            self.augment,
+        let job = VolumeJob {
+            dest: &self.dest,
+            augment: self.augment,
+            discard_negatives: false,
+            seed: self.seed,
+            png_folders: &png_folders,
+        };
+        let sliced = job.run(
             (&train, &val),
-            &all_folders,
             String::clone,
-            |case, split_dir, augment| {
+            |case| {
                 let modalities: Vec<&PathBuf> = images.iter().map(|m| &m[case]).collect();
-                let prepared = self.prepare(case, &modalities, &labels[case], classes)?;
-                let written = write_volume_case(
-                    &prepared,
-                    &png_folders,
-                    split_dir,
-                    augment,
-                    false,
-                    self.seed,
-                )?;
-                Ok((written, prepared.volume_spacing))
+                self.prepare(case, &modalities, &labels[case], classes)
             },
             progress,
         )?;

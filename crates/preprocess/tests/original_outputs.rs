@@ -3,6 +3,9 @@
 //! the original scripts gave (`tests/data/original/{WMH,ACDC-2D}`): floats within 1e-6, integers
 //! and PNG levels exactly. Slices are compared by name, whichever split they landed in.
 
+mod common;
+use common::files_below;
+
 use std::path::{Path, PathBuf};
 
 use ndarray::ArrayD;
@@ -26,20 +29,6 @@ fn job(dataset: Dataset, source: PathBuf, dest: PathBuf, retain: usize) -> Slice
         augment: 0,
         discard_negatives: false,
     }
-}
-
-fn files_below(dir: &Path) -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    for entry in std::fs::read_dir(dir).unwrap() {
-        let path = entry.unwrap().path();
-        if path.is_dir() {
-            out.extend(files_below(&path));
-        } else {
-            out.push(path);
-        }
-    }
-    out.sort();
-    out
 }
 
 /// Our file for the reference file `folder/name`, in either split.

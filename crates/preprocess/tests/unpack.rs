@@ -2,24 +2,13 @@
 //! the make files delete) unpack to exactly the raw folders the slicers read; a wrong md5 sum or
 //! a missing archive is an error naming the file, and nothing is unpacked.
 
+mod common;
+use common::files_below;
+
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use preprocess::{md5_hex, Archive, Dataset, Synthesize, Unpack};
-
-fn files_below(dir: &Path) -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    for entry in std::fs::read_dir(dir).unwrap() {
-        let path = entry.unwrap().path();
-        if path.is_dir() {
-            out.extend(files_below(&path));
-        } else {
-            out.push(path);
-        }
-    }
-    out.sort();
-    out
-}
 
 /// Zips `files` (relative name inside the archive -> content) into `path`.
 fn zip_files(path: &Path, files: &[(String, Vec<u8>)]) {

@@ -13,8 +13,8 @@ use std::path::{Path, PathBuf};
 use volume_io::NumpyScalar;
 
 use super::{
-    check_same_shape, label_volume, min_max_normalise, name_of, read_volume, run_cases,
-    sample_split, sorted_subfolders, write_volume_case, SliceDataset, VolumeCase,
+    check_same_shape, label_volume, min_max_normalise, name_of, read_volume, sample_split,
+    sorted_subfolders, SliceDataset, VolumeCase,
 };
 use crate::{bad, PreprocessError, Sliced};
 
@@ -131,28 +131,9 @@ pub(super) fn slice(
     let cases = find_cases(&job.source)?;
     let (train, val) = sample_split(&cases, job.retain, job.seed, &job.source)?;
     let png_folders: Vec<&str> = MODALITIES.iter().map(|m| m.1).collect();
-    let mut folders = png_folders.clone();
-    folders.extend(["gt", "in_npy", "gt_npy", "3d_distmap"]);
-    let sliced = run_cases(
-        &job.dest,
-        job.augment,
-        (&train, &val),
-        &folders,
-        |c| c.id.clone(),
-        |case, split_dir, augment| {
-            let prepared = prepare(case)?;
-            let written = write_volume_case(
-                &prepared,
-                &png_folders,
-                split_dir,
-                augment,
-                job.discard_negatives,
-                job.seed,
-            )?;
-            Ok((written, prepared.volume_spacing))
-        },
-        progress,
-    )?;
+    let sliced =
+        job.volume_job(&png_folders)
+            .run((&train, &val), |c| c.id.clone(), prepare, progress)?;
     Ok(Sliced {
         classes: 2,
         ..sliced

@@ -57,6 +57,17 @@ pub struct SliceDataset {
 }
 
 impl SliceDataset {
+    /// The writing side of this job for a volume data set with these PNG folders.
+    pub(crate) fn volume_job<'a>(&'a self, png_folders: &'a [&'a str]) -> VolumeJob<'a> {
+        VolumeJob {
+            dest: &self.dest,
+            augment: self.augment,
+            discard_negatives: self.discard_negatives,
+            seed: self.seed,
+            png_folders,
+        }
+    }
+
     /// Slices every case into `dest/{train,val}`; see the module documentation.
     pub fn run(&self, progress: &indicatif::ProgressBar) -> Result<Sliced, PreprocessError> {
         if !self.source.is_dir() {
@@ -324,6 +335,50 @@ pub(crate) fn write_volume_case(
         spacing: table,
         slices,
     })
+}
+
+/// How the cases of a volume data set (ISLES, WMH, a NIfTI folder) are written.
+pub(crate) struct VolumeJob<'a> {
+    pub dest: &'a Path,
+    pub augment: usize,
+    pub discard_negatives: bool,
+    pub seed: u64,
+    /// One PNG folder per modality, in `in_npy` order.
+    pub png_folders: &'a [&'a str],
+}
+
+impl VolumeJob<'_> {
+    /// Prepares and writes every case of `(train, val)` (see [`run_cases`]).
+    pub(crate) fn run<C: Sync>(
+        &self,
+        split: (&[C], &[C]),
+        case_id: impl Fn(&C) -> String + Sync,
+        prepare: impl Fn(&C) -> Result<VolumeCase, PreprocessError> + Sync,
+        progress: &indicatif::ProgressBar,
+    ) -> Result<Sliced, PreprocessError> {
+        let mut folders = self.png_folders.to_vec();
+        folders.extend(["gt", "in_npy", "gt_npy", "3d_distmap"]);
+        run_cases(
+            self.dest,
+            self.augment,
+            split,
+            &folders,
+            case_id,
+            |case, split_dir, augment| {
+                let prepared = prepare(case)?;
+                let written = write_volume_case(
+                    &prepared,
+                    self.png_folders,
+                    split_dir,
+                    augment,
+                    self.discard_negatives,
+                    self.seed,
+                )?;
+                Ok((written, prepared.volume_spacing))
+            },
+            progress,
+        )
+    }
 }
 
 /// Runs `prepare_and_write` for every (split, case) of `(train, val)` in parallel inside a staging folder with

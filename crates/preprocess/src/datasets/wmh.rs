@@ -12,8 +12,8 @@ use std::path::{Path, PathBuf};
 use volume_io::NumpyScalar;
 
 use super::{
-    check_same_shape, label_volume, min_max_normalise, name_of, read_volume, run_cases,
-    sample_split, sorted_subfolders, write_volume_case, SliceDataset, VolumeCase,
+    check_same_shape, label_volume, min_max_normalise, name_of, read_volume, sample_split,
+    sorted_subfolders, SliceDataset, VolumeCase,
 };
 use crate::resize::{resize_image_volume, resize_label_volume};
 use crate::{bad, PreprocessError, Sliced};
@@ -97,25 +97,11 @@ pub(super) fn slice(
 ) -> Result<Sliced, PreprocessError> {
     let cases = find_cases(&job.source)?;
     let (train, val) = sample_split(&cases, job.retain, job.seed, &job.source)?;
-    let folders = ["flair", "t1", "gt", "in_npy", "gt_npy", "3d_distmap"];
-    let sliced = run_cases(
-        &job.dest,
-        job.augment,
+    let png_folders = ["flair", "t1"];
+    let sliced = job.volume_job(&png_folders).run(
         (&train, &val),
-        &folders,
         |c| c.id.clone(),
-        |case, split_dir, augment| {
-            let prepared = prepare(case, job.shape)?;
-            let written = write_volume_case(
-                &prepared,
-                &["flair", "t1"],
-                split_dir,
-                augment,
-                job.discard_negatives,
-                job.seed,
-            )?;
-            Ok((written, prepared.volume_spacing))
-        },
+        |case| prepare(case, job.shape),
         progress,
     )?;
     Ok(Sliced {
