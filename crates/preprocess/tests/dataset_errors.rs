@@ -158,3 +158,50 @@ fn acdc_errors_name_the_file() {
     let sliced = fold.run(&indicatif::ProgressBar::hidden()).unwrap();
     assert_eq!(sliced.val_cases.len(), 2);
 }
+
+#[test]
+fn wmh_site_folders_need_not_be_flattened() {
+    let dir = tempfile::tempdir().unwrap();
+    let raw = synth(Dataset::Wmh, dir.path(), 3);
+    let sites = dir.path().join("sites");
+    for (site, id) in [("Utrecht", "0"), ("Singapore", "50"), ("GE3T", "100")] {
+        std::fs::create_dir_all(sites.join(site)).unwrap();
+        std::fs::rename(raw.join(id), sites.join(site).join(id)).unwrap();
+    }
+    let sliced = SliceDataset {
+        dataset: Dataset::Wmh,
+        source: sites.clone(),
+        dest: dir.path().join("sliced"),
+        retain: 1,
+        seed: 0,
+        fold: 0,
+        shape: [32, 32],
+        augment: 0,
+        discard_negatives: false,
+    }
+    .run(&indicatif::ProgressBar::hidden())
+    .unwrap();
+    assert_eq!(sliced.val_cases, ["100"]);
+    assert_eq!(sliced.train_cases, ["0", "50"]);
+    // The same id at two sites would overwrite files: refused.
+    std::fs::create_dir_all(sites.join("Other")).unwrap();
+    copy_dir(&sites.join("Utrecht/0"), &sites.join("Other/0"));
+    expect_error(
+        slice(Dataset::Wmh, &sites, 1),
+        "Other/0/wmh.nii.gz",
+        "second case",
+    );
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let path = entry.unwrap().path();
+        let target = to.join(path.file_name().unwrap());
+        if path.is_dir() {
+            copy_dir(&path, &target);
+        } else {
+            std::fs::copy(&path, &target).unwrap();
+        }
+    }
+}

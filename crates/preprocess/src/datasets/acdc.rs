@@ -100,7 +100,8 @@ fn find_volumes(source: &Path) -> Result<Vec<AcdcVolume>, PreprocessError> {
     if volumes.is_empty() {
         return Err(bad(
             source,
-            "holds no ACDC volume (patientNNN/patientNNN_frameFF[_gt].nii.gz)",
+            "holds no ACDC volume (patientNNN/patientNNN_frameFF[_gt].nii.gz; the unpacked \
+             archive has them in its training/ folder)",
         ));
     }
     Ok(volumes)

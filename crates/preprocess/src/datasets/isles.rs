@@ -96,7 +96,10 @@ fn find_cases(source: &Path) -> Result<Vec<IslesCase>, PreprocessError> {
         cases.push(IslesCase { id, files: ordered });
     }
     if cases.is_empty() {
-        return Err(bad(source, "holds no ISLES case folder (case_<n>)"));
+        return Err(bad(
+            source,
+            "holds no ISLES case folder (case_<n>; the unpacked archive has them in TRAINING/)",
+        ));
     }
     Ok(cases)
 }

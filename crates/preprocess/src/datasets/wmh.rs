@@ -26,30 +26,14 @@ struct WmhCase {
     gt: PathBuf,
 }
 
+/// The case folders: `<source>/<id>/`, or `<source>/<site>/<id>/` when the site folders of the
+/// archives were not flattened (ids are unique across the three sites).
 fn find_cases(source: &Path) -> Result<Vec<WmhCase>, PreprocessError> {
     let mut cases = Vec::new();
     for dir in sorted_subfolders(source)? {
-        let case = WmhCase {
-            id: name_of(&dir),
-            flair: dir.join("pre").join("FLAIR.nii.gz"),
-            t1: dir.join("pre").join("T1.nii.gz"),
-            gt: dir.join("wmh.nii.gz"),
-        };
-        let present = [&case.flair, &case.t1, &case.gt].map(|p| p.is_file());
-        match present {
-            [true, true, true] => cases.push(case),
-            [false, false, false] => {} // not a case folder
-            _ => {
-                let missing = [&case.flair, &case.t1, &case.gt]
-                    .into_iter()
-                    .zip(present)
-                    .find(|(_, here)| !here)
-                    .map(|(p, _)| p)
-                    .expect("one is missing");
-                return Err(bad(
-                    missing,
-                    "missing: a WMH case needs pre/FLAIR.nii.gz, pre/T1.nii.gz and wmh.nii.gz",
-                ));
+        if !collect_case(&dir, &mut cases)? {
+            for inner in sorted_subfolders(&dir)? {
+                collect_case(&inner, &mut cases)?;
             }
         }
     }
@@ -59,7 +43,41 @@ fn find_cases(source: &Path) -> Result<Vec<WmhCase>, PreprocessError> {
             "holds no WMH case (<id>/pre/FLAIR.nii.gz, <id>/pre/T1.nii.gz, <id>/wmh.nii.gz)",
         ));
     }
+    cases.sort_by(|a, b| a.id.cmp(&b.id));
+    if let Some(pair) = cases.windows(2).find(|w| w[0].id == w[1].id) {
+        return Err(bad(
+            &pair[1].gt,
+            format!(
+                "a second case with the id {} (the other: {})",
+                pair[1].id,
+                pair[0].gt.display()
+            ),
+        ));
+    }
     Ok(cases)
+}
+
+/// Adds `dir` if it is a case folder; `Ok(false)` if it holds none of a case's files.
+fn collect_case(dir: &Path, cases: &mut Vec<WmhCase>) -> Result<bool, PreprocessError> {
+    let case = WmhCase {
+        id: name_of(dir),
+        flair: dir.join("pre").join("FLAIR.nii.gz"),
+        t1: dir.join("pre").join("T1.nii.gz"),
+        gt: dir.join("wmh.nii.gz"),
+    };
+    let paths = [&case.flair, &case.t1, &case.gt];
+    let present = paths.map(|p| p.is_file());
+    if present == [false; 3] {
+        return Ok(false);
+    }
+    if let Some((missing, _)) = paths.into_iter().zip(present).find(|(_, here)| !here) {
+        return Err(bad(
+            missing,
+            "missing: a WMH case needs pre/FLAIR.nii.gz, pre/T1.nii.gz and wmh.nii.gz",
+        ));
+    }
+    cases.push(case);
+    Ok(true)
 }
 
 fn prepare(case: &WmhCase, size: [usize; 2]) -> Result<VolumeCase, PreprocessError> {
