@@ -80,6 +80,12 @@ impl SliceNifti {
                 format!("--axis {} of a 3-D volume", self.axis),
             ));
         }
+        if let Some(shape) = self.shape.filter(|s| s.contains(&0)) {
+            return Err(bad(
+                &self.dest,
+                format!("output shape {shape:?} has an empty side"),
+            ));
+        }
         let labels = nifti_files(&self.label_dir)?;
         if labels.is_empty() {
             return Err(bad(&self.label_dir, "holds no .nii or .nii.gz volume"));

@@ -33,8 +33,8 @@ pub struct Synthesize {
 impl Synthesize {
     /// Writes the raw data set to `dest` (which must not exist).
     pub fn run(&self) -> Result<(), PreprocessError> {
-        if self.cases == 0 {
-            return Err(bad(&self.dest, "asked for 0 cases"));
+        if self.cases == 0 || self.slices == Some(0) {
+            return Err(bad(&self.dest, "asked for 0 cases or 0 slices"));
         }
         let staging = Staging::create(&self.dest)?;
         let mut rng = ChaCha8Rng::seed_from_u64(self.seed);

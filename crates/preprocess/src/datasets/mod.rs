@@ -73,6 +73,12 @@ impl SliceDataset {
         if !self.source.is_dir() {
             return Err(bad(&self.source, "is not a folder"));
         }
+        if self.shape.contains(&0) {
+            return Err(bad(
+                &self.dest,
+                format!("output shape {:?} has an empty side", self.shape),
+            ));
+        }
         match self.dataset {
             Dataset::Isles => isles::slice(self, progress),
             Dataset::Wmh => wmh::slice(self, progress),
