@@ -11,15 +11,21 @@ use crate::{write_atomically, FileError};
 
 /// A float32 `.npy` (any shape, returned in row-major order); float64 files are converted.
 pub fn read_npy_f32(path: &Path) -> Result<ArrayD<f32>, FileError> {
-    let bytes = std::fs::read(path).map_err(|e| FileError::new(path, e))?;
-    if let Ok(a) = ArrayD::<f32>::read_npy(&bytes[..]) {
+    let open = || {
+        std::fs::File::open(path)
+            .map(std::io::BufReader::new)
+            .map_err(|e| FileError::new(path, e))
+    };
+    // Straight from the file into the array: no intermediate copy of the bytes.
+    let first = ArrayD::<f32>::read_npy(open()?);
+    if let Ok(a) = first {
         return Ok(if a.is_standard_layout() {
             a
         } else {
             a.as_standard_layout().into_owned()
         });
     }
-    match ArrayD::<f64>::read_npy(&bytes[..]) {
+    match ArrayD::<f64>::read_npy(open()?) {
         Ok(a) => Ok(a.mapv(|v| v as f32).as_standard_layout().into_owned()),
         Err(e) => Err(FileError::new(path, format!("not a float .npy array: {e}"))),
     }
