@@ -40,6 +40,11 @@ enum Command {
     #[command(subcommand)]
     Slice(slice_cmd::SliceCommand),
     /// Check the official archives of a data set (md5) and unpack them as the make files do.
+    ///
+    /// The archives (registration needed): ISLES: ISLES2018_Training.zip (and optionally
+    /// ISLES2018_Testing.zip) from https://www.smir.ch/ISLES/Start2018; WMH: Amsterdam_GE3T.zip,
+    /// Singapore.zip, Utrecht.zip from https://wmh.isi.uu.nl/data/; ACDC: acdc.zip (training
+    /// data) from https://acdc.creatis.insa-lyon.fr. Nothing is downloaded by this tool.
     Unpack(slice_cmd::UnpackArgs),
     /// Synthetic raw data in an official layout (ISLES, WMH, ACDC), for `slice` without the
     /// real archives.

@@ -84,6 +84,7 @@ pub struct SynthArgs {
     /// Slices per volume [default: ISLES 4, WMH 6, ACDC 5].
     #[arg(long)]
     pub slices: Option<usize>,
+    /// Seed of every random draw (shapes, lesions, noise).
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
 }

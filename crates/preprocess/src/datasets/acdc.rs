@@ -164,11 +164,11 @@ fn rotate_nearest(plane: &Array2<u8>, degrees: f64) -> Array2<u8> {
 
 fn slice_volume(
     volume: &AcdcVolume,
-    shape: [usize; 2],
+    job: &SliceDataset,
     split_dir: &Path,
     augment: usize,
-    seed: u64,
 ) -> Result<(WrittenCase, [NumpyScalar; 3]), PreprocessError> {
+    let shape = job.shape;
     let (image, [dx, dy, dz]) = read_volume(&volume.image)?;
     let (gt, _) = read_volume(&volume.gt)?;
     check_same_shape(image.shape(), &volume.image, gt.shape(), &volume.gt)?;
@@ -180,7 +180,7 @@ fn slice_volume(
         NumpyScalar::F64(dx as f64 / (shape[0] as f64 / image.shape()[0] as f64)),
         NumpyScalar::F64(dy as f64 / (shape[1] as f64 / image.shape()[1] as f64)),
     ];
-    let mut rng = case_rng(seed, &volume.id());
+    let mut rng = case_rng(job.seed, &volume.id());
     let mut table = SpacingTable::new();
     let mut slices = 0;
     for j in 0..image.shape()[2] {
@@ -190,6 +190,9 @@ fn slice_volume(
         let (lo, hi) = clip_range(input, min_max(resized.iter().copied()));
         let image_slice = resized.mapv(|v| v.clamp(lo, hi) as u8);
         let gt_slice = resize_nearest(gt.slice(s![.., .., j]), shape);
+        if job.discard_negatives && gt_slice.iter().all(|&l| l == 0) {
+            continue;
+        }
         for k in 0..=augment {
             let (image_out, gt_out) = if k == 0 {
                 (image_slice.clone(), gt_slice.clone())
@@ -244,7 +247,7 @@ pub(super) fn slice(
         (&train, &val),
         &["img", "gt"],
         AcdcVolume::id,
-        |volume, split_dir, augment| slice_volume(volume, job.shape, split_dir, augment, job.seed),
+        |volume, split_dir, augment| slice_volume(volume, job, split_dir, augment),
         progress,
     )?;
     Ok(Sliced {

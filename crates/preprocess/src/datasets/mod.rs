@@ -52,7 +52,7 @@ pub struct SliceDataset {
     pub shape: [usize; 2],
     /// Augmented copies of every training slice (flips; ACDC also rotations).
     pub augment: usize,
-    /// Skip slices without foreground (WMH's `--discard_negatives`).
+    /// Skip slices without foreground (WMH's `--discard_negatives`; here for every data set).
     pub discard_negatives: bool,
 }
 
