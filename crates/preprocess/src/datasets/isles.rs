@@ -13,8 +13,8 @@ use std::path::{Path, PathBuf};
 use volume_io::NumpyScalar;
 
 use super::{
-    check_same_shape, label_volume, min_max_normalise, name_of, read_volume, sample_split,
-    sorted_subfolders, SliceDataset, VolumeCase,
+    check_same_shape, label_volume, min_max_normalise, name_of, read_volume, sorted_subfolders,
+    SliceDataset, VolumeCase,
 };
 use crate::{bad, PreprocessError, Sliced};
 
@@ -113,18 +113,13 @@ fn prepare(case: &IslesCase) -> Result<VolumeCase, PreprocessError> {
         check_same_shape(gt.shape(), &case.files[5], volume.shape(), path)?;
         modalities.push(min_max_normalise(&volume, path)?);
     }
-    Ok(VolumeCase {
-        id: case.id.clone(),
+    Ok(VolumeCase::lesion(
+        &case.id,
         modalities,
         gt,
-        classes: 2,
-        slice_spacing: [NumpyScalar::F32(dx), NumpyScalar::F32(dy)],
-        volume_spacing: [
-            NumpyScalar::F32(dx),
-            NumpyScalar::F32(dy),
-            NumpyScalar::F32(dz),
-        ],
-    })
+        [NumpyScalar::F32(dx), NumpyScalar::F32(dy)],
+        dz,
+    ))
 }
 
 pub(super) fn slice(
@@ -132,15 +127,8 @@ pub(super) fn slice(
     progress: &indicatif::ProgressBar,
 ) -> Result<Sliced, PreprocessError> {
     let cases = find_cases(&job.source)?;
-    let (train, val) = sample_split(&cases, job.retain, job.seed, &job.source)?;
     let png_folders: Vec<&str> = MODALITIES.iter().map(|m| m.1).collect();
-    let sliced =
-        job.volume_job(&png_folders)
-            .run((&train, &val), |c| c.id.clone(), prepare, progress)?;
-    Ok(Sliced {
-        classes: 2,
-        ..sliced
-    })
+    job.slice_lesion_volumes(&cases, &png_folders, |c| c.id.clone(), prepare, progress)
 }
 
 #[cfg(test)]

@@ -68,6 +68,26 @@ impl SliceDataset {
         }
     }
 
+    /// Splits `cases` (in order) with the original's `random.sample` and writes them as
+    /// two-class volume cases (ISLES, WMH).
+    pub(crate) fn slice_lesion_volumes<C: Clone + Sync>(
+        &self,
+        cases: &[C],
+        png_folders: &[&str],
+        case_id: impl Fn(&C) -> String + Sync,
+        prepare: impl Fn(&C) -> Result<VolumeCase, PreprocessError> + Sync,
+        progress: &indicatif::ProgressBar,
+    ) -> Result<Sliced, PreprocessError> {
+        let (train, val) = sample_split(cases, self.retain, self.seed, &self.source)?;
+        let sliced =
+            self.volume_job(png_folders)
+                .run((&train, &val), case_id, prepare, progress)?;
+        Ok(Sliced {
+            classes: 2,
+            ..sliced
+        })
+    }
+
     /// Slices every case into `dest/{train,val}`; see the module documentation.
     pub fn run(&self, progress: &indicatif::ProgressBar) -> Result<Sliced, PreprocessError> {
         if !self.source.is_dir() {
@@ -222,6 +242,26 @@ pub(crate) struct VolumeCase {
     pub slice_spacing: [NumpyScalar; 2],
     /// `(dx, dy, dz)` of the volume (`spacing_3d.pkl`); also the distance maps' spacing.
     pub volume_spacing: [NumpyScalar; 3],
+}
+
+impl VolumeCase {
+    /// A two-class (lesion) case whose slices all have the in-plane spacing of the volume.
+    pub(crate) fn lesion(
+        id: &str,
+        modalities: Vec<Array3<f32>>,
+        gt: Array3<u8>,
+        in_plane: [NumpyScalar; 2],
+        dz: f32,
+    ) -> Self {
+        VolumeCase {
+            id: id.to_string(),
+            modalities,
+            gt,
+            classes: 2,
+            slice_spacing: in_plane,
+            volume_spacing: [in_plane[0], in_plane[1], NumpyScalar::F32(dz)],
+        }
+    }
 }
 
 /// What a written case adds to the split's files.

@@ -12,8 +12,8 @@ use std::path::{Path, PathBuf};
 use volume_io::NumpyScalar;
 
 use super::{
-    check_same_shape, label_volume, min_max_normalise, name_of, read_volume, sample_split,
-    sorted_subfolders, SliceDataset, VolumeCase,
+    check_same_shape, label_volume, min_max_normalise, name_of, read_volume, sorted_subfolders,
+    SliceDataset, VolumeCase,
 };
 use crate::resize::{resize_image_volume, resize_label_volume};
 use crate::{bad, PreprocessError, Sliced};
@@ -95,18 +95,13 @@ fn prepare(case: &WmhCase, size: [usize; 2]) -> Result<VolumeCase, PreprocessErr
     let t1 = resize_image_volume(&min_max_normalise(&t1, &case.t1)?, size);
     let mut gt = resize_label_volume(&gt, size);
     gt.mapv_inplace(|l| if l == 2 { 0 } else { l });
-    Ok(VolumeCase {
-        id: case.id.clone(),
-        modalities: vec![flair, t1],
+    Ok(VolumeCase::lesion(
+        &case.id,
+        vec![flair, t1],
         gt,
-        classes: 2,
-        slice_spacing: [NumpyScalar::F64(rx), NumpyScalar::F64(ry)],
-        volume_spacing: [
-            NumpyScalar::F64(rx),
-            NumpyScalar::F64(ry),
-            NumpyScalar::F32(dz),
-        ],
-    })
+        [NumpyScalar::F64(rx), NumpyScalar::F64(ry)],
+        dz,
+    ))
 }
 
 pub(super) fn slice(
@@ -114,16 +109,12 @@ pub(super) fn slice(
     progress: &indicatif::ProgressBar,
 ) -> Result<Sliced, PreprocessError> {
     let cases = find_cases(&job.source)?;
-    let (train, val) = sample_split(&cases, job.retain, job.seed, &job.source)?;
     let png_folders = ["flair", "t1"];
-    let sliced = job.volume_job(&png_folders).run(
-        (&train, &val),
+    job.slice_lesion_volumes(
+        &cases,
+        &png_folders,
         |c| c.id.clone(),
         |case| prepare(case, job.shape),
         progress,
-    )?;
-    Ok(Sliced {
-        classes: 2,
-        ..sliced
-    })
+    )
 }
