@@ -12,7 +12,8 @@ use ndarray::Array3;
 use volume_io::{read_label_map, NumpyScalar};
 
 use crate::datasets::{
-    check_same_shape, min_max_normalise, read_volume, sample_split, VolumeCase, VolumeJob,
+    as_volume, check_same_shape, min_max_normalise, read_volume, sample_split, VolumeCase,
+    VolumeJob,
 };
 use crate::resize::{resize_image_volume, resize_label_volume};
 use crate::{bad, PreprocessError, Sliced};
@@ -167,16 +168,8 @@ impl SliceNifti {
         classes: usize,
     ) -> Result<VolumeCase, PreprocessError> {
         let label_map = read_label_map(label_path)?;
-        let shape = label_map.labels.shape().to_vec();
-        let labels = label_map
-            .labels
-            .into_dimensionality::<ndarray::Ix3>()
-            .map_err(|_| {
-                bad(
-                    label_path,
-                    format!("expected a 3-D volume, got shape {shape:?}"),
-                )
-            })?;
+        let labels = as_volume(label_map.labels, label_path)?;
+        let shape = labels.shape().to_vec();
         if let Some(&l) = labels.iter().find(|&&l| l as usize >= classes) {
             return Err(bad(
                 label_path,

@@ -150,3 +150,33 @@ fn augmented_copies_flip_image_labels_and_distance_map_together() {
     }
     assert!(flipped_copies > 0, "some copies are actually flipped");
 }
+
+#[test]
+fn a_trailing_time_axis_of_one_frame_is_dropped() {
+    let dir = tempfile::tempdir().unwrap();
+    make_cases(dir.path());
+    let four_d =
+        |case: usize| -> ndarray::Array4<u8> { labels_of(case).insert_axis(Axis(3)).to_owned() };
+    for case in 0..3 {
+        let path = dir.path().join(format!("labels/case{case}.nii.gz"));
+        nifti::writer::WriterOptions::new(&path)
+            .write_nifti(&four_d(case))
+            .unwrap();
+    }
+    let sliced = job(dir.path(), None, 0)
+        .run(&indicatif::ProgressBar::hidden())
+        .unwrap();
+    assert_eq!(sliced.slices, 3 * 4);
+    // A real fourth axis is refused, naming the file.
+    let path = dir.path().join("labels/case1.nii.gz");
+    let two_frames = ndarray::concatenate(Axis(3), &[four_d(1).view(), four_d(1).view()]).unwrap();
+    nifti::writer::WriterOptions::new(&path)
+        .write_nifti(&two_frames)
+        .unwrap();
+    std::fs::remove_dir_all(dir.path().join("sliced")).unwrap();
+    let err = job(dir.path(), None, 0)
+        .run(&indicatif::ProgressBar::hidden())
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("case1.nii.gz") && err.contains("3-D"), "{err}");
+}

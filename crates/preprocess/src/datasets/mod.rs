@@ -159,13 +159,30 @@ pub(crate) fn check_retain(
     Ok(())
 }
 
+/// The array as a 3-D volume; trailing axes of length 1 (a NIfTI "time" axis of one frame,
+/// as some converters write) are dropped.
+pub(crate) fn as_volume<A>(
+    array: ndarray::ArrayD<A>,
+    path: &Path,
+) -> Result<Array3<A>, PreprocessError> {
+    let shape = array.shape().to_vec();
+    let spatial = shape.len().min(3);
+    if shape.len() < 3 || shape[spatial..].iter().any(|&n| n != 1) {
+        return Err(bad(
+            path,
+            format!("expected a 3-D volume, got shape {shape:?}"),
+        ));
+    }
+    let volume = array
+        .into_shape_with_order((shape[0], shape[1], shape[2]))
+        .map_err(|e| bad(path, format!("cannot view shape {shape:?} as 3-D: {e}")))?;
+    Ok(volume)
+}
+
 /// A 3-D volume `(x, y, z)` as float32 and its header spacing.
 pub(crate) fn read_volume(path: &Path) -> Result<(Array3<f32>, [f32; 3]), PreprocessError> {
     let (values, spacing) = read_nifti_f32(path)?;
-    let shape = values.shape().to_vec();
-    let volume = values
-        .into_dimensionality::<ndarray::Ix3>()
-        .map_err(|_| bad(path, format!("expected a 3-D volume, got shape {shape:?}")))?;
+    let volume = as_volume(values, path)?;
     if let Some(v) = volume.iter().find(|v| !v.is_finite()) {
         return Err(bad(path, format!("holds a non-finite value ({v})")));
     }
