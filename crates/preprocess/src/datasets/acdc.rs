@@ -194,15 +194,17 @@ fn slice_volume(
             continue;
         }
         for k in 0..=augment {
+            let augmented;
             let (image_out, gt_out) = if k == 0 {
-                (image_slice.clone(), gt_slice.clone())
+                (image_slice.view(), gt_slice.view())
             } else {
                 let a = Augmentation::draw(&mut rng);
-                (a.apply(&image_slice), a.apply(&gt_slice))
+                augmented = (a.apply(&image_slice), a.apply(&gt_slice));
+                (augmented.0.view(), augmented.1.view())
             };
             let name = format!("{}_{k:02}_{j:04}", volume.id());
-            write_png(&split_dir.join("img"), &name, &image_out)?;
-            write_png(&split_dir.join("gt"), &name, &gt_out)?;
+            write_png(&split_dir.join("img"), &name, image_out)?;
+            write_png(&split_dir.join("gt"), &name, gt_out)?;
             table.insert(name, spacing.to_vec());
             slices += 1;
         }

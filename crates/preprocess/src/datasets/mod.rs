@@ -302,12 +302,11 @@ pub(crate) fn draw_flips(rng: &mut ChaCha8Rng) -> (bool, bool) {
     (rng.random_bool(0.5), rng.random_bool(0.5))
 }
 
-/// Applies [`draw_flips`]'s flips to the last two axes of an array.
-pub(crate) fn flip_plane<A: Clone, D: ndarray::Dimension + ndarray::RemoveAxis>(
-    array: &ndarray::Array<A, D>,
+/// Applies [`draw_flips`]'s flips to the last two axes of a view (no copy).
+pub(crate) fn flip_view<A, D: ndarray::Dimension>(
+    mut view: ndarray::ArrayView<'_, A, D>,
     (both, columns): (bool, bool),
-) -> ndarray::Array<A, D> {
-    let mut view = array.view();
+) -> ndarray::ArrayView<'_, A, D> {
     let n = view.ndim();
     if both {
         view.invert_axis(Axis(n - 2));
@@ -316,7 +315,7 @@ pub(crate) fn flip_plane<A: Clone, D: ndarray::Dimension + ndarray::RemoveAxis>(
     if columns {
         view.invert_axis(Axis(n - 1));
     }
-    view.as_standard_layout().into_owned()
+    view
 }
 
 /// `(x * 255).astype(uint8)`: the original's PNG levels of a [0, 1] image (truncation).
@@ -325,7 +324,7 @@ pub(crate) fn png_levels(plane: ArrayView2<f32>) -> Vec<u8> {
 }
 
 /// Writes `<dir>/<name>.png` (inside a staging folder, so directly).
-pub(crate) fn write_png(dir: &Path, name: &str, plane: &Array2<u8>) -> Result<(), FileError> {
+pub(crate) fn write_png(dir: &Path, name: &str, plane: ArrayView2<u8>) -> Result<(), FileError> {
     let plane = plane.as_standard_layout();
     let (h, w) = plane.dim();
     let pixels = plane.as_slice().expect("standard layout");
@@ -359,6 +358,8 @@ pub(crate) fn write_volume_case(
     let mut slices = 0;
     let dir = |folder: &str| split_dir.join(folder);
     for j in 0..case.gt.shape()[2] {
+        // One contiguous copy of each slice (files are written fastest from contiguous data);
+        // flips are views of it.
         let gt = case.gt.slice(s![.., .., j]).to_owned();
         if discard_negatives && gt.iter().all(|&l| l == 0) {
             continue;
@@ -376,17 +377,17 @@ pub(crate) fn write_volume_case(
                 draw_flips(&mut rng)
             };
             let name = format!("{}_{k:02}_{j:04}", case.id);
-            let images: Vec<Array2<f32>> = images.iter().map(|m| flip_plane(m, flips)).collect();
-            let gt = flip_plane(&gt, flips);
-            let map = flip_plane(&map, flips);
+            let images: Vec<ArrayView2<f32>> =
+                images.iter().map(|m| flip_view(m.view(), flips)).collect();
+            let gt = flip_view(gt.view(), flips);
+            let map = flip_view(map.view(), flips);
             for (folder, image) in png_folders.iter().zip(&images) {
                 let levels = Array2::from_shape_vec(image.dim(), png_levels(image.view()))
                     .expect("same size");
-                write_png(&dir(folder), &name, &levels)?;
+                write_png(&dir(folder), &name, levels.view())?;
             }
-            write_png(&dir("gt"), &name, &gt)?;
-            let views: Vec<_> = images.iter().map(|m| m.view()).collect();
-            let stacked = ndarray::stack(Axis(0), &views).expect("same shapes");
+            write_png(&dir("gt"), &name, gt)?;
+            let stacked = ndarray::stack(Axis(0), &images).expect("same shapes");
             write_npy_directly(&dir("in_npy").join(format!("{name}.npy")), &stacked)?;
             write_npy_directly(&dir("gt_npy").join(format!("{name}.npy")), &gt)?;
             write_npy_directly(&dir("3d_distmap").join(format!("{name}.npy")), &map)?;
