@@ -141,16 +141,12 @@ fn isles(
     slices: usize,
     rng: &mut ChaCha8Rng,
 ) -> Result<(), PreprocessError> {
-    // (token, id offset, tissue, lesion contrast, noise) per modality; data types as the
-    // archive's: CT int32, CBF/CBV uint16, MTT/Tmax float64, OT uint8.
+    // Data types as the archive's: CT int32, CBF/CBV uint16, MTT/Tmax float64, OT uint8.
     let mut file_id = 345_000u32;
     for case in 1..=cases {
-        let spacing = [
-            rng.random_range(0.8..1.0) as f32,
-            0.0,
-            [5.0f32, 4.0, 8.0][rng.random_range(0..3)],
-        ];
-        let spacing = [spacing[0], spacing[0], spacing[2]];
+        let pixel = rng.random_range(0.8..1.0) as f32;
+        let thickness = [5.0f32, 4.0, 8.0][rng.random_range(0..3)];
+        let spacing = [pixel, pixel, thickness];
         let mut gt = Array3::<u8>::zeros((256, 256, slices));
         let count = rng.random_range(1..=3);
         blobs(&mut gt, 1, count, (4.0, 14.0), rng);
