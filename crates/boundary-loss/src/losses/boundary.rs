@@ -1,6 +1,6 @@
 use burn::tensor::Tensor;
 
-use super::{supervised, validate, LossError, SecondInput};
+use super::{checked_classes, LossError, SecondInput};
 
 /// The boundary loss (the original's `SurfaceLoss`): mean over (B, idc, pixels) of
 /// `probs * phi`, where `phi` are the signed distance maps of the ground truth (negative inside
@@ -22,16 +22,14 @@ impl BoundaryLoss {
         probs: Tensor<D>,
         distance_maps: Tensor<D>,
     ) -> Result<Tensor<1>, LossError> {
-        validate(
+        let (pc, dc) = checked_classes(
             "BoundaryLoss",
             &self.idc,
-            &probs,
-            &distance_maps,
+            probs,
+            distance_maps,
             SecondInput::DistanceMap,
             self.checks,
         )?;
-        let pc = supervised(probs, &self.idc);
-        let dc = supervised(distance_maps, &self.idc);
         Ok(pc.mul(dc).mean())
     }
 }

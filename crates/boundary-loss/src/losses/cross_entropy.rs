@@ -1,6 +1,6 @@
 use burn::tensor::Tensor;
 
-use super::{supervised, validate, LossError, SecondInput, EPSILON};
+use super::{checked_classes, LossError, SecondInput, EPSILON};
 
 /// Cross-entropy over the supervised classes: `-sum(t log(p + 1e-10)) / (sum t + 1e-10)`, the
 /// sums running over (B, idc, pixels).
@@ -20,16 +20,15 @@ impl CrossEntropy {
         probs: Tensor<D>,
         target: Tensor<D>,
     ) -> Result<Tensor<1>, LossError> {
-        validate(
+        let (pc, mask) = checked_classes(
             "CrossEntropy",
             &self.idc,
-            &probs,
-            &target,
+            probs,
+            target,
             SecondInput::OneHot,
             self.checks,
         )?;
-        let log_p = supervised(probs, &self.idc).add_scalar(EPSILON).log();
-        let mask = supervised(target, &self.idc);
+        let log_p = pc.add_scalar(EPSILON).log();
         let total = mask.clone().sum().add_scalar(EPSILON);
         Ok(mask.mul(log_p).sum().neg().div(total))
     }
@@ -58,18 +57,16 @@ impl FocalLoss {
         probs: Tensor<D>,
         target: Tensor<D>,
     ) -> Result<Tensor<1>, LossError> {
-        validate(
+        let (pc, mask) = checked_classes(
             "FocalLoss",
             &self.idc,
-            &probs,
-            &target,
+            probs,
+            target,
             SecondInput::OneHot,
             self.checks,
         )?;
-        let pc = supervised(probs, &self.idc);
         let log_p = pc.clone().add_scalar(EPSILON).log();
         let weight = pc.neg().add_scalar(1.0).powf_scalar(self.gamma);
-        let mask = supervised(target, &self.idc);
         let total = mask.clone().sum().add_scalar(EPSILON);
         Ok(weight.mul(mask).mul(log_p).sum().neg().div(total))
     }

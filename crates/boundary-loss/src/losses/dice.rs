@@ -1,6 +1,6 @@
 use burn::tensor::Tensor;
 
-use super::{supervised, validate, LossError, SecondInput, EPSILON};
+use super::{checked_classes, LossError, SecondInput, EPSILON};
 
 /// Generalized Dice (Sudre et al.), as the original: per (b, k) weight
 /// `w = 1 / (sum t + 1e-10)^2`, then the mean over B of
@@ -21,16 +21,14 @@ impl GeneralizedDice {
         probs: Tensor<D>,
         target: Tensor<D>,
     ) -> Result<Tensor<1>, LossError> {
-        validate(
+        let (pc, tc) = checked_classes(
             "GeneralizedDice",
             &self.idc,
-            &probs,
-            &target,
+            probs,
+            target,
             SecondInput::OneHot,
             self.checks,
         )?;
-        let pc = supervised(probs, &self.idc);
-        let tc = supervised(target, &self.idc);
         let target_mass = tc.clone().sum_dim(2); // (B, |idc|, 1)
         let weight = target_mass
             .clone()
@@ -63,16 +61,14 @@ impl DiceLoss {
         probs: Tensor<D>,
         target: Tensor<D>,
     ) -> Result<Tensor<1>, LossError> {
-        validate(
+        let (pc, tc) = checked_classes(
             "DiceLoss",
             &self.idc,
-            &probs,
-            &target,
+            probs,
+            target,
             SecondInput::OneHot,
             self.checks,
         )?;
-        let pc = supervised(probs, &self.idc);
-        let tc = supervised(target, &self.idc);
         let intersection = pc.clone().mul(tc.clone()).sum_dim(2);
         let union = pc.sum_dim(2).add(tc.sum_dim(2));
         let ratio = intersection

@@ -190,6 +190,20 @@ pub(crate) fn validate<const D: usize>(
     Ok(())
 }
 
+/// [`validate`]s the inputs of `loss`, then selects the supervised classes of both as
+/// `(B, |idc|, pixels)` (see [`supervised`]).
+pub(crate) fn checked_classes<const D: usize>(
+    loss: &'static str,
+    idc: &[usize],
+    probs: Tensor<D>,
+    second: Tensor<D>,
+    kind: SecondInput,
+    checks: bool,
+) -> Result<(Tensor<3>, Tensor<3>), LossError> {
+    validate(loss, idc, &probs, &second, kind, checks)?;
+    Ok((supervised(probs, idc), supervised(second, idc)))
+}
+
 /// The supervised classes of a `(B, K, *spatial)` tensor, flattened to `(B, |idc|, pixels)`.
 pub(crate) fn supervised<const D: usize>(tensor: Tensor<D>, idc: &[usize]) -> Tensor<3> {
     let dims = tensor.dims();
