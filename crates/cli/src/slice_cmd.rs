@@ -135,10 +135,7 @@ pub fn unpack(args: &UnpackArgs) -> anyhow::Result<()> {
         .dest
         .clone()
         .unwrap_or_else(|| PathBuf::from(default_dest));
-    let bar = ProgressBar::new(0).with_style(
-        ProgressStyle::with_template("{bar:40} {pos}/{len} entries {elapsed}")
-            .expect("static template"),
-    );
+    let bar = progress_bar("entries");
     let unpacked = Unpack {
         dataset,
         archives: args.archives.clone(),
@@ -160,10 +157,11 @@ pub fn unpack(args: &UnpackArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn progress_bar() -> ProgressBar {
+/// A bar counting `unit`s (volumes, archive entries).
+fn progress_bar(unit: &str) -> ProgressBar {
     ProgressBar::new(0).with_style(
-        ProgressStyle::with_template("{bar:40} {pos}/{len} volumes {elapsed}")
-            .expect("static template"),
+        ProgressStyle::with_template(&format!("{{bar:40}} {{pos}}/{{len}} {unit} {{elapsed}}"))
+            .expect("a valid template"),
     )
 }
 
@@ -196,7 +194,7 @@ fn slice_dataset(dataset: Dataset, args: &DatasetArgs) -> anyhow::Result<()> {
         augment: args.augment,
         discard_negatives: args.discard_negatives,
     };
-    let bar = progress_bar();
+    let bar = progress_bar("volumes");
     let sliced = job.run(&bar).with_context(|| {
         format!(
             "slicing {} into {}",
@@ -263,7 +261,7 @@ pub fn run(command: &SliceCommand) -> anyhow::Result<()> {
         shape: args.shape.as_ref().map(|s| [s[0], s[1]]),
         augment: args.augment,
     };
-    let bar = progress_bar();
+    let bar = progress_bar("volumes");
     let sliced = job
         .run(&bar)
         .with_context(|| format!("slicing into {}", args.dest.display()))?;
