@@ -7,7 +7,7 @@
 use std::sync::Arc;
 use std::time::Instant;
 
-use boundary_loss::data::{synthetic, Dataset, Loader};
+use boundary_loss::data::{slice_batches, synthetic, Dataset, Loader};
 use ndarray::{Array2, Array3};
 use ndarray_npy::write_npy;
 
@@ -40,11 +40,22 @@ fn main() {
     let streams = synthetic::streams();
     let dataset = Arc::new(Dataset::open(dir.path(), "train", streams, 2).unwrap());
     // Warm the page cache once, then time full passes.
-    Loader::new(dataset.clone(), 8, Some(0), 2, None).for_each(|b| drop(b.unwrap()));
+    Loader::new(
+        dataset.clone(),
+        slice_batches(dataset.len(), 8, Some(0)),
+        2,
+        None,
+    )
+    .for_each(|b| drop(b.unwrap()));
     let started = Instant::now();
     let mut read = 0;
     for epoch in 0..passes as u64 {
-        for batch in Loader::new(dataset.clone(), 8, Some(epoch), 2, None) {
+        for batch in Loader::new(
+            dataset.clone(),
+            slice_batches(dataset.len(), 8, Some(epoch)),
+            2,
+            None,
+        ) {
             read += batch.unwrap().indices.len();
         }
     }

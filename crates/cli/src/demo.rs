@@ -7,7 +7,9 @@ use std::path::PathBuf;
 use anyhow::Context;
 use boundary_loss::data::synthetic::{self, generate, SyntheticSpec, PATIENT_REGEX};
 
-use boundary_loss::train::{train, LossTerm, LrHalving, OptimizerKind, RunConfig, Schedule};
+use boundary_loss::train::{train, LossTerm, RunConfig, Schedule, TrainOptions};
+
+use crate::console::Console;
 use clap::Args;
 use volume_io::write_atomically;
 
@@ -41,22 +43,14 @@ fn run_config(args: &DemoArgs, losses: Vec<LossTerm>, schedule: Schedule) -> Run
         classes: 2,
         losses,
         schedule,
-        optimizer: OptimizerKind::Adam,
         learning_rate: 1e-3,
-        lr_halving: LrHalving::Plateau,
         epochs: args.epochs,
         batch_size: 8,
-        temperature: 1.0,
         metric_classes: vec![1],
         patient_regex: PATIENT_REGEX.into(),
         seed: args.seed,
-        device: "cpu".into(),
         in_memory: true,
-        debug: false,
-        check_image_range: true,
-        use_spacing: true,
-        truncate_distance_maps: false,
-        check_loss_inputs: true,
+        ..RunConfig::default()
     }
 }
 
@@ -84,20 +78,8 @@ pub fn run(args: &DemoArgs) -> anyhow::Result<()> {
         foreground * 100.0,
         data.display()
     );
-    let gdl = LossTerm {
-        name: "GeneralizedDice".into(),
-        idc: vec![0, 1],
-        weight: 1.0,
-        stream: 1,
-        gamma: None,
-    };
-    let boundary = LossTerm {
-        name: "BoundaryLoss".into(),
-        idc: vec![1],
-        weight: 0.0,
-        stream: 2,
-        gamma: None,
-    };
+    let gdl = LossTerm::new("GeneralizedDice", vec![0, 1], 1.0, 1);
+    let boundary = LossTerm::new("BoundaryLoss", vec![1], 0.0, 2);
     // The paper lowers alpha by 0.01 over 200+ epochs; a short demo needs a faster pace.
     let step = (0.6 / args.epochs as f64).clamp(0.01, 0.05);
     let runs = [
@@ -116,7 +98,13 @@ pub fn run(args: &DemoArgs) -> anyhow::Result<()> {
             out.write_all(text.as_bytes()).map_err(|e| e.to_string())
         })?;
         println!("\n== {name} ({}) ==", run_file.display());
-        let summary = train(config, &dir, true).with_context(|| format!("training {name}"))?;
+        // The demo owns its folder: a second demo replaces its runs.
+        let options = TrainOptions {
+            force: true,
+            ..TrainOptions::default()
+        };
+        let summary = train(config, &dir, &options, &mut Console::new(true))
+            .with_context(|| format!("training {name}"))?;
         rows.push((name, summary));
     }
     println!("\nvalidation, lesion class, at each run's best epoch (by 2-D Dice):");

@@ -5,6 +5,7 @@
 //! networks in `boundary-loss`. Every failure is
 //! printed as one `error: <file>: <reason>` line and exits with status 1.
 
+mod console;
 mod demo;
 mod distmap_cmd;
 mod network_cmd;

@@ -4,6 +4,8 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 use boundary_loss::train::{resume, train, RunConfig, TrainOptions};
+
+use crate::console::Console;
 use clap::Args;
 
 #[derive(Args, Debug, Clone)]
@@ -39,6 +41,12 @@ pub struct TrainArgs {
     /// Override: device (cpu, wgpu:N, vulkan:N, cuda:N).
     #[arg(long)]
     pub device: Option<String>,
+    /// Override: start from these weights (a Burn record such as another run's best.bpk).
+    #[arg(long)]
+    pub weights: Option<PathBuf>,
+    /// Replace the run already in --out (otherwise refused).
+    #[arg(long, conflicts_with = "resume")]
+    pub force: bool,
     /// Use the first 10 slices of each split (smoke test).
     #[arg(long)]
     pub debug: bool,
@@ -53,7 +61,7 @@ pub struct TrainArgs {
 impl TrainArgs {
     /// The run file with the flags applied.
     pub fn resolve(&self, run_file: &std::path::Path) -> anyhow::Result<RunConfig> {
-        let mut config = RunConfig::from_file(run_file).map_err(anyhow::Error::msg)?;
+        let mut config = RunConfig::from_file(run_file)?;
         if let Some(v) = &self.dataset {
             config.dataset = v.clone();
         }
@@ -75,6 +83,9 @@ impl TrainArgs {
         if let Some(v) = &self.device {
             config.device = v.clone();
         }
+        if let Some(v) = &self.weights {
+            config.weights = Some(std::fs::canonicalize(v).unwrap_or_else(|_| v.clone()));
+        }
         config.debug |= self.debug;
         config.in_memory |= self.in_memory;
         Ok(config)
@@ -83,17 +94,19 @@ impl TrainArgs {
 
 pub fn run(args: &TrainArgs) -> anyhow::Result<()> {
     crate::set_threads(args.threads)?;
+    let mut console = Console::new(true);
+    let options = TrainOptions {
+        stop_after: None,
+        force: args.force,
+    };
     let summary = match (&args.resume, &args.run_file, &args.out) {
-        (Some(dir), _, _) => {
-            let options = TrainOptions {
-                show_progress: true,
-                stop_after: None,
-            };
-            resume(dir, &options).with_context(|| format!("resuming {}", dir.display()))?
-        }
+        (Some(dir), _, _) => resume(dir, &options, &mut console)
+            .with_context(|| format!("resuming {}", dir.display()))?,
         (None, Some(run_file), Some(out)) => {
             let config = args.resolve(run_file)?;
-            train(&config, out, true).with_context(|| format!("training {}", run_file.display()))?
+            config.validate()?;
+            train(&config, out, &options, &mut console)
+                .with_context(|| format!("training {}", run_file.display()))?
         }
         _ => anyhow::bail!("give a run file and --out, or --resume RUN_DIR"),
     };

@@ -127,3 +127,98 @@ fn a_bad_run_file_is_a_clear_error() {
     let out = boundary_loss(&["train", "--resume", dir.path().to_str().unwrap()]);
     assert!(!out.status.success());
 }
+
+fn prepared(dir: &std::path::Path) -> std::path::PathBuf {
+    let spec = SyntheticSpec {
+        train_patients: 2,
+        val_patients: 1,
+        slices_per_patient: 4,
+        side: 16,
+        modalities: 2,
+        seed: 0,
+    };
+    generate(&dir.join("data"), &spec).unwrap();
+    let run_file = dir.join("run.toml");
+    std::fs::write(&run_file, RUN_FILE).unwrap();
+    run_file
+}
+
+#[test]
+fn an_existing_run_is_refused_unless_forced() {
+    let dir = tempfile::tempdir().unwrap();
+    let run_file = prepared(dir.path());
+    let out = dir.path().join("run");
+    let train = |extra: &[&str]| {
+        let mut args = vec![
+            "train",
+            run_file.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+            "--epochs",
+            "1",
+        ];
+        args.extend_from_slice(extra);
+        boundary_loss(&args)
+    };
+    assert!(train(&[]).status.success());
+    let again = train(&[]);
+    let stderr = String::from_utf8_lossy(&again.stderr);
+    assert_eq!(again.status.code(), Some(1));
+    assert!(
+        stderr.contains(out.to_str().unwrap()) && stderr.contains("--force"),
+        "{stderr}"
+    );
+    let forced = train(&["--force"]);
+    assert!(
+        forced.status.success(),
+        "{}",
+        String::from_utf8_lossy(&forced.stderr)
+    );
+    // A folder of other files is never replaced.
+    let other = dir.path().join("other");
+    std::fs::create_dir(&other).unwrap();
+    std::fs::write(other.join("notes.txt"), "mine").unwrap();
+    let refused = boundary_loss(&[
+        "train",
+        run_file.to_str().unwrap(),
+        "--out",
+        other.to_str().unwrap(),
+        "--force",
+    ]);
+    assert!(!refused.status.success());
+    assert_eq!(
+        std::fs::read_to_string(other.join("notes.txt")).unwrap(),
+        "mine"
+    );
+}
+
+#[test]
+fn the_same_seed_gives_the_same_run_in_two_processes() {
+    let dir = tempfile::tempdir().unwrap();
+    let run_file = prepared(dir.path());
+    let run = |name: &str, seed: &str| {
+        let out = dir.path().join(name);
+        let done = boundary_loss(&[
+            "train",
+            run_file.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+            "--epochs",
+            "2",
+            "--seed",
+            seed,
+        ]);
+        assert!(
+            done.status.success(),
+            "{}",
+            String::from_utf8_lossy(&done.stderr)
+        );
+        (
+            std::fs::read_to_string(out.join("metrics.csv")).unwrap(),
+            std::fs::read(out.join("tra_loss.npy")).unwrap(),
+        )
+    };
+    let (a, b, c) = (run("a", "3"), run("b", "3"), run("c", "4"));
+    assert_eq!(a, b, "same seed, same files");
+    assert_ne!(a.1, c.1, "another seed, another run");
+}

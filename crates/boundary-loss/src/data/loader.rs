@@ -8,7 +8,7 @@ use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use rayon::prelude::*;
 
-use super::slices::{DataError, Dataset, ReadSlice};
+use super::slices::{DataError, Dataset, Slice};
 
 /// One batch on the host: each stream as `(B, channels, H, W)` row-major floats.
 #[derive(Debug, Clone)]
@@ -17,6 +17,31 @@ pub struct Batch {
     pub streams: Vec<Vec<f32>>,
     pub channels: Vec<usize>,
     pub size: [usize; 2],
+    /// The truth class maps `(B, H, W)` (empty when the data set reads no truth).
+    pub truth: Vec<u8>,
+}
+
+/// The slices `0..len` in batches of `batch_size` (the last may be smaller), shuffled with
+/// `seed` when given (the original's shuffling DataLoader).
+pub fn slice_batches(len: usize, batch_size: usize, seed: Option<u64>) -> Vec<Vec<usize>> {
+    let mut order: Vec<usize> = (0..len).collect();
+    if let Some(seed) = seed {
+        order.shuffle(&mut ChaCha8Rng::seed_from_u64(seed));
+    }
+    order
+        .chunks(batch_size.max(1))
+        .map(<[usize]>::to_vec)
+        .collect()
+}
+
+/// One batch per patient (the original's PatientSampler), patients shuffled with `seed` when
+/// given; slices keep their order within a patient.
+pub fn patient_batches(patients: &[Vec<usize>], seed: Option<u64>) -> Vec<Vec<usize>> {
+    let mut batches = patients.to_vec();
+    if let Some(seed) = seed {
+        batches.shuffle(&mut ChaCha8Rng::seed_from_u64(seed));
+    }
+    batches
 }
 
 /// Batches of a data set, read in parallel (rayon) by a background thread that stays up to
@@ -28,22 +53,17 @@ pub struct Loader {
 }
 
 impl Loader {
-    /// All slices of `dataset` in a seeded shuffled order (or in order), `batch_size` at a time;
-    /// the last batch may be smaller. With `cache`, slices read once are served from memory.
+    /// The given batches of slice indices of `dataset` (see [`slice_batches`] and
+    /// [`patient_batches`]), in order. With `cache`, slices read once are served from memory.
     pub fn new(
         dataset: Arc<Dataset>,
-        batch_size: usize,
-        shuffle_seed: Option<u64>,
+        batches: Vec<Vec<usize>>,
         prefetch: usize,
         cache: Option<Arc<SliceCache>>,
     ) -> Self {
-        let mut order: Vec<usize> = (0..dataset.len()).collect();
-        if let Some(seed) = shuffle_seed {
-            order.shuffle(&mut ChaCha8Rng::seed_from_u64(seed));
-        }
         let (sender, receiver) = sync_channel(prefetch.max(1));
         let worker = std::thread::spawn(move || {
-            for chunk in order.chunks(batch_size.max(1)) {
+            for chunk in &batches {
                 let batch = read_batch(&dataset, chunk, cache.as_deref());
                 let failed = batch.is_err();
                 if sender.send(batch).is_err() || failed {
@@ -88,14 +108,14 @@ impl Drop for Loader {
 /// Slices kept in memory after their first read (the original's `--in_memory`).
 #[derive(Default)]
 pub struct SliceCache {
-    slices: std::sync::Mutex<std::collections::HashMap<usize, Arc<ReadSlice>>>,
+    slices: std::sync::Mutex<std::collections::HashMap<usize, Arc<Slice>>>,
 }
 
 fn read_one(
     dataset: &Dataset,
     index: usize,
     cache: Option<&SliceCache>,
-) -> Result<Arc<ReadSlice>, DataError> {
+) -> Result<Arc<Slice>, DataError> {
     if let Some(cache) = cache {
         if let Some(hit) = cache.slices.lock().expect("cache lock").get(&index) {
             return Ok(hit.clone());
@@ -116,35 +136,40 @@ fn read_batch(
     indices: &[usize],
     cache: Option<&SliceCache>,
 ) -> Result<Batch, DataError> {
-    let slices: Vec<Arc<ReadSlice>> = indices
+    let slices: Vec<Arc<Slice>> = indices
         .par_iter()
         .map(|&i| read_one(dataset, i, cache))
         .collect::<Result<_, _>>()?;
-    let (channels, size) = (slices[0].1.clone(), slices[0].2);
+    let (channels, size) = (slices[0].channels.clone(), slices[0].size);
     for (slice, &index) in slices.iter().zip(indices) {
-        if slice.2 != size || slice.1 != channels {
+        if slice.size != size || slice.channels != channels {
             return Err(DataError::Bad {
                 path: dataset.split_dir.join(&dataset.names[index]),
                 reason: format!(
                     "is {}x{} with {:?} channels, other slices of the batch are {}x{} with {:?}",
-                    slice.2[0], slice.2[1], slice.1, size[0], size[1], channels
+                    slice.size[0], slice.size[1], slice.channels, size[0], size[1], channels
                 ),
             });
         }
     }
     let streams = (0..channels.len())
         .map(|s| {
-            let mut values = Vec::with_capacity(slices.len() * slices[0].0[s].len());
+            let mut values = Vec::with_capacity(slices.len() * slices[0].streams[s].len());
             for slice in &slices {
-                values.extend_from_slice(&slice.0[s]);
+                values.extend_from_slice(&slice.streams[s]);
             }
             values
         })
+        .collect();
+    let truth = slices
+        .iter()
+        .flat_map(|s| s.truth.iter().copied())
         .collect();
     Ok(Batch {
         indices: indices.to_vec(),
         streams,
         channels,
         size,
+        truth,
     })
 }

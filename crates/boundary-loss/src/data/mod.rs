@@ -10,7 +10,8 @@ mod loader;
 mod slices;
 pub mod synthetic;
 
-pub use loader::{Batch, Loader, SliceCache};
+pub use loader::{patient_batches, slice_batches, Batch, Loader, SliceCache};
 pub use slices::{
-    natural_cmp, read_spacing, stem as slice_stem, DataError, Dataset, Stream, StreamKind,
+    natural_cmp, read_spacing, stem as slice_stem, DataError, Dataset, MapNormalization, Slice,
+    Stream, StreamKind,
 };

@@ -9,8 +9,19 @@ use distmap::{distance_maps_into, MapOptions};
 use serde::{Deserialize, Serialize};
 use volume_io::{read_label_map, read_npy_f32, read_png_levels};
 
-/// One slice as read: each stream's values, channels per stream, and (H, W).
-pub type ReadSlice = (Vec<Vec<f32>>, Vec<usize>, [usize; 2]);
+/// One slice as read.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Slice {
+    /// Each stream's values, `(channels, H, W)` row-major, in the order of the streams.
+    pub streams: Vec<Vec<f32>>,
+    /// Channels of each stream.
+    pub channels: Vec<usize>,
+    /// (H, W).
+    pub size: [usize; 2],
+    /// The class map the metrics compare with (`Dataset::truth_folder`), `(H, W)`; empty when
+    /// the data set has no truth folder.
+    pub truth: Vec<u8>,
+}
 
 /// A problem with the data, naming the file.
 #[derive(Debug, thiserror::Error)]
@@ -45,11 +56,77 @@ pub enum StreamKind {
     Precomputed,
 }
 
+/// How distance maps (computed or precomputed) are scaled before the loss sees them. The
+/// boundary loss is linear in the map, so a scale divides the loss and its gradient by the same
+/// factor (the original's FAQ: "several persons reported that normalization helped").
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum MapNormalization {
+    /// Distances in mm (or voxels without spacing), as the original.
+    #[default]
+    None,
+    /// Per image and class, divided by the largest absolute value of that map (maps in [-1, 1];
+    /// an all-zero map stays zero).
+    MaxAbs,
+    /// Divided by a fixed distance in mm (e.g. `normalize = { scale = 10.0 }`).
+    Scale(f64),
+}
+
+impl MapNormalization {
+    /// Why the setting cannot be used, if it cannot.
+    pub fn check(&self) -> Result<(), String> {
+        match self {
+            MapNormalization::Scale(s) if !(s.is_finite() && *s > 0.0) => {
+                Err(format!("scale {s} must be a positive number of mm"))
+            }
+            _ => Ok(()),
+        }
+    }
+
+    fn is_none(&self) -> bool {
+        *self == MapNormalization::None
+    }
+
+    /// Scales `(classes, pixels)` maps in place.
+    pub fn apply(&self, maps: &mut [f32], classes: usize) {
+        match *self {
+            MapNormalization::None => {}
+            MapNormalization::Scale(scale) => {
+                let inverse = (1.0 / scale) as f32;
+                maps.iter_mut().for_each(|v| *v *= inverse);
+            }
+            MapNormalization::MaxAbs => {
+                let pixels = maps.len() / classes.max(1);
+                for map in maps.chunks_mut(pixels.max(1)) {
+                    let largest = map.iter().fold(0f32, |m, v| m.max(v.abs()));
+                    if largest > 0.0 {
+                        map.iter_mut().for_each(|v| *v /= largest);
+                    }
+                }
+            }
+        }
+    }
+}
+
 /// One input stream: a folder of the split and what to do with its files.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Stream {
     pub folder: String,
     pub kind: StreamKind,
+    /// Distance-map streams only (`distance_map`, `precomputed`).
+    #[serde(default, skip_serializing_if = "MapNormalization::is_none")]
+    pub normalize: MapNormalization,
+}
+
+impl Stream {
+    pub fn new(folder: &str, kind: StreamKind) -> Self {
+        Stream {
+            folder: folder.to_string(),
+            kind,
+            normalize: MapNormalization::None,
+        }
+    }
 }
 
 /// The slices of one split, their streams and spacings.
@@ -66,6 +143,8 @@ pub struct Dataset {
     /// Check that images lie in [0, 1].
     pub check_image_range: bool,
     pub map_options: MapOptions,
+    /// Folder of the class maps returned as [`Slice::truth`] (none: no truth is read).
+    pub truth_folder: Option<String>,
 }
 
 /// `{name}.json` (ours) or else `{name}.pkl` (the original's) in `dir`: name -> spacing per
@@ -162,6 +241,7 @@ impl Dataset {
             spacing,
             check_image_range: true,
             map_options: MapOptions::default(),
+            truth_folder: None,
         };
         for stream in &dataset.streams[1..] {
             let dir = dataset.split_dir.join(&stream.folder);
@@ -170,6 +250,17 @@ impl Dataset {
             }
         }
         Ok(dataset)
+    }
+
+    /// Reads the class maps that [`Slice::truth`] holds from `folder` (checking that every slice
+    /// has one).
+    pub fn with_truth(mut self, folder: &str) -> Result<Self, DataError> {
+        let dir = self.split_dir.join(folder);
+        for name in &self.names {
+            self.file_of(&dir, name)?;
+        }
+        self.truth_folder = Some(folder.to_string());
+        Ok(self)
     }
 
     /// The file of slice `name` in `dir`, whatever its extension (.npy or .png).
@@ -203,53 +294,107 @@ impl Dataset {
             .unwrap_or_else(|| vec![1.0, 1.0])
     }
 
-    /// Reads slice `index`: every stream as `(channels, H, W)` row-major floats, plus (H, W).
-    pub fn read(&self, index: usize) -> Result<ReadSlice, DataError> {
+    /// The class map of slice `name` in `folder`, read once per slice and shared by the streams
+    /// (and the truth) that use it.
+    fn labels_of(
+        &self,
+        folder: &str,
+        name: &str,
+        read: &mut Vec<(String, Arc<ArrayD<u32>>)>,
+    ) -> Result<(Arc<ArrayD<u32>>, PathBuf), DataError> {
+        let path = self.file_of(&self.split_dir.join(folder), name)?;
+        if let Some((_, labels)) = read.iter().find(|(f, _)| f == folder) {
+            return Ok((labels.clone(), path));
+        }
+        let labels = Arc::new(read_label_map(&path)?.labels);
+        read.push((folder.to_string(), labels.clone()));
+        Ok((labels, path))
+    }
+
+    /// Reads slice `index`: every stream as `(channels, H, W)` row-major floats, (H, W), and the
+    /// truth class map.
+    pub fn read(&self, index: usize) -> Result<Slice, DataError> {
         let name = &self.names[index];
         let mut out = Vec::with_capacity(self.streams.len());
         let mut channels = Vec::with_capacity(self.streams.len());
         let mut size: Option<([usize; 2], PathBuf)> = None;
-        // A class map read for one stream serves the others of the same folder.
         let mut labels_read: Vec<(String, Arc<ArrayD<u32>>)> = Vec::new();
-        for stream in &self.streams {
-            let path = self.file_of(&self.split_dir.join(&stream.folder), name)?;
-            let labels = if matches!(stream.kind, StreamKind::OneHot | StreamKind::DistanceMap) {
-                match labels_read
-                    .iter()
-                    .find(|(folder, _)| *folder == stream.folder)
-                {
-                    Some((_, labels)) => Some(labels.clone()),
-                    None => {
-                        let labels = Arc::new(read_label_map(&path)?.labels);
-                        labels_read.push((stream.folder.clone(), labels.clone()));
-                        Some(labels)
-                    }
-                }
-            } else {
-                None
-            };
-            let (values, c, hw) = self.read_stream(stream.kind, &path, index, labels.as_deref())?;
+        let mut check_size = |hw: [usize; 2], path: &Path| -> Result<(), DataError> {
             match &size {
-                Some((expected, first)) if *expected != hw => {
-                    return Err(bad(
-                        &path,
-                        format!(
-                            "is {}x{} but {} is {}x{}",
-                            hw[0],
-                            hw[1],
-                            first.display(),
-                            expected[0],
-                            expected[1]
-                        ),
-                    ))
+                Some((expected, first)) if *expected != hw => Err(bad(
+                    path,
+                    format!(
+                        "is {}x{} but {} is {}x{}",
+                        hw[0],
+                        hw[1],
+                        first.display(),
+                        expected[0],
+                        expected[1]
+                    ),
+                )),
+                None => {
+                    size = Some((hw, path.to_path_buf()));
+                    Ok(())
                 }
-                None => size = Some((hw, path.clone())),
-                _ => {}
+                _ => Ok(()),
             }
+        };
+        for stream in &self.streams {
+            let (labels, path) =
+                if matches!(stream.kind, StreamKind::OneHot | StreamKind::DistanceMap) {
+                    let (labels, path) = self.labels_of(&stream.folder, name, &mut labels_read)?;
+                    (Some(labels), path)
+                } else {
+                    (
+                        None,
+                        self.file_of(&self.split_dir.join(&stream.folder), name)?,
+                    )
+                };
+            let (mut values, c, hw) =
+                self.read_stream(stream.kind, &path, index, labels.as_deref())?;
+            if matches!(
+                stream.kind,
+                StreamKind::DistanceMap | StreamKind::Precomputed
+            ) {
+                stream.normalize.apply(&mut values, c);
+            }
+            check_size(hw, &path)?;
             out.push(values);
             channels.push(c);
         }
-        Ok((out, channels, size.expect("at least one stream").0))
+        let truth = match &self.truth_folder {
+            Some(folder) => {
+                let (labels, path) = self.labels_of(folder, name, &mut labels_read)?;
+                let hw = match labels.shape() {
+                    [h, w] => [*h, *w],
+                    other => {
+                        return Err(bad(
+                            &path,
+                            format!("a class map must be (H, W), got shape {other:?}"),
+                        ))
+                    }
+                };
+                check_size(hw, &path)?;
+                let mut truth = Vec::with_capacity(labels.len());
+                for &l in labels.iter() {
+                    if l as usize >= self.classes {
+                        return Err(bad(
+                            &path,
+                            format!("label {l} is not below the {} classes", self.classes),
+                        ));
+                    }
+                    truth.push(l as u8);
+                }
+                truth
+            }
+            None => Vec::new(),
+        };
+        Ok(Slice {
+            streams: out,
+            channels,
+            size: size.expect("at least one stream").0,
+            truth,
+        })
     }
 
     fn read_stream(

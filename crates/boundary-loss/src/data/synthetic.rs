@@ -44,18 +44,9 @@ pub const SLICE_THICKNESS: f64 = 2.5;
 /// the one-hot target, and the signed distance map computed on the fly from the same labels.
 pub fn streams() -> Vec<Stream> {
     vec![
-        Stream {
-            folder: "in_npy".into(),
-            kind: StreamKind::ImageNpy,
-        },
-        Stream {
-            folder: "gt_npy".into(),
-            kind: StreamKind::OneHot,
-        },
-        Stream {
-            folder: "gt_npy".into(),
-            kind: StreamKind::DistanceMap,
-        },
+        Stream::new("in_npy", StreamKind::ImageNpy),
+        Stream::new("gt_npy", StreamKind::OneHot),
+        Stream::new("gt_npy", StreamKind::DistanceMap),
     ]
 }
 

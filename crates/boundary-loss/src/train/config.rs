@@ -1,10 +1,15 @@
 //! The run file (TOML): everything a training run needs, with the original's defaults.
+//!
+//! Every field has the value the original `main.py` (or its make files) would use unless the
+//! README's "differences from the original" table says otherwise; [`RunConfig::default`] is that
+//! set of defaults with an empty data set, streams and losses.
 
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use crate::data::Stream;
+use crate::data::{Stream, StreamKind};
+use crate::eval::EmptyMaskRule;
 
 /// One loss term: which loss, on which classes, its weight, and the stream it compares with.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -18,20 +23,49 @@ pub struct LossTerm {
     /// Index into `streams` of the second input (one-hot target or distance maps); stream 0 is
     /// the image.
     pub stream: usize,
-    /// FocalLoss only.
-    #[serde(default)]
+    /// FocalLoss only [default 2].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub gamma: Option<f64>,
+    /// HausdorffLoss only: truncate the prediction's distance map toward zero, as the original
+    /// does (it computes it from an int32 one-hot) [default: the run's `truncate_distance_maps`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub truncate_prediction_map: Option<bool>,
 }
 
-/// How the loss weights change after each epoch.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+/// The loss names a run file may use.
+pub const LOSS_NAMES: [&str; 7] = [
+    "BoundaryLoss",
+    "SurfaceLoss",
+    "GeneralizedDice",
+    "DiceLoss",
+    "CrossEntropy",
+    "FocalLoss",
+    "HausdorffLoss",
+];
+
+impl LossTerm {
+    /// A term with no loss-specific option.
+    pub fn new(name: &str, idc: Vec<usize>, weight: f64, stream: usize) -> Self {
+        LossTerm {
+            name: name.to_string(),
+            idc,
+            weight,
+            stream,
+            gamma: None,
+            truncate_prediction_map: None,
+        }
+    }
+}
+
+/// How the loss weights change after each epoch (the original's schedulers).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
 pub enum Schedule {
-    /// Fixed weights.
+    /// Fixed weights (DummyScheduler).
     None,
-    /// `[a, b] -> [a, b + step]` (the original's AddWeight).
-    Add { step: f64 },
-    /// `[a, b] -> [max(0.1, a - step), b + step]` (the original's StealWeight).
+    /// AddWeightLoss: `to_add[i]` is added to the weight of term `i` after every epoch.
+    Add { to_add: Vec<f64> },
+    /// StealWeight: `[a, b] -> [max(0.1, a - step), b + step]` after every epoch.
     Steal { step: f64 },
     /// The paper's rebalancing: `alpha * first + (1 - alpha) * second`, alpha from 1 down by
     /// `step` per epoch to `step` (0.01 in the paper).
@@ -43,7 +77,8 @@ pub enum Schedule {
 #[serde(rename_all = "snake_case")]
 pub enum LrHalving {
     Never,
-    /// After 20 epochs without validation improvement (then again after 20 more).
+    /// After `PLATEAU_EPOCHS` epochs without validation improvement (then again after as many
+    /// more).
     Plateau,
     /// The original's rule, kept for compatibility: `epoch % (best_epoch + 20) == 0`, which also
     /// halves after epoch 0.
@@ -53,10 +88,22 @@ pub enum LrHalving {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum OptimizerKind {
-    /// Adam, betas (0.9, 0.99).
+    /// Adam, betas (0.9, 0.99), epsilon `adam_epsilon`.
     Adam,
-    /// SGD, momentum 0.99, weight decay 5e-4.
+    /// SGD, momentum 0.99, dampening 0, weight decay 5e-4.
     Sgd,
+}
+
+/// What turns the network's logits into class probabilities.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum Activation {
+    /// `softmax(temperature * logits)` over K output channels (the original).
+    #[default]
+    Softmax,
+    /// Binary segmentation with one output channel: `p = sigmoid(temperature * logit)` is the
+    /// foreground probability, and the losses and metrics see the two classes `[1 - p, p]`.
+    Sigmoid,
 }
 
 /// A training run, as written in a run file.
@@ -81,20 +128,53 @@ pub struct RunConfig {
     pub optimizer: OptimizerKind,
     #[serde(default = "default_lr")]
     pub learning_rate: f64,
+    /// Adam's epsilon (PyTorch's default, which the original uses; Burn's own default is 1e-5).
+    #[serde(default = "default_adam_epsilon")]
+    pub adam_epsilon: f64,
     #[serde(default = "default_halving")]
     pub lr_halving: LrHalving,
     #[serde(default = "default_epochs")]
     pub epochs: usize,
     #[serde(default = "default_batch")]
     pub batch_size: usize,
-    /// Softmax temperature: probabilities are softmax(logits / temperature).
+    /// Softmax temperature, as the original: probabilities are `softmax(temperature * logits)`.
     #[serde(default = "one")]
     pub temperature: f64,
-    /// Classes averaged in metrics.csv and used to choose the best epoch.
+    #[serde(default)]
+    pub activation: Activation,
+    /// Classes averaged for the best epoch and the console; empty means all (the original's
+    /// empty `--metric_axis`).
+    #[serde(default)]
     pub metric_classes: Vec<usize>,
-    /// Groups slice stems into patients for 3-D Dice and HD95.
+    /// Groups slice stems into patients (3-D Dice, HD95, `group`): matched at the start of the
+    /// stem, its first capture group is the patient (the original's `--grp_regex`).
     #[serde(default = "default_regex")]
     pub patient_regex: String,
+    /// Finds a patient's key in `spacing_3d` from its first slice's stem (the original's
+    /// `--resolution_regex`) [default: `patient_regex`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resolution_regex: Option<String>,
+    /// 3-D HD95 when a mask is empty: `diagonal` (one empty: the volume's diagonal in mm; both
+    /// empty: 0) or `nan` (left out of the means). The count is in metrics.csv either way.
+    #[serde(default)]
+    pub empty_mask: EmptyMaskRule,
+    /// Folder of the class maps the metrics compare with [default: the folder of the first
+    /// `one_hot` or `distance_map` stream].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub truth_folder: Option<String>,
+    /// One patient per validation batch (the original's `--group`).
+    #[serde(default)]
+    pub group: bool,
+    /// One patient per training batch, patients shuffled (the original's `--group_train`).
+    #[serde(default)]
+    pub group_train: bool,
+    /// Also write `iterNNN/train/*.png` (the original's `--save_train`).
+    #[serde(default)]
+    pub save_train: bool,
+    /// Start from these weights (a Burn record, e.g. another run's `best.bpk`; the original's
+    /// `--weights`), relative to the run file's folder.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub weights: Option<PathBuf>,
     #[serde(default)]
     pub seed: u64,
     #[serde(default = "default_device")]
@@ -102,7 +182,7 @@ pub struct RunConfig {
     /// Keep slices in memory after their first read.
     #[serde(default)]
     pub in_memory: bool,
-    /// Use the first 10 slices of each split only (the original's --debug).
+    /// Use the first `DEBUG_SLICES` slices of each split only (the original's --debug).
     #[serde(default)]
     pub debug: bool,
     /// Check that images lie in [0, 1].
@@ -129,6 +209,9 @@ fn default_optimizer() -> OptimizerKind {
 fn default_lr() -> f64 {
     5e-4
 }
+fn default_adam_epsilon() -> f64 {
+    1e-8
+}
 fn default_halving() -> LrHalving {
     LrHalving::Plateau
 }
@@ -151,21 +234,111 @@ fn default_device() -> String {
     "cpu".to_string()
 }
 
+impl Default for RunConfig {
+    fn default() -> Self {
+        RunConfig {
+            dataset: PathBuf::new(),
+            streams: Vec::new(),
+            network: "UNet".into(),
+            network_base: None,
+            modalities: 1,
+            classes: 2,
+            losses: Vec::new(),
+            schedule: default_schedule(),
+            optimizer: default_optimizer(),
+            learning_rate: default_lr(),
+            adam_epsilon: default_adam_epsilon(),
+            lr_halving: default_halving(),
+            epochs: default_epochs(),
+            batch_size: default_batch(),
+            temperature: one(),
+            activation: Activation::default(),
+            metric_classes: Vec::new(),
+            patient_regex: default_regex(),
+            resolution_regex: None,
+            empty_mask: EmptyMaskRule::default(),
+            truth_folder: None,
+            group: false,
+            group_train: false,
+            save_train: false,
+            weights: None,
+            seed: 0,
+            device: default_device(),
+            in_memory: false,
+            debug: false,
+            check_image_range: yes(),
+            use_spacing: yes(),
+            truncate_distance_maps: false,
+            check_loss_inputs: yes(),
+        }
+    }
+}
+
+/// A run file that cannot be used, naming the file (when there is one) and the field.
+#[derive(Debug, thiserror::Error)]
+#[error("{}{field}: {reason}", .file.as_ref().map(|f| format!("{}: ", f.display())).unwrap_or_default())]
+pub struct ConfigError {
+    pub file: Option<PathBuf>,
+    pub field: String,
+    pub reason: String,
+}
+
+impl ConfigError {
+    pub fn new(field: impl Into<String>, reason: impl Into<String>) -> Self {
+        ConfigError {
+            file: None,
+            field: field.into(),
+            reason: reason.into(),
+        }
+    }
+
+    /// The same error, naming the run file it came from.
+    pub fn in_file(mut self, file: &Path) -> Self {
+        self.file = Some(file.to_path_buf());
+        self
+    }
+}
+
+/// `path` taken from `base` when relative, made absolute so that the run.toml written into a run
+/// folder still finds the file.
+fn resolve_path(base: &Path, path: &Path) -> PathBuf {
+    let joined = if path.is_relative() {
+        base.join(path)
+    } else {
+        path.to_path_buf()
+    };
+    std::fs::canonicalize(&joined).unwrap_or(joined)
+}
+
+/// Compiles a regex as the original's `re.match`: anchored at the start of the text.
+pub fn anchored_regex(field: &str, pattern: &str) -> Result<regex::Regex, ConfigError> {
+    let regex = regex::Regex::new(&format!("^(?:{pattern})"))
+        .map_err(|e| ConfigError::new(field, e.to_string()))?;
+    if regex.captures_len() < 2 {
+        return Err(ConfigError::new(
+            field,
+            format!("'{pattern}' has no capture group (its first group names the patient)"),
+        ));
+    }
+    Ok(regex)
+}
+
 impl RunConfig {
-    /// Parses a run file; a relative `dataset` is taken from the run file's folder.
-    pub fn from_file(path: &Path) -> Result<Self, String> {
-        let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
-        let mut config: RunConfig =
-            toml::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?;
-        if config.dataset.is_relative() {
-            if let Some(dir) = path.parent() {
-                config.dataset = dir.join(&config.dataset);
-            }
-        }
-        // Absolute, so that the run.toml written into a run folder still finds the data.
-        if let Ok(absolute) = std::fs::canonicalize(&config.dataset) {
-            config.dataset = absolute;
-        }
+    /// Parses a run file; relative `dataset` and `weights` are taken from the run file's folder.
+    pub fn from_file(path: &Path) -> Result<Self, ConfigError> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| ConfigError::new("(file)", e.to_string()).in_file(path))?;
+        let mut config: RunConfig = toml::from_str(&text).map_err(|e| {
+            let field = e
+                .span()
+                .map(|span| field_at(&text, span.start))
+                .unwrap_or_else(|| "(file)".into());
+            ConfigError::new(field, e.message().to_string()).in_file(path)
+        })?;
+        let base = path.parent().unwrap_or(Path::new(""));
+        config.dataset = resolve_path(base, &config.dataset);
+        config.weights = config.weights.as_ref().map(|w| resolve_path(base, w));
+        config.validate().map_err(|e| e.in_file(path))?;
         Ok(config)
     }
 
@@ -173,69 +346,171 @@ impl RunConfig {
         toml::to_string_pretty(self).expect("a run file serialises")
     }
 
+    /// The classes averaged for the best epoch: `metric_classes`, or all when it is empty.
+    pub fn metric_classes(&self) -> Vec<usize> {
+        if self.metric_classes.is_empty() {
+            (0..self.classes).collect()
+        } else {
+            self.metric_classes.clone()
+        }
+    }
+
+    /// `resolution_regex`, or `patient_regex` when it is not given.
+    pub fn resolution_regex(&self) -> &str {
+        self.resolution_regex
+            .as_deref()
+            .unwrap_or(&self.patient_regex)
+    }
+
+    /// The folder of the class maps that Dice and the 3-D metrics compare with.
+    pub fn truth_folder(&self) -> Result<String, ConfigError> {
+        if let Some(folder) = &self.truth_folder {
+            return Ok(folder.clone());
+        }
+        self.streams
+            .iter()
+            .find(|s| matches!(s.kind, StreamKind::OneHot | StreamKind::DistanceMap))
+            .map(|s| s.folder.clone())
+            .ok_or_else(|| {
+                ConfigError::new(
+                    "truth_folder",
+                    "no one_hot or distance_map stream names the class maps; give the folder",
+                )
+            })
+    }
+
+    /// Output channels of the network: 1 for a sigmoid, K otherwise.
+    pub fn output_channels(&self) -> usize {
+        match self.activation {
+            Activation::Softmax => self.classes,
+            Activation::Sigmoid => 1,
+        }
+    }
+
     /// Checks what can be checked before touching data or the device.
-    pub fn validate(&self) -> Result<(), String> {
+    pub fn validate(&self) -> Result<(), ConfigError> {
         if self.streams.len() < 2 {
-            return Err("at least two streams are needed: the image and one target".into());
+            return Err(ConfigError::new(
+                "streams",
+                "at least two streams are needed: the image and one target",
+            ));
         }
         if self.losses.is_empty() {
-            return Err("no loss term".into());
+            return Err(ConfigError::new("losses", "no loss term"));
         }
-        for term in &self.losses {
+        if self.classes < 2 || self.classes > 256 {
+            return Err(ConfigError::new(
+                "classes",
+                "between 2 and 256 classes are supported",
+            ));
+        }
+        for (i, term) in self.losses.iter().enumerate() {
+            let field = |name: &str| format!("losses[{i}].{name}");
+            if !LOSS_NAMES.contains(&term.name.as_str()) {
+                return Err(ConfigError::new(
+                    field("name"),
+                    format!("unknown loss '{}' ({})", term.name, LOSS_NAMES.join(", ")),
+                ));
+            }
             if term.stream == 0 || term.stream >= self.streams.len() {
-                return Err(format!(
-                    "loss {}: stream {} is not a target stream (1..{})",
-                    term.name,
-                    term.stream,
-                    self.streams.len() - 1
+                return Err(ConfigError::new(
+                    field("stream"),
+                    format!(
+                        "stream {} is not a target stream (1..{})",
+                        term.stream,
+                        self.streams.len() - 1
+                    ),
                 ));
             }
             if let Some(&k) = term.idc.iter().find(|&&k| k >= self.classes) {
-                return Err(format!(
-                    "loss {}: class {k} in idc, but there are {} classes",
-                    term.name, self.classes
+                return Err(ConfigError::new(
+                    field("idc"),
+                    format!("class {k}, but there are {} classes", self.classes),
+                ));
+            }
+            if term.gamma.is_some() && term.name != "FocalLoss" {
+                return Err(ConfigError::new(
+                    field("gamma"),
+                    "only FocalLoss has a gamma",
+                ));
+            }
+            if term.truncate_prediction_map.is_some() && term.name != "HausdorffLoss" {
+                return Err(ConfigError::new(
+                    field("truncate_prediction_map"),
+                    "only HausdorffLoss has a prediction map",
                 ));
             }
         }
         if let Some(&k) = self.metric_classes.iter().find(|&&k| k >= self.classes) {
-            return Err(format!(
-                "metric class {k}, but there are {} classes",
-                self.classes
+            return Err(ConfigError::new(
+                "metric_classes",
+                format!("class {k}, but there are {} classes", self.classes),
             ));
         }
-        if matches!(
-            self.schedule,
-            Schedule::Rebalance { .. } | Schedule::Steal { .. } | Schedule::Add { .. }
-        ) && self.losses.len() != 2
-        {
-            return Err("weight schedules act on exactly two loss terms".into());
+        match &self.schedule {
+            Schedule::Rebalance { .. } | Schedule::Steal { .. } if self.losses.len() != 2 => {
+                return Err(ConfigError::new(
+                    "schedule",
+                    "steal and rebalance act on two loss terms",
+                ));
+            }
+            Schedule::Add { to_add } if to_add.len() != self.losses.len() => {
+                return Err(ConfigError::new(
+                    "schedule.to_add",
+                    format!(
+                        "{} values for {} loss terms",
+                        to_add.len(),
+                        self.losses.len()
+                    ),
+                ));
+            }
+            _ => {}
         }
-        if self.batch_size == 0 || self.epochs == 0 {
-            return Err("batch_size and epochs must be at least 1".into());
+        if self.batch_size == 0 {
+            return Err(ConfigError::new("batch_size", "must be at least 1"));
         }
-        if self.temperature.is_nan() || self.temperature <= 0.0 {
-            return Err("temperature must be positive".into());
+        if self.epochs == 0 {
+            return Err(ConfigError::new("epochs", "must be at least 1"));
         }
-        regex::Regex::new(&self.patient_regex).map_err(|e| format!("patient_regex: {e}"))?;
+        if !(self.temperature.is_finite() && self.temperature > 0.0) {
+            return Err(ConfigError::new("temperature", "must be positive"));
+        }
+        if !(self.adam_epsilon.is_finite() && self.adam_epsilon > 0.0) {
+            return Err(ConfigError::new("adam_epsilon", "must be positive"));
+        }
+        if self.activation == Activation::Sigmoid && self.classes != 2 {
+            return Err(ConfigError::new(
+                "activation",
+                "sigmoid is binary segmentation: classes must be 2",
+            ));
+        }
+        for stream in &self.streams {
+            stream.normalize.check().map_err(|reason| {
+                ConfigError::new(format!("streams.{}.normalize", stream.folder), reason)
+            })?;
+        }
+        anchored_regex("patient_regex", &self.patient_regex)?;
+        anchored_regex("resolution_regex", self.resolution_regex())?;
+        self.truth_folder()?;
         Ok(())
     }
 }
 
-/// Loss weights of every term at `epoch` (0-based), starting from the run file's weights.
-pub fn weights_at(schedule: Schedule, initial: &[f64], epoch: usize) -> Vec<f64> {
-    let mut weights = initial.to_vec();
-    match schedule {
-        Schedule::None => {}
-        Schedule::Rebalance { step } => {
-            let alpha = (1.0 - step * epoch as f64).max(step);
-            weights = vec![alpha, 1.0 - alpha];
-        }
-        Schedule::Add { step } => weights[1] += step * epoch as f64,
-        Schedule::Steal { step } => {
-            for _ in 0..epoch {
-                weights = vec![(weights[0] - step).max(0.1), weights[1] + step];
-            }
-        }
+/// The dotted key path of the TOML value at byte `offset`, best effort, for error messages.
+fn field_at(text: &str, offset: usize) -> String {
+    let before = &text[..offset.min(text.len())];
+    let line = before.lines().last().unwrap_or("");
+    let key = line.split('=').next().unwrap_or("").trim();
+    let table = before
+        .lines()
+        .rev()
+        .map(str::trim)
+        .find(|l| l.starts_with('['))
+        .map(|l| l.trim_matches(|c| c == '[' || c == ']').to_string());
+    match (table, key.is_empty()) {
+        (Some(t), false) => format!("{t}.{key}"),
+        (Some(t), true) => t,
+        (None, false) => key.to_string(),
+        (None, true) => "(file)".into(),
     }
-    weights
 }

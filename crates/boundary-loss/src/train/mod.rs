@@ -1,46 +1,51 @@
 //! Training (the original `main.py`): a run file in, a run folder out.
 //!
-//! This module owns the epoch loop (weighted loss terms, weight schedules, optimiser and
-//! learning-rate rule), validation, and the run folder: `metrics.csv`, `tra_loss.npy`
-//! `(epochs, iterations, terms)`, `val_loss.npy`, `tra_dice.npy` / `val_dice.npy`
-//! `(epochs, images, K)`, `val_3d_dsc.npy` and `val_3d_hd95.npy` `(epochs, patients, K)` with
-//! `val_3d_patients.txt`, `iterNNN/val/<slice>.png` predicted class maps, `best_epoch/`,
-//! `best_epoch.txt`, `best.bpk` weights, `run.toml` (the resolved run file) and `version.txt`.
-//! Every file is written to a temporary name and renamed, after every epoch, so an interrupted
-//! run leaves complete files of the epochs it finished.
+//! This module owns the epoch loop: the run file ([`config`]), loss weights and learning-rate
+//! rule ([`schedule`]), the optimisers ([`optim`]), one batch through network and losses
+//! ([`step`]), the run folder's format, checkpoints and resume ([`run_folder`]), and progress
+//! reports ([`observer`]). Metrics come from [`crate::eval`]; data from [`crate::data`].
 
 pub mod config;
+pub mod observer;
+pub mod optim;
+pub mod run_folder;
+pub mod schedule;
+pub mod step;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use burn::module::Module;
-use burn::optim::decay::WeightDecayConfig;
-use burn::optim::momentum::MomentumConfig;
-use burn::optim::{AdamConfig, GradientsParams, ModuleOptimizer, SgdConfig};
-use burn::tensor::activation::softmax;
-use burn::tensor::{Device, Tensor, TensorData};
-use indicatif::{ProgressBar, ProgressStyle};
-use ndarray::Array3;
 use regex::Regex;
-use volume_io::{write_atomically, write_npy_atomically, write_png_u8, FileError};
+use volume_io::{write_png_u8, FileError};
 
-pub use config::{weights_at, LossTerm, LrHalving, OptimizerKind, RunConfig, Schedule};
-
-use crate::data::{Batch, DataError, Dataset, Loader, SliceCache, StreamKind};
-use crate::device::DeviceError;
-use crate::eval::{group_patients, hd95, Overlap};
-use crate::losses::{
-    argmax_classes, BoundaryLoss, CrossEntropy, DiceLoss, FocalLoss, GeneralizedDice,
-    HausdorffLoss, Loss, LossError,
+pub use config::{
+    Activation, ConfigError, LossTerm, LrHalving, OptimizerKind, RunConfig, Schedule,
 };
+pub use observer::{EpochReport, Observer, Phase, Silent};
+pub use run_folder::VERSION;
+pub use schedule::weights_at;
+
+use crate::data::{
+    patient_batches, slice_batches, slice_stem, Batch, DataError, Dataset, Loader, SliceCache,
+};
+use crate::device::DeviceError;
+use crate::eval::{self, column_means, group_patients, mean_over, MetricError, Overlap};
+use crate::losses::LossError;
 use crate::nets::{Architecture, NetError, Network};
+use run_folder::{Checkpoint, History};
+use step::{build_loss, run_batch, LossFn};
+
+/// Slices per split in debug mode (the original's `--debug`).
+pub const DEBUG_SLICES: usize = 10;
+/// Batches the loader reads ahead of the training step.
+pub const PREFETCH_BATCHES: usize = 2;
 
 /// Why a run stopped.
 #[derive(Debug, thiserror::Error)]
 pub enum TrainError {
     #[error("run file: {0}")]
-    Config(String),
+    Config(#[from] ConfigError),
     #[error(transparent)]
     Data(#[from] DataError),
     #[error(transparent)]
@@ -51,6 +56,12 @@ pub enum TrainError {
     Device(#[from] DeviceError),
     #[error(transparent)]
     File(#[from] FileError),
+    #[error(transparent)]
+    Metric(#[from] MetricError),
+    #[error("{0}: holds a run already (--force replaces it, --resume continues it)")]
+    RunExists(PathBuf),
+    #[error("{0}: is not empty and holds no run; choose another folder")]
+    NotARunFolder(PathBuf),
 }
 
 /// What a finished run reports.
@@ -60,274 +71,247 @@ pub struct RunSummary {
     /// 0-based epoch with the best mean validation Dice over the metric classes.
     pub best_epoch: usize,
     pub best_val_dice: f64,
+    /// The metric classes the best epoch was chosen by.
+    pub metric_classes: Vec<usize>,
+    /// At the best epoch: mean over validation images of the 2-D Dice, per class.
+    pub best_val_dice_per_class: Vec<f64>,
     /// At the best epoch: mean over patients of the 3-D Dice, per class.
     pub best_val_3d_dsc: Vec<f64>,
     /// At the best epoch: mean over patients (where defined) of the 3-D HD95 in mm, per class.
     pub best_val_3d_hd95: Vec<f64>,
 }
 
-/// What `train --resume` needs besides the run file and the files of the finished epochs.
-#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
-struct Checkpoint {
-    epochs_done: usize,
-    learning_rate: f64,
-    best_epoch: usize,
-    /// None until an epoch has a defined Dice, and for NaN entries below.
-    best_dice: Option<f64>,
-    best_3d_dsc: Vec<Option<f64>>,
-    best_3d_hd95: Vec<Option<f64>>,
-    last_change: usize,
-}
-
-fn finite(values: &[f64]) -> Vec<Option<f64>> {
-    values.iter().map(|v| (!v.is_nan()).then_some(*v)).collect()
-}
-
-fn or_nan(values: &[Option<f64>]) -> Vec<f64> {
-    values.iter().map(|v| v.unwrap_or(f64::NAN)).collect()
-}
-
-/// The code version written next to every run.
-pub const VERSION: &str = concat!(env!("CARGO_PKG_NAME"), " ", env!("CARGO_PKG_VERSION"));
-
-type LossFn = Box<dyn Fn(Tensor<4>, Tensor<4>) -> Result<Tensor<1>, LossError>>;
-
-fn build_loss(term: &LossTerm, checks: bool) -> Result<LossFn, TrainError> {
-    fn boxed<L: Loss + 'static>(loss: L, checks: bool) -> LossFn {
-        let loss = loss.with_checks(checks);
-        Box::new(move |probs, second| loss.loss(probs, second))
-    }
-    let idc = term.idc.clone();
-    Ok(match term.name.as_str() {
-        "BoundaryLoss" | "SurfaceLoss" => boxed(BoundaryLoss::new(idc), checks),
-        "GeneralizedDice" => boxed(GeneralizedDice::new(idc), checks),
-        "DiceLoss" => boxed(DiceLoss::new(idc), checks),
-        "CrossEntropy" => boxed(CrossEntropy::new(idc), checks),
-        "FocalLoss" => boxed(FocalLoss::new(idc, term.gamma.unwrap_or(2.0)), checks),
-        "HausdorffLoss" => boxed(HausdorffLoss::new(idc), checks),
-        other => {
-            return Err(TrainError::Config(format!(
-                "unknown loss '{other}' (BoundaryLoss, SurfaceLoss, GeneralizedDice, DiceLoss, CrossEntropy, FocalLoss, HausdorffLoss)"
-            )))
-        }
-    })
-}
-
-fn build_optimizer(kind: OptimizerKind) -> ModuleOptimizer {
-    match kind {
-        OptimizerKind::Adam => AdamConfig::new().with_beta_1(0.9).with_beta_2(0.99).init(),
-        OptimizerKind::Sgd => SgdConfig::new()
-            .with_momentum(Some(MomentumConfig {
-                momentum: 0.99,
-                dampening: 0.0,
-                nesterov: false,
-            }))
-            .with_weight_decay(Some(WeightDecayConfig::new(5e-4)))
-            .init(),
-    }
-}
-
-/// A batch stream as a `(B, C, H, W)` tensor.
-fn to_tensor(batch: &Batch, stream: usize, device: &Device) -> Tensor<4> {
-    let shape = [
-        batch.indices.len(),
-        batch.channels[stream],
-        batch.size[0],
-        batch.size[1],
-    ];
-    Tensor::<4>::from_data(
-        TensorData::new(batch.streams[stream].clone(), shape),
-        device,
-    )
-}
-
-/// Predicted (arg-max of `probs`) and true (arg-max of the one-hot stream) class maps of a
-/// batch, image after image, and the pixels of one image.
-fn class_maps(
-    probs: Tensor<4>,
-    batch: &Batch,
-    truth_stream: usize,
-    classes: usize,
-) -> (Vec<u8>, Vec<u8>, usize) {
-    let pixels = batch.size[0] * batch.size[1];
-    let probs = probs
-        .into_data()
-        .try_to_vec::<f32>()
-        .expect("f32 probabilities");
-    let predicted = argmax_classes(&probs, classes, pixels);
-    let truth = argmax_classes(&batch.streams[truth_stream], classes, pixels);
-    (predicted, truth, pixels)
-}
-
-/// Per-epoch records, written out after every epoch.
-struct History {
-    classes: usize,
-    terms: usize,
-    tra_loss: Vec<Vec<Vec<f32>>>,
-    val_loss: Vec<Vec<Vec<f32>>>,
-    tra_dice: Vec<Vec<Vec<f32>>>,
-    val_dice: Vec<Vec<Vec<f32>>>,
-    val_3d_dsc: Vec<Vec<Vec<f32>>>,
-    val_3d_hd95: Vec<Vec<Vec<f32>>>,
-    csv: String,
-}
-
-fn stack(epochs: &[Vec<Vec<f32>>], inner: usize) -> Array3<f32> {
-    let rows = epochs.first().map_or(0, |e| e.len());
-    Array3::from_shape_fn((epochs.len(), rows, inner), |(e, r, c)| epochs[e][r][c])
-}
-
-fn unstack(array: Array3<f32>) -> Vec<Vec<Vec<f32>>> {
-    array
-        .outer_iter()
-        .map(|epoch| epoch.outer_iter().map(|row| row.to_vec()).collect())
-        .collect()
-}
-
-impl History {
-    /// The history of the first `epochs` epochs of a run folder.
-    fn load(&mut self, dir: &Path, epochs: usize) -> Result<(), FileError> {
-        let read = |name: &str| -> Result<Vec<Vec<Vec<f32>>>, FileError> {
-            let path = dir.join(name);
-            let array: Array3<f32> =
-                ndarray_npy::read_npy(&path).map_err(|e| FileError::new(&path, e))?;
-            let mut epochs_read = unstack(array);
-            if epochs_read.len() < epochs {
-                return Err(FileError::new(
-                    &path,
-                    format!(
-                        "holds {} epochs, the checkpoint {epochs}",
-                        epochs_read.len()
-                    ),
-                ));
-            }
-            epochs_read.truncate(epochs);
-            Ok(epochs_read)
-        };
-        self.tra_loss = read("tra_loss.npy")?;
-        self.val_loss = read("val_loss.npy")?;
-        self.tra_dice = read("tra_dice.npy")?;
-        self.val_dice = read("val_dice.npy")?;
-        self.val_3d_dsc = read("val_3d_dsc.npy")?;
-        self.val_3d_hd95 = read("val_3d_hd95.npy")?;
-        let csv_path = dir.join("metrics.csv");
-        let csv = std::fs::read_to_string(&csv_path).map_err(|e| FileError::new(&csv_path, e))?;
-        self.csv = csv
-            .lines()
-            .take(epochs + 1)
-            .map(|l| format!("{l}\n"))
-            .collect();
-        Ok(())
-    }
-
-    fn save(&self, dir: &Path) -> Result<(), FileError> {
-        let k = self.classes;
-        write_npy_atomically(
-            &dir.join("tra_loss.npy"),
-            &stack(&self.tra_loss, self.terms),
-        )?;
-        write_npy_atomically(
-            &dir.join("val_loss.npy"),
-            &stack(&self.val_loss, self.terms),
-        )?;
-        write_npy_atomically(&dir.join("tra_dice.npy"), &stack(&self.tra_dice, k))?;
-        write_npy_atomically(&dir.join("val_dice.npy"), &stack(&self.val_dice, k))?;
-        write_npy_atomically(&dir.join("val_3d_dsc.npy"), &stack(&self.val_3d_dsc, k))?;
-        write_npy_atomically(&dir.join("val_3d_hd95.npy"), &stack(&self.val_3d_hd95, k))?;
-        write_text(&dir.join("metrics.csv"), &self.csv)
-    }
-}
-
-fn write_text(path: &Path, text: &str) -> Result<(), FileError> {
-    write_atomically(path, |out| {
-        out.write_all(text.as_bytes()).map_err(|e| e.to_string())
-    })
-}
-
-fn mean_over(values: &[f64], classes: &[usize]) -> f64 {
-    let picked: Vec<f64> = classes
-        .iter()
-        .map(|&k| values[k])
-        .filter(|v| !v.is_nan())
-        .collect();
-    if picked.is_empty() {
-        f64::NAN
-    } else {
-        picked.iter().sum::<f64>() / picked.len() as f64
-    }
-}
-
-/// Writes `checkpoint.tmp/` (weights, optimiser state, then state.json last) and renames it to
-/// `checkpoint/`; resuming accepts either, whichever holds a state.json.
-fn save_checkpoint(
-    run_dir: &Path,
-    net: &Network,
-    optimizer: &ModuleOptimizer,
-    state: &Checkpoint,
-) -> Result<(), FileError> {
-    let temp = run_dir.join("checkpoint.tmp");
-    let _ = std::fs::remove_dir_all(&temp);
-    std::fs::create_dir_all(&temp).map_err(|e| FileError::new(&temp, e))?;
-    let model = temp.join("model.bpk");
-    net.clone()
-        .into_record()
-        .save(&model)
-        .map_err(|e| FileError::new(&model, format!("{e:?}")))?;
-    let optim = temp.join("optimizer.bpk");
-    optimizer
-        .to_record()
-        .save(&optim)
-        .map_err(|e| FileError::new(&optim, format!("{e:?}")))?;
-    write_text(
-        &temp.join("state.json"),
-        &serde_json::to_string_pretty(state).expect("plain state"),
-    )?;
-    let done = run_dir.join("checkpoint");
-    let _ = std::fs::remove_dir_all(&done);
-    std::fs::rename(&temp, &done).map_err(|e| FileError::new(&done, e))
-}
-
-/// Copies `from` to `to` through a temporary folder, replacing `to`.
-fn replace_dir(from: &Path, to: &Path) -> Result<(), FileError> {
-    let temp = to.with_extension("tmp");
-    let _ = std::fs::remove_dir_all(&temp);
-    std::fs::create_dir_all(&temp).map_err(|e| FileError::new(&temp, e))?;
-    for entry in std::fs::read_dir(from).map_err(|e| FileError::new(from, e))? {
-        let entry = entry.map_err(|e| FileError::new(from, e))?;
-        std::fs::copy(entry.path(), temp.join(entry.file_name()))
-            .map_err(|e| FileError::new(entry.path(), e))?;
-    }
-    let _ = std::fs::remove_dir_all(to);
-    std::fs::rename(&temp, to).map_err(|e| FileError::new(to, e))
-}
-
 /// How a run is driven (not part of the run file).
 #[derive(Debug, Clone, Default)]
 pub struct TrainOptions {
-    pub show_progress: bool,
     /// Stop after this many epochs have finished (as if the run were killed there); the run
     /// folder can then be resumed.
     pub stop_after: Option<usize>,
+    /// Replace a run already in the run folder (otherwise it is an error).
+    pub force: bool,
 }
 
-/// Trains as `config` says, writing the run folder `run_dir`.
+/// Trains as `config` says, writing the run folder `run_dir`, which must not hold a run unless
+/// `options.force`.
 pub fn train(
     config: &RunConfig,
     run_dir: &Path,
-    show_progress: bool,
+    options: &TrainOptions,
+    observer: &mut dyn Observer,
 ) -> Result<RunSummary, TrainError> {
-    let options = TrainOptions {
-        show_progress,
-        stop_after: None,
-    };
-    run(config, run_dir, &options, false)
+    if run_dir.exists() {
+        let empty = std::fs::read_dir(run_dir)
+            .map_err(|e| FileError::new(run_dir, e))?
+            .next()
+            .is_none();
+        if !empty {
+            if !run_folder::holds_run(run_dir) {
+                return Err(TrainError::NotARunFolder(run_dir.to_path_buf()));
+            }
+            if !options.force {
+                return Err(TrainError::RunExists(run_dir.to_path_buf()));
+            }
+            std::fs::remove_dir_all(run_dir).map_err(|e| FileError::new(run_dir, e))?;
+        }
+    }
+    run(config, run_dir, options, false, observer)
 }
 
 /// Continues the run in `run_dir` (killed at any point) from its last finished epoch, with its
 /// own `run.toml`; ends with the same files as an uninterrupted run with the same seed on CPU.
-pub fn resume(run_dir: &Path, options: &TrainOptions) -> Result<RunSummary, TrainError> {
-    let config = RunConfig::from_file(&run_dir.join("run.toml")).map_err(TrainError::Config)?;
-    run(&config, run_dir, options, true)
+pub fn resume(
+    run_dir: &Path,
+    options: &TrainOptions,
+    observer: &mut dyn Observer,
+) -> Result<RunSummary, TrainError> {
+    let config = RunConfig::from_file(&run_dir.join(run_folder::RUN_FILE))?;
+    run(&config, run_dir, options, true, observer)
+}
+
+/// The opened validation or training split.
+fn open_split(
+    config: &RunConfig,
+    split: &str,
+    truth_folder: &str,
+) -> Result<Arc<Dataset>, TrainError> {
+    let mut dataset = Dataset::open(
+        &config.dataset,
+        split,
+        config.streams.clone(),
+        config.classes,
+    )?
+    .with_truth(truth_folder)?;
+    dataset.check_image_range = config.check_image_range;
+    dataset.map_options.truncate = config.truncate_distance_maps;
+    if !config.use_spacing {
+        dataset.spacing.clear();
+    } else if dataset.spacing.is_empty()
+        && config
+            .streams
+            .iter()
+            .any(|s| s.kind == crate::data::StreamKind::DistanceMap)
+    {
+        return Err(TrainError::Config(ConfigError::new(
+            "use_spacing",
+            format!(
+                "{}: no spacing.json or spacing.pkl, but the distance maps need the slice spacing (set use_spacing = false for 1 per axis)",
+                dataset.split_dir.display()
+            ),
+        )));
+    }
+    if config.debug {
+        dataset.names.truncate(DEBUG_SLICES);
+    }
+    Ok(Arc::new(dataset))
+}
+
+/// Patients of a split: `(patient, slice indices)` in order of first appearance.
+fn patients_of(
+    dataset: &Dataset,
+    pattern: &Regex,
+) -> Result<Vec<(String, Vec<usize>)>, TrainError> {
+    let stems: Vec<String> = dataset
+        .names
+        .iter()
+        .map(|n| slice_stem(n).to_string())
+        .collect();
+    group_patients(&stems, pattern).map_err(|e| {
+        TrainError::from(DataError::Bad {
+            path: dataset.split_dir.clone(),
+            reason: e.to_string(),
+        })
+    })
+}
+
+/// The 3-D spacing of every validation patient, ordered as the slice stack `(slices, axis 0,
+/// axis 1)`: `spacing_3d` holds `(axis 0, axis 1, slice axis)` like the original's pickle, keyed
+/// by `resolution_regex` on the patient's first slice.
+fn patient_spacings(
+    config: &RunConfig,
+    val_set: &Dataset,
+    patients: &[(String, Vec<usize>)],
+) -> Result<Vec<[f64; 3]>, TrainError> {
+    let table = crate::data::read_spacing(&config.dataset, "spacing_3d")?;
+    let json = config.dataset.join("spacing_3d.json");
+    let file = if json.exists() {
+        json
+    } else {
+        config.dataset.join("spacing_3d.pkl")
+    };
+    if table.is_empty() {
+        return Err(DataError::Bad {
+            path: file,
+            reason: "missing or empty (also no spacing_3d.json): the 3-D HD95 needs each patient's spacing".into(),
+        }
+        .into());
+    }
+    let pattern = config::anchored_regex("resolution_regex", config.resolution_regex())?;
+    patients
+        .iter()
+        .map(|(patient, slices)| {
+            let stem = slice_stem(&val_set.names[slices[0]]);
+            let key = eval::patient_of(stem, &pattern, "resolution_regex").map_err(|e| {
+                DataError::Bad {
+                    path: val_set.split_dir.clone(),
+                    reason: e.to_string(),
+                }
+            })?;
+            match table.get(&key) {
+                Some(s) if s.len() == 3 => Ok([s[2], s[0], s[1]]),
+                Some(s) => Err(DataError::Bad {
+                    path: file.clone(),
+                    reason: format!("'{key}' has {} values, 3 expected", s.len()),
+                }
+                .into()),
+                None => Err(DataError::Bad {
+                    path: file.clone(),
+                    reason: format!(
+                        "no spacing for patient '{patient}' (key '{key}' from resolution_regex '{}')",
+                        config.resolution_regex()
+                    ),
+                }
+                .into()),
+            }
+        })
+        .collect()
+}
+
+/// Writes the predicted class maps of a batch as `dir/<slice>.png`.
+fn save_predictions(
+    dir: &Path,
+    dataset: &Dataset,
+    batch: &Batch,
+    predicted: &[u8],
+) -> Result<(), FileError> {
+    let pixels = batch.size[0] * batch.size[1];
+    for (b, &index) in batch.indices.iter().enumerate() {
+        let stem = slice_stem(&dataset.names[index]);
+        write_png_u8(
+            &dir.join(format!("{stem}.png")),
+            &predicted[b * pixels..(b + 1) * pixels],
+            batch.size[0],
+            batch.size[1],
+        )?;
+    }
+    Ok(())
+}
+
+/// Per patient (rows) and class, of one epoch.
+struct VolumeMetrics {
+    dsc: Vec<Vec<f32>>,
+    hd95: Vec<Vec<f32>>,
+    /// (patient, metric class) HD95 values that met an empty mask.
+    empty_cases: usize,
+}
+
+/// The 3-D Dice and HD95 of every patient and class.
+fn volume_metrics(
+    config: &RunConfig,
+    patients: &[(String, Vec<usize>)],
+    spacings: &[[f64; 3]],
+    predictions: &[Vec<u8>],
+    truths: &[Vec<u8>],
+    size: [usize; 2],
+) -> Result<VolumeMetrics, TrainError> {
+    let classes = config.classes;
+    let metric_classes = config.metric_classes();
+    let (mut dsc, mut hd95, mut empty) = (Vec::new(), Vec::new(), 0);
+    for ((_, slices), spacing) in patients.iter().zip(spacings) {
+        let mut overlap = Overlap::new(classes);
+        let (mut p3, mut t3) = (Vec::new(), Vec::new());
+        for &i in slices {
+            overlap.add(&predictions[i], &truths[i]);
+            p3.extend_from_slice(&predictions[i]);
+            t3.extend_from_slice(&truths[i]);
+        }
+        dsc.push(overlap.dice().iter().map(|&d| d as f32).collect());
+        let shape = [slices.len(), size[0], size[1]];
+        let mut row = Vec::with_capacity(classes);
+        for k in 0..classes {
+            let value = eval::hd95(&p3, &t3, &shape, spacing, k as u8, config.empty_mask)?;
+            if value.empty && metric_classes.contains(&k) {
+                empty += 1;
+            }
+            row.push(value.value as f32);
+        }
+        hd95.push(row);
+    }
+    Ok(VolumeMetrics {
+        dsc,
+        hd95,
+        empty_cases: empty,
+    })
+}
+
+/// Mean over batches of the summed weighted terms / number of terms: the original's CSV loss
+/// (`loss_log.mean(dim=(1, 2))`).
+fn mean_loss(rows: &[Vec<f32>]) -> f64 {
+    eval::nan_mean(rows.iter().flatten().map(|&v| v as f64))
+}
+
+/// The CSV Dice of the original: mean over images of the last class.
+fn last_class_mean(rows: &[Vec<f32>]) -> f64 {
+    eval::nan_mean(rows.iter().map(|r| *r.last().expect("K >= 2") as f64))
 }
 
 /// Trains from scratch, or from the checkpoint of `run_dir` when `resuming`.
@@ -336,83 +320,68 @@ pub fn run(
     run_dir: &Path,
     options: &TrainOptions,
     resuming: bool,
+    observer: &mut dyn Observer,
 ) -> Result<RunSummary, TrainError> {
-    let show_progress = options.show_progress;
-    config.validate().map_err(TrainError::Config)?;
+    config.validate()?;
     let architecture = Architecture::parse(&config.network)?;
     if architecture.spatial_rank() != 2 {
-        return Err(TrainError::Config(format!(
-            "{} is a 3-D network; training runs on 2-D slices",
-            architecture.name()
-        )));
+        return Err(ConfigError::new(
+            "network",
+            format!(
+                "{} is a 3-D network; training runs on 2-D slices",
+                architecture.name()
+            ),
+        )
+        .into());
     }
     let base_device = crate::device::parse(&config.device)?;
     let device = base_device.clone().autodiff();
-    let open = |split: &str| -> Result<Arc<Dataset>, TrainError> {
-        let mut dataset = Dataset::open(
-            &config.dataset,
-            split,
-            config.streams.clone(),
-            config.classes,
-        )?;
-        dataset.check_image_range = config.check_image_range;
-        dataset.map_options.truncate = config.truncate_distance_maps;
-        if !config.use_spacing {
-            dataset.spacing.clear();
-        }
-        if config.debug {
-            dataset.names.truncate(10);
-        }
-        Ok(Arc::new(dataset))
+    let truth_folder = config.truth_folder()?;
+    let (train_set, val_set) = (
+        open_split(config, "train", &truth_folder)?,
+        open_split(config, "val", &truth_folder)?,
+    );
+    let pattern = config::anchored_regex("patient_regex", &config.patient_regex)?;
+    let patients = patients_of(&val_set, &pattern)?;
+    let train_patients = if config.group_train {
+        patients_of(&train_set, &pattern)?
+    } else {
+        Vec::new()
     };
-    let (train_set, val_set) = (open("train")?, open("val")?);
-    let truth_stream = config
-        .streams
-        .iter()
-        .position(|s| s.kind == StreamKind::OneHot)
-        .ok_or_else(|| TrainError::Config("Dice needs a one_hot stream".into()))?;
-    let pattern =
-        Regex::new(&config.patient_regex).map_err(|e| TrainError::Config(e.to_string()))?;
-    let val_stems: Vec<String> = val_set
-        .names
-        .iter()
-        .map(|n| crate::data::slice_stem(n).to_string())
-        .collect();
-    let patients = group_patients(&val_stems, &pattern);
-    let spacing_3d = crate::data::read_spacing(&config.dataset, "spacing_3d")?;
+    let spacings = patient_spacings(config, &val_set, &patients)?;
+    let metric_classes = config.metric_classes();
 
+    // Every random draw of the run comes from its seed: the initial weights first.
+    base_device.seed(config.seed);
+    device.seed(config.seed);
     let mut net: Network = architecture.build_with_base(
         config.modalities,
-        config.classes,
+        config.output_channels(),
         config.network_base,
         &device,
     )?;
-    let mut optimizer = build_optimizer(config.optimizer);
+    if let Some(weights) = &config.weights {
+        net = run_folder::load_weights(net, weights)?;
+    }
+    let mut optimizer = optim::build_optimizer(config.optimizer, config.adam_epsilon);
     let losses: Vec<LossFn> = config
         .losses
         .iter()
-        .map(|t| build_loss(t, config.check_loss_inputs))
+        .map(|t| build_loss(t, config.check_loss_inputs, config.truncate_distance_maps))
         .collect::<Result<_, _>>()?;
     let initial_weights: Vec<f64> = config.losses.iter().map(|t| t.weight).collect();
 
     std::fs::create_dir_all(run_dir).map_err(|e| FileError::new(run_dir, e))?;
     if !resuming {
-        write_text(&run_dir.join("run.toml"), &config.to_toml())?;
-        write_text(&run_dir.join("version.txt"), &format!("{VERSION}\n"))?;
+        run_folder::write_text(&run_dir.join(run_folder::RUN_FILE), &config.to_toml())?;
+        run_folder::write_text(
+            &run_dir.join(run_folder::VERSION_FILE),
+            &format!("{VERSION}\n"),
+        )?;
     }
 
     let classes = config.classes;
-    let mut history = History {
-        classes,
-        terms: losses.len(),
-        tra_loss: vec![],
-        val_loss: vec![],
-        tra_dice: vec![],
-        val_dice: vec![],
-        val_3d_dsc: vec![],
-        val_3d_hd95: vec![],
-        csv: "epoch,tra_loss,val_loss,tra_dice,val_dice,val_3d_dsc,val_3d_hd95,learning_rate,weights\n".into(),
-    };
+    let mut history = History::new(classes, losses.len());
     let caches = config.in_memory.then(|| {
         (
             Arc::new(SliceCache::default()),
@@ -421,40 +390,36 @@ pub fn run(
     });
     let mut learning_rate = config.learning_rate;
     let (mut best_epoch, mut best_dice) = (0usize, f64::NEG_INFINITY);
+    let mut best_per_class = vec![f64::NAN; classes];
     let mut best_3d = (vec![f64::NAN; classes], vec![f64::NAN; classes]);
     let mut last_change = 0usize;
     let mut start = 0usize;
     if resuming {
-        let checkpoint_dir = [run_dir.join("checkpoint"), run_dir.join("checkpoint.tmp")]
-            .into_iter()
-            .find(|d| d.join("state.json").exists())
-            .ok_or_else(|| {
-                TrainError::Config(format!(
-                    "{}: no checkpoint to resume from",
-                    run_dir.display()
-                ))
-            })?;
-        let state_path = checkpoint_dir.join("state.json");
-        let text =
-            std::fs::read_to_string(&state_path).map_err(|e| FileError::new(&state_path, e))?;
-        let state: Checkpoint =
-            serde_json::from_str(&text).map_err(|e| FileError::new(&state_path, e))?;
-        let model_path = checkpoint_dir.join("model.bpk");
-        let record = burn::store::ModuleRecord::load(&model_path)
-            .map_err(|e| FileError::new(&model_path, format!("{e:?}")))?;
-        net = net.load_record(record);
-        let optimizer_path = checkpoint_dir.join("optimizer.bpk");
-        let record = burn::optim::OptimizerRecord::load(&optimizer_path)
-            .map_err(|e| FileError::new(&optimizer_path, format!("{e:?}")))?;
-        optimizer = optimizer.load_record(record);
+        let (state, loaded_net, loaded_optimizer) =
+            run_folder::load_checkpoint(run_dir, net, optimizer)?;
+        (net, optimizer) = (loaded_net, loaded_optimizer);
         history.load(run_dir, state.epochs_done)?;
         learning_rate = state.learning_rate;
         best_epoch = state.best_epoch;
         best_dice = state.best_dice.unwrap_or(f64::NEG_INFINITY);
-        best_3d = (or_nan(&state.best_3d_dsc), or_nan(&state.best_3d_hd95));
+        best_per_class = run_folder::or_nan(&state.best_dice_per_class);
+        best_per_class.resize(classes, f64::NAN);
+        best_3d = (
+            run_folder::or_nan(&state.best_3d_dsc),
+            run_folder::or_nan(&state.best_3d_hd95),
+        );
         last_change = state.last_change;
         start = state.epochs_done;
     }
+    observer.run_started(start, config.epochs);
+    let val_batches = if config.group {
+        patient_batches(
+            &patients.iter().map(|(_, s)| s.clone()).collect::<Vec<_>>(),
+            None,
+        )
+    } else {
+        slice_batches(val_set.len(), config.batch_size, None)
+    };
 
     for epoch in start..config.epochs {
         if options.stop_after.is_some_and(|n| epoch >= n) {
@@ -462,71 +427,57 @@ pub fn run(
         }
         // Per-epoch seed (dropout): a resumed run draws what an uninterrupted one would.
         device.seed(config.seed.wrapping_add(1 + epoch as u64));
-        let weights = weights_at(config.schedule, &initial_weights, epoch);
+        let weights = weights_at(&config.schedule, &initial_weights, epoch);
+        let iter_dir = run_folder::iteration_dir(run_dir, epoch);
+
         // Training.
-        let bar = if show_progress {
-            ProgressBar::new(train_set.len().div_ceil(config.batch_size) as u64)
+        let shuffle = Some(config.seed.wrapping_add(epoch as u64));
+        let train_batches = if config.group_train {
+            patient_batches(
+                &train_patients
+                    .iter()
+                    .map(|(_, s)| s.clone())
+                    .collect::<Vec<_>>(),
+                shuffle,
+            )
         } else {
-            ProgressBar::hidden()
+            slice_batches(train_set.len(), config.batch_size, shuffle)
         };
-        bar.set_style(
-            ProgressStyle::with_template("{prefix} {bar:30} {pos}/{len} {msg}")
-                .expect("static template"),
-        );
-        bar.set_prefix(format!("epoch {epoch:>3} train"));
+        let train_dir = iter_dir.join("train");
+        if config.save_train {
+            std::fs::create_dir_all(&train_dir).map_err(|e| FileError::new(&train_dir, e))?;
+        }
+        observer.phase_started(epoch, Phase::Train, train_batches.len());
         let mut tra_loss = Vec::new();
         let mut tra_dice = vec![vec![0f32; classes]; train_set.len()];
         let epoch_started = std::time::Instant::now();
         let mut loader = Loader::new(
             train_set.clone(),
-            config.batch_size,
-            Some(config.seed.wrapping_add(epoch as u64)),
-            2,
+            train_batches,
+            PREFETCH_BATCHES,
             caches.as_ref().map(|c| c.0.clone()),
         );
-        let (mut running_loss, mut running_dice, mut seen) = (0.0, 0.0, 0usize);
+        let (mut running_dice, mut seen) = (0.0, 0usize);
         for batch in loader.by_ref() {
             let batch = batch?;
-            let images = to_tensor(&batch, 0, &device);
-            let logits = net.forward_2d(config.modalities, images)?;
-            let probs = softmax(logits.div_scalar(config.temperature), 1);
-            let mut total: Option<Tensor<1>> = None;
-            let mut values = Vec::with_capacity(losses.len());
-            for ((loss, term), &w) in losses.iter().zip(&config.losses).zip(&weights) {
-                let value = loss(probs.clone(), to_tensor(&batch, term.stream, &device))?;
-                values.push(value.clone().into_scalar::<f32>());
-                let weighted = value.mul_scalar(w);
-                total = Some(match total {
-                    Some(t) => t.add(weighted),
-                    None => weighted,
-                });
-            }
-            let total = total.expect("at least one loss term");
-            let grads = GradientsParams::from_grads(total.backward(), &net);
+            let outcome = run_batch(&net, &batch, &device, config, &losses, &weights)?;
+            let grads = burn::optim::GradientsParams::from_grads(outcome.total.backward(), &net);
             net = optimizer.step(learning_rate, net, grads);
-
-            let (predicted, truth, pixels) = class_maps(probs, &batch, truth_stream, classes);
-            for (b, &index) in batch.indices.iter().enumerate() {
-                let image = b * pixels..(b + 1) * pixels;
-                let dice = Overlap::of(&predicted[image.clone()], &truth[image], classes).dice();
-                tra_dice[index] = dice.iter().map(|&d| d as f32).collect();
-                running_dice += mean_over(&dice, &config.metric_classes);
+            if config.save_train {
+                save_predictions(&train_dir, &train_set, &batch, &outcome.predicted)?;
+            }
+            for (dice, &index) in outcome.dice.into_iter().zip(&batch.indices) {
+                running_dice += eval::nan_mean(metric_classes.iter().map(|&k| dice[k] as f64));
+                tra_dice[index] = dice;
             }
             seen += batch.indices.len();
-            running_loss += values
-                .iter()
-                .zip(&weights)
-                .map(|(v, w)| *v as f64 * w)
-                .sum::<f64>();
-            tra_loss.push(values);
-            bar.set_message(format!(
-                "loss {:.4} dice {:.3}",
-                running_loss / tra_loss.len() as f64,
-                running_dice / seen as f64
-            ));
-            bar.inc(1);
+            tra_loss.push(outcome.weighted_terms);
+            observer.batch_done(
+                mean_loss(&tra_loss) * losses.len() as f64,
+                running_dice / seen as f64,
+            );
         }
-        bar.finish_and_clear();
+        observer.phase_done();
         let (train_seconds, data_wait) = (
             epoch_started.elapsed().as_secs_f64(),
             loader.waited().as_secs_f64(),
@@ -535,198 +486,134 @@ pub fn run(
 
         // Validation.
         let model = net.valid();
-        let iter_dir = run_dir.join(format!("iter{epoch:03}")).join("val");
-        std::fs::create_dir_all(&iter_dir).map_err(|e| FileError::new(&iter_dir, e))?;
+        let val_dir = iter_dir.join("val");
+        std::fs::create_dir_all(&val_dir).map_err(|e| FileError::new(&val_dir, e))?;
+        observer.phase_started(epoch, Phase::Validation, val_batches.len());
         let mut val_loss = Vec::new();
         let mut val_dice = vec![vec![0f32; classes]; val_set.len()];
         let mut predictions: Vec<Vec<u8>> = vec![Vec::new(); val_set.len()];
         let mut truths: Vec<Vec<u8>> = vec![Vec::new(); val_set.len()];
         let mut size = [0usize; 2];
+        let (mut running_dice, mut seen) = (0.0, 0usize);
         for batch in Loader::new(
             val_set.clone(),
-            config.batch_size,
-            None,
-            2,
+            val_batches.clone(),
+            PREFETCH_BATCHES,
             caches.as_ref().map(|c| c.1.clone()),
         ) {
             let batch = batch?;
             size = batch.size;
-            let logits = model.forward_2d(config.modalities, to_tensor(&batch, 0, &base_device))?;
-            let probs = softmax(logits.div_scalar(config.temperature), 1);
-            let mut values = Vec::with_capacity(losses.len());
-            for (loss, term) in losses.iter().zip(&config.losses) {
-                values.push(
-                    loss(probs.clone(), to_tensor(&batch, term.stream, &base_device))?
-                        .into_scalar::<f32>(),
-                );
+            let outcome = run_batch(&model, &batch, &base_device, config, &losses, &weights)?;
+            save_predictions(&val_dir, &val_set, &batch, &outcome.predicted)?;
+            let pixels = size[0] * size[1];
+            for (b, (dice, &index)) in outcome.dice.into_iter().zip(&batch.indices).enumerate() {
+                running_dice += eval::nan_mean(metric_classes.iter().map(|&k| dice[k] as f64));
+                val_dice[index] = dice;
+                predictions[index] = outcome.predicted[b * pixels..(b + 1) * pixels].to_vec();
+                truths[index] = batch.truth[b * pixels..(b + 1) * pixels].to_vec();
             }
-            val_loss.push(values);
-            let (predicted, truth, pixels) = class_maps(probs, &batch, truth_stream, classes);
-            for (b, &index) in batch.indices.iter().enumerate() {
-                let (p, t) = (
-                    &predicted[b * pixels..(b + 1) * pixels],
-                    &truth[b * pixels..(b + 1) * pixels],
-                );
-                val_dice[index] = Overlap::of(p, t, classes)
-                    .dice()
-                    .iter()
-                    .map(|&d| d as f32)
-                    .collect();
-                let stem = crate::data::slice_stem(&val_set.names[index]);
-                write_png_u8(
-                    &iter_dir.join(format!("{stem}.png")),
-                    p,
-                    batch.size[0],
-                    batch.size[1],
-                )?;
-                predictions[index] = p.to_vec();
-                truths[index] = t.to_vec();
-            }
-        }
-        // 3-D metrics per patient, slices in natural order.
-        let mut dsc_3d = Vec::with_capacity(patients.len());
-        let mut hd95_3d = Vec::with_capacity(patients.len());
-        for (patient, slices) in &patients {
-            let mut overlap = Overlap::new(classes);
-            let (mut p3, mut t3) = (Vec::new(), Vec::new());
-            for &i in slices {
-                overlap.add(&predictions[i], &truths[i]);
-                p3.extend_from_slice(&predictions[i]);
-                t3.extend_from_slice(&truths[i]);
-            }
-            dsc_3d.push(
-                overlap
-                    .dice()
-                    .iter()
-                    .map(|&d| d as f32)
-                    .collect::<Vec<f32>>(),
-            );
-            let in_plane = val_set.spacing_of(slices[0]);
-            // spacing_3d holds (axis 0, axis 1, slice axis) as the original's pickle; the stack
-            // is (slices, axis 0, axis 1).
-            let spacing = spacing_3d
-                .get(patient)
-                .filter(|s| s.len() == 3)
-                .map(|s| [s[2], s[0], s[1]])
-                .unwrap_or([1.0, in_plane[0], in_plane[1]]);
-            let shape = [slices.len(), size[0], size[1]];
-            hd95_3d.push(
-                (0..classes)
-                    .map(|k| hd95(&p3, &t3, shape, &spacing, k as u8) as f32)
-                    .collect::<Vec<f32>>(),
+            seen += batch.indices.len();
+            val_loss.push(outcome.weighted_terms);
+            observer.batch_done(
+                mean_loss(&val_loss) * losses.len() as f64,
+                running_dice / seen as f64,
             );
         }
-        let column_mean = |rows: &[Vec<f32>]| -> Vec<f64> {
-            (0..classes)
-                .map(|k| {
-                    let defined: Vec<f64> = rows
-                        .iter()
-                        .map(|r| r[k] as f64)
-                        .filter(|v| !v.is_nan())
-                        .collect();
-                    if defined.is_empty() {
-                        f64::NAN
-                    } else {
-                        defined.iter().sum::<f64>() / defined.len() as f64
-                    }
-                })
-                .collect()
+        observer.phase_done();
+        let VolumeMetrics {
+            dsc: dsc_3d,
+            hd95: hd95_3d,
+            empty_cases,
+        } = volume_metrics(config, &patients, &spacings, &predictions, &truths, size)?;
+        let val_per_class = column_means(&val_dice, classes);
+        let val_dice_mean = mean_over(&val_per_class, &metric_classes);
+        let tra_dice_mean = mean_over(&column_means(&tra_dice, classes), &metric_classes);
+        let dsc_mean = column_means(&dsc_3d, classes);
+        let hd_mean = column_means(&hd95_3d, classes);
+        let report = EpochReport {
+            epoch,
+            tra_loss: mean_loss(&tra_loss),
+            val_loss: mean_loss(&val_loss),
+            tra_dice: tra_dice_mean,
+            val_dice: val_dice_mean,
+            val_3d_dsc: mean_over(&dsc_mean, &metric_classes),
+            val_3d_hd95: mean_over(&hd_mean, &metric_classes),
+            hd95_empty_cases: empty_cases,
+            learning_rate,
+            train_seconds,
+            data_wait_seconds: data_wait,
+            improved: val_dice_mean > best_dice,
         };
-        let mean_loss = |rows: &[Vec<f32>]| {
-            rows.iter()
-                .map(|r| {
-                    r.iter()
-                        .zip(&weights)
-                        .map(|(v, w)| *v as f64 * w)
-                        .sum::<f64>()
-                })
-                .sum::<f64>()
-                / rows.len().max(1) as f64
-        };
-        let val_dice_mean = mean_over(&column_mean(&val_dice), &config.metric_classes);
-        let tra_dice_mean = mean_over(&column_mean(&tra_dice), &config.metric_classes);
-        let dsc_mean = column_mean(&dsc_3d);
-        let hd_mean = column_mean(&hd95_3d);
         history.csv.push_str(&format!(
-            "{epoch},{:.6},{:.6},{:.6},{:.6},{:.6},{:.4},{learning_rate:e},{}\n",
-            mean_loss(&tra_loss),
-            mean_loss(&val_loss),
-            tra_dice_mean,
-            val_dice_mean,
-            mean_over(&dsc_mean, &config.metric_classes),
-            mean_over(&hd_mean, &config.metric_classes),
+            "{epoch},{:.4},{:.4},{:.4},{:.4},{:.6},{:.6},{:.6},{:.4},{empty_cases},{learning_rate:e},{}\n",
+            report.tra_loss,
+            report.val_loss,
+            last_class_mean(&tra_dice),
+            last_class_mean(&val_dice),
+            report.tra_dice,
+            report.val_dice,
+            report.val_3d_dsc,
+            report.val_3d_hd95,
             weights
                 .iter()
                 .map(|w| format!("{w:.3}"))
                 .collect::<Vec<_>>()
                 .join(";"),
         ));
-        history.tra_loss.push(tra_loss.clone());
-        history.val_loss.push(val_loss.clone());
+        history.tra_loss.push(tra_loss);
+        history.val_loss.push(val_loss);
         history.tra_dice.push(tra_dice);
         history.val_dice.push(val_dice);
         history.val_3d_dsc.push(dsc_3d);
         history.val_3d_hd95.push(hd95_3d);
         history.save(run_dir)?;
-        write_text(
-            &run_dir.join("val_3d_patients.txt"),
+        run_folder::write_text(
+            &run_dir.join(run_folder::PATIENTS_FILE),
             &patients
                 .iter()
                 .map(|(p, _)| format!("{p}\n"))
                 .collect::<String>(),
         )?;
 
-        let improved = val_dice_mean > best_dice;
-        if improved {
+        if report.improved {
             best_dice = val_dice_mean;
             best_epoch = epoch;
-            best_3d = (dsc_mean.clone(), hd_mean.clone());
-            replace_dir(&iter_dir, &run_dir.join("best_epoch"))?;
-            write_text(&run_dir.join("best_epoch.txt"), &format!("{epoch}\n"))?;
-            let temp = run_dir.join(".best.bpk.tmp");
-            net.clone()
-                .into_record()
-                .save(&temp)
-                .map_err(|e| FileError::new(&temp, format!("{e:?}")))?;
-            std::fs::rename(&temp, run_dir.join("best.bpk"))
-                .map_err(|e| FileError::new(run_dir.join("best.bpk"), e))?;
+            best_per_class = val_per_class;
+            best_3d = (dsc_mean, hd_mean);
+            run_folder::replace_dir(&iter_dir, &run_dir.join(run_folder::BEST_EPOCH_DIR))?;
+            run_folder::write_text(
+                &run_dir.join(run_folder::BEST_EPOCH_FILE),
+                &format!("{epoch}\n"),
+            )?;
+            run_folder::save_weights(&net, &run_dir.join(run_folder::BEST_WEIGHTS))?;
         }
-        println!(
-            "epoch {epoch:>3}: train loss {:.4} dice {:.3} ({train_seconds:.1} s, {:.0} ms waiting for data) | val loss {:.4} dice {:.3} 3-D dice {:.3} HD95 {:.2} mm{}",
-            mean_loss(&history.tra_loss[epoch]),
-            tra_dice_mean,
-            data_wait * 1e3,
-            mean_loss(&history.val_loss[epoch]),
-            val_dice_mean,
-            mean_over(&dsc_mean, &config.metric_classes),
-            mean_over(&hd_mean, &config.metric_classes),
-            if improved { " (best)" } else { "" }
-        );
-        let halve = match config.lr_halving {
-            LrHalving::Never => false,
-            LrHalving::Plateau => epoch >= best_epoch.max(last_change) + 20,
-            LrHalving::Original => epoch % (best_epoch + 20) == 0,
-        };
-        if halve {
-            learning_rate *= 0.5;
+        observer.epoch_done(&report);
+        if schedule::halve_after(config.lr_halving, epoch, best_epoch, last_change) {
+            learning_rate *= schedule::LR_FACTOR;
             last_change = epoch;
+            observer.learning_rate_changed(epoch, learning_rate);
         }
         let state = Checkpoint {
             epochs_done: epoch + 1,
             learning_rate,
             best_epoch,
             best_dice: best_dice.is_finite().then_some(best_dice),
-            best_3d_dsc: finite(&best_3d.0),
-            best_3d_hd95: finite(&best_3d.1),
+            best_dice_per_class: run_folder::finite(&best_per_class),
+            best_3d_dsc: run_folder::finite(&best_3d.0),
+            best_3d_hd95: run_folder::finite(&best_3d.1),
             last_change,
         };
-        save_checkpoint(run_dir, &net, &optimizer, &state)?;
+        run_folder::save_checkpoint(run_dir, &net, &optimizer, &state)?;
     }
-    Ok(RunSummary {
+    let summary = RunSummary {
         run_dir: run_dir.to_path_buf(),
         best_epoch,
         best_val_dice: best_dice,
+        metric_classes,
+        best_val_dice_per_class: best_per_class,
         best_val_3d_dsc: best_3d.0,
         best_val_3d_hd95: best_3d.1,
-    })
+    };
+    observer.run_done(&summary);
+    Ok(summary)
 }

@@ -1,0 +1,274 @@
+//! The run folder's format, in one place: what `train` writes and evaluation reads.
+//!
+//! | file | content |
+//! |---|---|
+//! | `run.toml` | the resolved run file |
+//! | `version.txt` | the code version |
+//! | `metrics.csv` | per epoch: the original's `tra_loss, val_loss, tra_dice, val_dice` (loss: mean of `weight * loss` over iterations and terms; Dice: the last class), then ours ([`CSV_HEADER`]) |
+//! | `tra_loss.npy`, `val_loss.npy` | `(epochs, iterations, terms)` float32, `weight * loss` per term |
+//! | `tra_dice.npy`, `val_dice.npy` | `(epochs, images, K)` |
+//! | `val_3d_dsc.npy`, `val_3d_hd95.npy` | `(epochs, patients, K)`, rows in `val_3d_patients.txt` order |
+//! | `iterNNN/val/<slice>.png` | predicted class maps (gray level = class); `iterNNN/train/` with `save_train` |
+//! | `best_epoch/` | a copy of the best epoch's `iterNNN/` |
+//! | `best_epoch.txt`, `best.bpk` | the best epoch (0-based) and its weights (Burn record) |
+//! | `checkpoint/` | `model.bpk`, `optimizer.bpk`, `state.json`: what `--resume` needs |
+//!
+//! Every file is written to a temporary name and renamed, so a killed run leaves complete files.
+
+use std::path::{Path, PathBuf};
+
+use burn::module::Module;
+use burn::optim::ModuleOptimizer;
+use ndarray::Array3;
+use volume_io::{write_atomically, write_npy_atomically, FileError};
+
+use crate::nets::Network;
+
+pub const RUN_FILE: &str = "run.toml";
+pub const VERSION_FILE: &str = "version.txt";
+pub const METRICS_CSV: &str = "metrics.csv";
+pub const PATIENTS_FILE: &str = "val_3d_patients.txt";
+pub const BEST_EPOCH_DIR: &str = "best_epoch";
+pub const BEST_EPOCH_FILE: &str = "best_epoch.txt";
+pub const BEST_WEIGHTS: &str = "best.bpk";
+pub const CHECKPOINT_DIR: &str = "checkpoint";
+/// metrics.csv's header: the original's five columns, then ours.
+pub const CSV_HEADER: &str = "epoch,tra_loss,val_loss,tra_dice,val_dice,tra_dice_metric,val_dice_metric,val_3d_dsc,val_3d_hd95,val_3d_hd95_empty,learning_rate,weights";
+
+/// `iterNNN/` of an epoch (0-based).
+pub fn iteration_dir(run_dir: &Path, epoch: usize) -> PathBuf {
+    run_dir.join(format!("iter{epoch:03}"))
+}
+
+/// Whether `dir` holds (part of) a run.
+pub fn holds_run(dir: &Path) -> bool {
+    [RUN_FILE, METRICS_CSV, CHECKPOINT_DIR, "checkpoint.tmp"]
+        .iter()
+        .any(|f| dir.join(f).exists())
+}
+
+/// The code version written next to every run.
+pub const VERSION: &str = concat!(env!("CARGO_PKG_NAME"), " ", env!("CARGO_PKG_VERSION"));
+
+pub fn write_text(path: &Path, text: &str) -> Result<(), FileError> {
+    write_atomically(path, |out| {
+        out.write_all(text.as_bytes()).map_err(|e| e.to_string())
+    })
+}
+
+/// One array of the history: per epoch, rows (iterations, images or patients) of values.
+pub type PerEpoch = Vec<Vec<Vec<f32>>>;
+
+/// The per-epoch arrays, kept in memory and written out after every epoch.
+pub struct History {
+    pub classes: usize,
+    pub terms: usize,
+    pub tra_loss: PerEpoch,
+    pub val_loss: PerEpoch,
+    pub tra_dice: PerEpoch,
+    pub val_dice: PerEpoch,
+    pub val_3d_dsc: PerEpoch,
+    pub val_3d_hd95: PerEpoch,
+    /// metrics.csv, header included.
+    pub csv: String,
+}
+
+fn stack(epochs: &[Vec<Vec<f32>>], inner: usize) -> Array3<f32> {
+    let rows = epochs.first().map_or(0, |e| e.len());
+    Array3::from_shape_fn((epochs.len(), rows, inner), |(e, r, c)| epochs[e][r][c])
+}
+
+fn unstack(array: Array3<f32>) -> PerEpoch {
+    array
+        .outer_iter()
+        .map(|epoch| epoch.outer_iter().map(|row| row.to_vec()).collect())
+        .collect()
+}
+
+impl History {
+    pub fn new(classes: usize, terms: usize) -> Self {
+        History {
+            classes,
+            terms,
+            tra_loss: vec![],
+            val_loss: vec![],
+            tra_dice: vec![],
+            val_dice: vec![],
+            val_3d_dsc: vec![],
+            val_3d_hd95: vec![],
+            csv: format!("{CSV_HEADER}\n"),
+        }
+    }
+
+    fn arrays(&self) -> [(&'static str, &PerEpoch, usize); 6] {
+        let (k, t) = (self.classes, self.terms);
+        [
+            ("tra_loss.npy", &self.tra_loss, t),
+            ("val_loss.npy", &self.val_loss, t),
+            ("tra_dice.npy", &self.tra_dice, k),
+            ("val_dice.npy", &self.val_dice, k),
+            ("val_3d_dsc.npy", &self.val_3d_dsc, k),
+            ("val_3d_hd95.npy", &self.val_3d_hd95, k),
+        ]
+    }
+
+    /// The history of the first `epochs` epochs of a run folder.
+    pub fn load(&mut self, dir: &Path, epochs: usize) -> Result<(), FileError> {
+        let read = |name: &str| -> Result<PerEpoch, FileError> {
+            let path = dir.join(name);
+            let array: Array3<f32> =
+                ndarray_npy::read_npy(&path).map_err(|e| FileError::new(&path, e))?;
+            let mut epochs_read = unstack(array);
+            if epochs_read.len() < epochs {
+                return Err(FileError::new(
+                    &path,
+                    format!(
+                        "holds {} epochs, the checkpoint {epochs}",
+                        epochs_read.len()
+                    ),
+                ));
+            }
+            epochs_read.truncate(epochs);
+            Ok(epochs_read)
+        };
+        self.tra_loss = read("tra_loss.npy")?;
+        self.val_loss = read("val_loss.npy")?;
+        self.tra_dice = read("tra_dice.npy")?;
+        self.val_dice = read("val_dice.npy")?;
+        self.val_3d_dsc = read("val_3d_dsc.npy")?;
+        self.val_3d_hd95 = read("val_3d_hd95.npy")?;
+        let csv_path = dir.join(METRICS_CSV);
+        let csv = std::fs::read_to_string(&csv_path).map_err(|e| FileError::new(&csv_path, e))?;
+        self.csv = csv
+            .lines()
+            .take(epochs + 1)
+            .map(|l| format!("{l}\n"))
+            .collect();
+        Ok(())
+    }
+
+    pub fn save(&self, dir: &Path) -> Result<(), FileError> {
+        for (name, epochs, inner) in self.arrays() {
+            write_npy_atomically(&dir.join(name), &stack(epochs, inner))?;
+        }
+        write_text(&dir.join(METRICS_CSV), &self.csv)
+    }
+}
+
+/// What `train --resume` needs besides the run file and the files of the finished epochs.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub struct Checkpoint {
+    pub epochs_done: usize,
+    pub learning_rate: f64,
+    pub best_epoch: usize,
+    /// None until an epoch has a defined Dice, and for NaN entries below.
+    pub best_dice: Option<f64>,
+    #[serde(default)]
+    pub best_dice_per_class: Vec<Option<f64>>,
+    pub best_3d_dsc: Vec<Option<f64>>,
+    pub best_3d_hd95: Vec<Option<f64>>,
+    pub last_change: usize,
+}
+
+pub fn finite(values: &[f64]) -> Vec<Option<f64>> {
+    values.iter().map(|v| (!v.is_nan()).then_some(*v)).collect()
+}
+
+pub fn or_nan(values: &[Option<f64>]) -> Vec<f64> {
+    values.iter().map(|v| v.unwrap_or(f64::NAN)).collect()
+}
+
+fn save_record(net: &Network, path: &Path) -> Result<(), FileError> {
+    net.clone()
+        .into_record()
+        .save(path)
+        .map_err(|e| FileError::new(path, format!("{e:?}")))
+}
+
+/// Saves `net`'s weights to `path` through a temporary name.
+pub fn save_weights(net: &Network, path: &Path) -> Result<(), FileError> {
+    let name = path
+        .file_name()
+        .map_or_else(|| "weights".into(), |n| n.to_string_lossy().into_owned());
+    let temp = path.with_file_name(format!(".{name}.tmp"));
+    save_record(net, &temp)?;
+    std::fs::rename(&temp, path).map_err(|e| FileError::new(path, e))
+}
+
+/// Loads weights saved by [`save_weights`] (or any Burn record of the same network) into `net`.
+pub fn load_weights(net: Network, path: &Path) -> Result<Network, FileError> {
+    let record = burn::store::ModuleRecord::load(path)
+        .map_err(|e| FileError::new(path, format!("not a Burn record: {e:?}")))?;
+    net.try_load_record(record)
+        .map_err(|e| FileError::new(path, format!("does not fit the network: {e:?}")))
+}
+
+/// Writes `checkpoint.tmp/` (weights, optimiser state, then state.json last) and renames it to
+/// `checkpoint/`; resuming accepts either, whichever holds a state.json.
+pub fn save_checkpoint(
+    run_dir: &Path,
+    net: &Network,
+    optimizer: &ModuleOptimizer,
+    state: &Checkpoint,
+) -> Result<(), FileError> {
+    let temp = run_dir.join("checkpoint.tmp");
+    let _ = std::fs::remove_dir_all(&temp);
+    std::fs::create_dir_all(&temp).map_err(|e| FileError::new(&temp, e))?;
+    save_record(net, &temp.join("model.bpk"))?;
+    let optim = temp.join("optimizer.bpk");
+    optimizer
+        .to_record()
+        .save(&optim)
+        .map_err(|e| FileError::new(&optim, format!("{e:?}")))?;
+    write_text(
+        &temp.join("state.json"),
+        &serde_json::to_string_pretty(state).expect("plain state"),
+    )?;
+    let done = run_dir.join(CHECKPOINT_DIR);
+    let _ = std::fs::remove_dir_all(&done);
+    std::fs::rename(&temp, &done).map_err(|e| FileError::new(&done, e))
+}
+
+/// The checkpoint of `run_dir`: its state, and the network and optimiser loaded from it.
+pub fn load_checkpoint(
+    run_dir: &Path,
+    net: Network,
+    optimizer: ModuleOptimizer,
+) -> Result<(Checkpoint, Network, ModuleOptimizer), FileError> {
+    let dir = [run_dir.join(CHECKPOINT_DIR), run_dir.join("checkpoint.tmp")]
+        .into_iter()
+        .find(|d| d.join("state.json").exists())
+        .ok_or_else(|| FileError::new(run_dir, "no checkpoint to resume from"))?;
+    let state_path = dir.join("state.json");
+    let text = std::fs::read_to_string(&state_path).map_err(|e| FileError::new(&state_path, e))?;
+    let state: Checkpoint =
+        serde_json::from_str(&text).map_err(|e| FileError::new(&state_path, e))?;
+    let net = load_weights(net, &dir.join("model.bpk"))?;
+    let optimizer_path = dir.join("optimizer.bpk");
+    let record = burn::optim::OptimizerRecord::load(&optimizer_path)
+        .map_err(|e| FileError::new(&optimizer_path, format!("{e:?}")))?;
+    Ok((state, net, optimizer.load_record(record)))
+}
+
+fn copy_tree(from: &Path, to: &Path) -> Result<(), FileError> {
+    std::fs::create_dir_all(to).map_err(|e| FileError::new(to, e))?;
+    for entry in std::fs::read_dir(from).map_err(|e| FileError::new(from, e))? {
+        let entry = entry.map_err(|e| FileError::new(from, e))?;
+        let target = to.join(entry.file_name());
+        if entry.path().is_dir() {
+            copy_tree(&entry.path(), &target)?;
+        } else {
+            std::fs::copy(entry.path(), &target).map_err(|e| FileError::new(entry.path(), e))?;
+        }
+    }
+    Ok(())
+}
+
+/// Copies the folder `from` (recursively) to `to` through a temporary folder, replacing `to`.
+pub fn replace_dir(from: &Path, to: &Path) -> Result<(), FileError> {
+    let temp = to.with_extension("tmp");
+    let _ = std::fs::remove_dir_all(&temp);
+    copy_tree(from, &temp)?;
+    let _ = std::fs::remove_dir_all(to);
+    std::fs::rename(&temp, to).map_err(|e| FileError::new(to, e))
+}

@@ -1,0 +1,146 @@
+//! One batch through the network, the same way in training and validation: logits ->
+//! probabilities -> weighted loss terms -> predicted class maps -> Dice per image.
+
+use burn::tensor::activation::{sigmoid, softmax};
+use burn::tensor::{Device, Tensor, TensorData};
+
+use super::config::{Activation, LossTerm, RunConfig};
+use super::TrainError;
+use crate::data::Batch;
+use crate::eval::Overlap;
+use crate::losses::{
+    argmax_classes, BoundaryLoss, CrossEntropy, DiceLoss, FocalLoss, GeneralizedDice,
+    HausdorffLoss, Loss, LossError,
+};
+use crate::nets::Network;
+
+/// FocalLoss's gamma when the run file gives none (the original's default).
+pub const DEFAULT_FOCAL_GAMMA: f64 = 2.0;
+
+/// A loss term ready to call on probabilities and its second input.
+pub type LossFn = Box<dyn Fn(Tensor<4>, Tensor<4>) -> Result<Tensor<1>, LossError>>;
+
+/// The loss of a run-file term. `truncate_maps` is the run's `truncate_distance_maps`, the
+/// default of the Hausdorff loss's prediction-map truncation.
+pub fn build_loss(
+    term: &LossTerm,
+    checks: bool,
+    truncate_maps: bool,
+) -> Result<LossFn, TrainError> {
+    fn boxed<L: Loss + 'static>(loss: L, checks: bool) -> LossFn {
+        let loss = loss.with_checks(checks);
+        Box::new(move |probs, second| loss.loss(probs, second))
+    }
+    let idc = term.idc.clone();
+    Ok(match term.name.as_str() {
+        "BoundaryLoss" | "SurfaceLoss" => boxed(BoundaryLoss::new(idc), checks),
+        "GeneralizedDice" => boxed(GeneralizedDice::new(idc), checks),
+        "DiceLoss" => boxed(DiceLoss::new(idc), checks),
+        "CrossEntropy" => boxed(CrossEntropy::new(idc), checks),
+        "FocalLoss" => boxed(
+            FocalLoss::new(idc, term.gamma.unwrap_or(DEFAULT_FOCAL_GAMMA)),
+            checks,
+        ),
+        "HausdorffLoss" => {
+            let mut loss = HausdorffLoss::new(idc);
+            loss.truncate_prediction_map = term.truncate_prediction_map.unwrap_or(truncate_maps);
+            boxed(loss, checks)
+        }
+        other => {
+            return Err(TrainError::Config(super::ConfigError::new(
+                "losses.name",
+                format!("unknown loss '{other}'"),
+            )))
+        }
+    })
+}
+
+/// Class probabilities `(B, K, H, W)` of the network's logits, as the original: softmax of
+/// `temperature * logits`; for a one-channel sigmoid network, `[1 - p, p]` with
+/// `p = sigmoid(temperature * logit)`.
+pub fn probabilities(logits: Tensor<4>, activation: Activation, temperature: f64) -> Tensor<4> {
+    let scaled = logits.mul_scalar(temperature);
+    match activation {
+        Activation::Softmax => softmax(scaled, 1),
+        Activation::Sigmoid => {
+            let foreground = sigmoid(scaled);
+            let background = foreground.clone().neg().add_scalar(1.0);
+            Tensor::cat(vec![background, foreground], 1)
+        }
+    }
+}
+
+/// A batch stream as a `(B, C, H, W)` tensor.
+pub fn stream_tensor(batch: &Batch, stream: usize, device: &Device) -> Tensor<4> {
+    let shape = [
+        batch.indices.len(),
+        batch.channels[stream],
+        batch.size[0],
+        batch.size[1],
+    ];
+    Tensor::<4>::from_data(
+        TensorData::new(batch.streams[stream].clone(), shape),
+        device,
+    )
+}
+
+/// What one batch gave.
+pub struct BatchOutcome {
+    /// The weighted sum of the loss terms (what is minimised).
+    pub total: Tensor<1>,
+    /// `weight * loss` of each term (what the original logs).
+    pub weighted_terms: Vec<f32>,
+    /// Predicted class maps `(B, H, W)`.
+    pub predicted: Vec<u8>,
+    /// Dice per image of the batch and class.
+    pub dice: Vec<Vec<f32>>,
+}
+
+/// Runs `batch` through `net` on `device` and evaluates every loss term with its weight.
+pub fn run_batch(
+    net: &Network,
+    batch: &Batch,
+    device: &Device,
+    config: &RunConfig,
+    losses: &[LossFn],
+    weights: &[f64],
+) -> Result<BatchOutcome, TrainError> {
+    let logits = net.forward_2d(config.modalities, stream_tensor(batch, 0, device))?;
+    let probs = probabilities(logits, config.activation, config.temperature);
+    let mut total: Option<Tensor<1>> = None;
+    let mut weighted_terms = Vec::with_capacity(losses.len());
+    for ((loss, term), &w) in losses.iter().zip(&config.losses).zip(weights) {
+        let weighted =
+            loss(probs.clone(), stream_tensor(batch, term.stream, device))?.mul_scalar(w);
+        weighted_terms.push(weighted.clone().into_scalar::<f32>());
+        total = Some(match total {
+            Some(t) => t.add(weighted),
+            None => weighted,
+        });
+    }
+    let classes = config.classes;
+    let pixels = batch.size[0] * batch.size[1];
+    let host = probs
+        .detach()
+        .into_data()
+        .convert::<f32>()
+        .try_to_vec::<f32>()
+        .expect("f32 probabilities");
+    let predicted = argmax_classes(&host, classes, pixels);
+    let dice = (0..batch.indices.len())
+        .map(|b| {
+            let image = b * pixels..(b + 1) * pixels;
+            Overlap::of(&predicted[image.clone()], &batch.truth[image], classes)
+                .dice()
+                .iter()
+                .map(|&d| d as f32)
+                .collect()
+        })
+        .collect();
+    Ok(BatchOutcome {
+        total: total.expect("validated: at least one loss term"),
+        weighted_terms,
+        predicted,
+        dice,
+    })
+}
