@@ -37,3 +37,47 @@ fn every_recipe_is_a_valid_run_file() {
     expected.sort();
     assert_eq!(names, expected);
 }
+
+mod fuzz {
+    //! Run files against hostile bytes: every shipped recipe with random mutations must parse
+    //! or give an error naming the file, never panic. `FUZZ_CASES` sets the cases (default 300).
+    use super::*;
+    use proptest::prelude::*;
+
+    fn cases() -> u32 {
+        std::env::var("FUZZ_CASES")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(300)
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: cases(), failure_persistence: None, ..ProptestConfig::default() })]
+
+        #[test]
+        fn mutated_run_files_are_errors_or_run_files(
+            which in 0usize..15,
+            m in prop::collection::vec((any::<u8>(), any::<usize>(), any::<u8>()), 1..8),
+        ) {
+            let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../recipes");
+            let mut recipes: Vec<_> = std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().path()).collect();
+            recipes.sort();
+            let mut bytes = std::fs::read(&recipes[which % recipes.len()]).unwrap();
+            for &(kind, pos, value) in &m {
+                if bytes.is_empty() { break; }
+                let at = pos % bytes.len();
+                match kind % 3 {
+                    0 => bytes[at] = value,
+                    1 => bytes.truncate(at),
+                    _ => bytes.insert(at, value),
+                }
+            }
+            let tmp = tempfile::tempdir().unwrap();
+            let path = tmp.path().join("run.toml");
+            std::fs::write(&path, &bytes).unwrap();
+            if let Err(e) = RunConfig::from_file(&path) {
+                prop_assert!(e.to_string().contains("run.toml"), "{e}");
+            }
+        }
+    }
+}

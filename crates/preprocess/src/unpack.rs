@@ -196,9 +196,37 @@ impl Unpack {
             if let Some(dir) = target.parent() {
                 std::fs::create_dir_all(dir).map_err(|e| FileError::new(dir, e))?;
             }
+            // What an entry declares bounds what is written: deflate cannot expand beyond ~1032:1,
+            // and an entry that decompresses to more than it declares is refused.
+            let declared = entry.size();
+            if declared
+                > entry
+                    .compressed_size()
+                    .saturating_mul(1100)
+                    .saturating_add(1024)
+            {
+                return Err(bad(
+                    path,
+                    format!(
+                        "entry '{}' declares {declared} bytes from {} compressed: not a real archive",
+                        inside.display(),
+                        entry.compressed_size()
+                    ),
+                ));
+            }
             let mut out = std::fs::File::create(&target).map_err(|e| FileError::new(&target, e))?;
-            std::io::copy(&mut entry, &mut out)
+            let written = std::io::copy(&mut (&mut entry).take(declared + 1), &mut out)
                 .map_err(|e| bad(path, format!("cannot extract '{}': {e}", inside.display())))?;
+            if written != declared {
+                return Err(bad(
+                    path,
+                    format!(
+                        "entry '{}' holds {written}{} bytes, it declares {declared}",
+                        inside.display(),
+                        if written > declared { "+" } else { "" }
+                    ),
+                ));
+            }
         }
         Ok(())
     }

@@ -11,6 +11,7 @@ use crate::{write_atomically, FileError};
 
 /// A float32 `.npy` (any shape, returned in row-major order); float64 files are converted.
 pub fn read_npy_f32(path: &Path) -> Result<ArrayD<f32>, FileError> {
+    crate::guard::check_npy_file(path)?;
     let open = || {
         std::fs::File::open(path)
             .map(std::io::BufReader::new)
@@ -86,6 +87,10 @@ pub(crate) fn open_nifti(
     path: &Path,
 ) -> Result<(nifti::NiftiHeader, nifti::InMemNiftiVolume), FileError> {
     use nifti::NiftiObject;
+    let gzipped = path
+        .file_name()
+        .is_some_and(|n| n.to_string_lossy().to_lowercase().ends_with(".gz"));
+    crate::guard::check_nifti_size(path, gzipped)?;
     let object = nifti::ReaderOptions::new()
         .read_file(path)
         .map_err(|e| FileError::new(path, format!("not a readable NIfTI file: {e}")))?;

@@ -7,6 +7,7 @@
 //! file under the final name.
 
 mod arrays;
+pub mod guard;
 mod labels;
 mod pickle;
 mod write;

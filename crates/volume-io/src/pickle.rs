@@ -73,13 +73,44 @@ pub fn read_spacing_pickle(path: &Path) -> Result<BTreeMap<String, Vec<f64>>, Fi
     Ok(out)
 }
 
+/// Values a pickle may create per byte of its own (memo copies included): a spacing pickle
+/// creates a few per entry; a hostile one doubling a tuple through the memo would need
+/// exponential memory without this bound.
+const VALUES_PER_BYTE: usize = 16;
+
+impl Value {
+    /// Values in this one, itself included.
+    fn size(&self) -> usize {
+        match self {
+            Value::Tuple(v) | Value::List(v) => 1 + v.iter().map(Value::size).sum::<usize>(),
+            Value::Dict(items) => {
+                1 + items
+                    .iter()
+                    .map(|(k, v)| k.size() + v.size())
+                    .sum::<usize>()
+            }
+            _ => 1,
+        }
+    }
+}
+
 fn unpickle(data: &[u8]) -> Result<Value, String> {
     let mut stack: Vec<Value> = Vec::new();
     let mut memo: BTreeMap<u32, Value> = BTreeMap::new();
     let mut at = 0usize;
+    let budget = VALUES_PER_BYTE * data.len() + 1024;
+    let mut copied = 0usize;
+    let mut copy = |value: &Value| -> Result<Value, String> {
+        copied += value.size();
+        if copied > budget {
+            return Err("the pickle expands far beyond its size (memo copies)".into());
+        }
+        Ok(value.clone())
+    };
     let take = |at: &mut usize, n: usize| -> Result<&[u8], String> {
-        let slice = data.get(*at..*at + n).ok_or("truncated pickle")?;
-        *at += n;
+        let end = at.checked_add(n).ok_or("truncated pickle")?;
+        let slice = data.get(*at..end).ok_or("truncated pickle")?;
+        *at = end;
         Ok(slice)
     };
     let pop = |stack: &mut Vec<Value>| stack.pop().ok_or_else(|| "stack underflow".to_string());
@@ -133,7 +164,7 @@ fn unpickle(data: &[u8]) -> Result<Value, String> {
             b']' => stack.push(Value::List(Vec::new())),
             b')' => stack.push(Value::Tuple(Vec::new())),
             0x94 => {
-                let top = stack.last().ok_or("memoize on an empty stack")?.clone();
+                let top = copy(stack.last().ok_or("memoize on an empty stack")?)?;
                 memo.insert(memo.len() as u32, top);
             }
             b'q' | b'r' => {
@@ -142,7 +173,8 @@ fn unpickle(data: &[u8]) -> Result<Value, String> {
                 } else {
                     u32::from_le_bytes(take(&mut at, 4)?.try_into().unwrap())
                 };
-                memo.insert(index, stack.last().ok_or("put on an empty stack")?.clone());
+                let top = copy(stack.last().ok_or("put on an empty stack")?)?;
+                memo.insert(index, top);
             }
             b'h' | b'j' => {
                 let index = if op == b'h' {
@@ -150,7 +182,8 @@ fn unpickle(data: &[u8]) -> Result<Value, String> {
                 } else {
                     u32::from_le_bytes(take(&mut at, 4)?.try_into().unwrap())
                 };
-                stack.push(memo.get(&index).ok_or("unknown memo entry")?.clone());
+                let value = copy(memo.get(&index).ok_or("unknown memo entry")?)?;
+                stack.push(value);
             }
             0x85..=0x87 => {
                 let n = (op - 0x84) as usize;
@@ -203,10 +236,9 @@ fn unpickle(data: &[u8]) -> Result<Value, String> {
                 let items = pop_mark(&mut stack)?;
                 match stack.last_mut() {
                     Some(Value::Dict(dict)) => {
-                        for pair in items.chunks(2) {
-                            if let [k, v] = pair {
-                                dict.push((k.clone(), v.clone()));
-                            }
+                        let mut items = items.into_iter();
+                        while let (Some(k), Some(v)) = (items.next(), items.next()) {
+                            dict.push((k, v));
                         }
                     }
                     _ => return Err("SETITEMS outside a dict".into()),

@@ -274,6 +274,9 @@ impl Default for RunConfig {
     }
 }
 
+/// A run file is a page of TOML; anything larger is refused before it is read.
+pub const MAX_RUN_FILE_BYTES: u64 = 1 << 20;
+
 /// A run file that cannot be used, naming the file (when there is one) and the field.
 #[derive(Debug, thiserror::Error)]
 #[error("{}{field}: {reason}", .file.as_ref().map(|f| format!("{}: ", f.display())).unwrap_or_default())]
@@ -326,6 +329,16 @@ pub fn anchored_regex(field: &str, pattern: &str) -> Result<regex::Regex, Config
 impl RunConfig {
     /// Parses a run file; relative `dataset` and `weights` are taken from the run file's folder.
     pub fn from_file(path: &Path) -> Result<Self, ConfigError> {
+        let size = std::fs::metadata(path)
+            .map_err(|e| ConfigError::new("(file)", e.to_string()).in_file(path))?
+            .len();
+        if size > MAX_RUN_FILE_BYTES {
+            return Err(ConfigError::new(
+                "(file)",
+                format!("{size} bytes: not a run file (at most {MAX_RUN_FILE_BYTES})"),
+            )
+            .in_file(path));
+        }
         let text = std::fs::read_to_string(path)
             .map_err(|e| ConfigError::new("(file)", e.to_string()).in_file(path))?;
         let mut config: RunConfig = toml::from_str(&text).map_err(|e| {

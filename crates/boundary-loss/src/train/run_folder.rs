@@ -116,6 +116,7 @@ impl History {
     pub fn load(&mut self, dir: &Path, epochs: usize) -> Result<(), FileError> {
         let read = |name: &str| -> Result<PerEpoch, FileError> {
             let path = dir.join(name);
+            volume_io::guard::check_npy_file(&path)?;
             let array: Array3<f32> =
                 ndarray_npy::read_npy(&path).map_err(|e| FileError::new(&path, e))?;
             let mut epochs_read = unstack(array);
