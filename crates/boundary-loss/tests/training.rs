@@ -707,3 +707,53 @@ fn hd95_on_the_original_data_uses_the_pickle_slice_thickness() {
         "the test volume must be sensitive to the slice thickness"
     );
 }
+
+#[test]
+fn missing_inputs_name_the_file_and_the_run_file_field() {
+    let _turn = one_at_a_time();
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    generate(&data, &small_spec()).unwrap();
+    let run_config = config(&data, "Dimwit", None, 1);
+    let error = |name: &str| {
+        train_silently(&run_config, &dir.path().join(name))
+            .unwrap_err()
+            .to_string()
+    };
+    // The slice spacing, needed by the on-the-fly distance maps (use_spacing is on).
+    std::fs::rename(
+        data.join("train/spacing.json"),
+        dir.path().join("spacing.json"),
+    )
+    .unwrap();
+    let err = error("a");
+    assert!(
+        err.contains("use_spacing") && err.contains("train"),
+        "{err}"
+    );
+    std::fs::rename(
+        dir.path().join("spacing.json"),
+        data.join("train/spacing.json"),
+    )
+    .unwrap();
+    // The 3-D spacing, needed by the 3-D HD95.
+    std::fs::rename(
+        data.join("spacing_3d.json"),
+        dir.path().join("spacing_3d.json"),
+    )
+    .unwrap();
+    let err = error("b");
+    assert!(err.contains("spacing_3d"), "{err}");
+    std::fs::rename(
+        dir.path().join("spacing_3d.json"),
+        data.join("spacing_3d.json"),
+    )
+    .unwrap();
+    // A stream's folder.
+    std::fs::rename(data.join("val/gt_npy"), dir.path().join("gt_npy")).unwrap();
+    let err = error("c");
+    assert!(
+        err.contains("streams[1].folder") && err.contains("val/gt_npy"),
+        "{err}"
+    );
+}

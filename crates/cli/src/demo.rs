@@ -33,9 +33,14 @@ pub struct DemoArgs {
 }
 
 /// The demo's run file, with the given loss terms and schedule.
-fn run_config(args: &DemoArgs, losses: Vec<LossTerm>, schedule: Schedule) -> RunConfig {
+fn run_config(
+    args: &DemoArgs,
+    dataset: &std::path::Path,
+    losses: Vec<LossTerm>,
+    schedule: Schedule,
+) -> RunConfig {
     RunConfig {
-        dataset: args.out.join("data"),
+        dataset: dataset.to_path_buf(),
         streams: synthetic::streams(),
         network: "UNet".into(),
         network_base: Some(args.base),
@@ -78,15 +83,25 @@ pub fn run(args: &DemoArgs) -> anyhow::Result<()> {
         foreground * 100.0,
         data.display()
     );
+    // Absolute, so that the run files written next to the data work from any folder.
+    let dataset = std::fs::canonicalize(&data).with_context(|| data.display().to_string())?;
     let gdl = LossTerm::new("GeneralizedDice", vec![0, 1], 1.0, 1);
     let boundary = LossTerm::new("BoundaryLoss", vec![1], 0.0, 2);
     // The paper lowers alpha by 0.01 over 200+ epochs; a short demo needs a faster pace.
     let step = (0.6 / args.epochs as f64).clamp(0.01, 0.05);
     let runs = [
-        ("gdl", run_config(args, vec![gdl.clone()], Schedule::None)),
+        (
+            "gdl",
+            run_config(args, &dataset, vec![gdl.clone()], Schedule::None),
+        ),
         (
             "gdl_boundary_rebalance",
-            run_config(args, vec![gdl, boundary], Schedule::Rebalance { step }),
+            run_config(
+                args,
+                &dataset,
+                vec![gdl, boundary],
+                Schedule::Rebalance { step },
+            ),
         ),
     ];
     let mut rows = Vec::new();

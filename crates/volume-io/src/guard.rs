@@ -115,7 +115,8 @@ pub fn check_npy_file(path: &Path) -> Result<NpyHeader, FileError> {
     file.take((MAX_NPY_HEADER + 16) as u64)
         .read_to_end(&mut prefix)
         .map_err(|e| FileError::new(path, e))?;
-    check_npy(&prefix, len).map_err(|e| FileError::new(path, e))
+    check_npy(&prefix, len)
+        .map_err(|e| FileError::new(path, format!("not a readable .npy file: {e}")))
 }
 
 /// Checks that a NIfTI file (`.nii`, or `.nii.gz` when `gzipped`) can hold the volume its header
@@ -196,7 +197,7 @@ mod tests {
 
     fn npy(header: &str, data: usize) -> Vec<u8> {
         let mut text = header.to_string();
-        while (10 + text.len() + 1) % 64 != 0 {
+        while !(10 + text.len() + 1).is_multiple_of(64) {
             text.push(' ');
         }
         text.push('\n');

@@ -60,7 +60,8 @@ fn to_labels<T: Copy + TryInto<u32> + std::fmt::Display>(
 
 fn read_npy_labels(path: &Path) -> Result<LabelMap, FileError> {
     let bytes = std::fs::read(path).map_err(|e| FileError::new(path, e))?;
-    crate::guard::check_npy(&bytes, bytes.len() as u64).map_err(|e| FileError::new(path, e))?;
+    crate::guard::check_npy(&bytes, bytes.len() as u64)
+        .map_err(|e| FileError::new(path, format!("not a readable .npy file: {e}")))?;
 
     /// Tries one element type; `Ok(None)` when the file holds another type.
     fn attempt<T: ReadableElement + Copy + TryInto<u32> + std::fmt::Display>(

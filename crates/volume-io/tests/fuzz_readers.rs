@@ -189,7 +189,7 @@ fn the_reported_hostile_npy_is_an_error() {
     let s = seeds();
     let mut header =
         "{'descr': '<f8', 'fortran_order': False, 'shape': (1000000, 1000000), }".to_string();
-    while (10 + header.len() + 1) % 64 != 0 {
+    while !(10 + header.len() + 1).is_multiple_of(64) {
         header.push(' ');
     }
     header.push('\n');

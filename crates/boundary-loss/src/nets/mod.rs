@@ -210,6 +210,27 @@ pub enum Network {
 }
 
 impl Network {
+    /// Every float parameter and running statistic, flattened in module order: what two weight
+    /// files are compared by (their bytes also hold random parameter ids).
+    pub fn parameter_values(&self) -> Vec<f32> {
+        struct Collect(Vec<f32>);
+        impl burn::module::ModuleVisitor for Collect {
+            fn visit_float<const D: usize>(&mut self, param: &burn::module::Param<Tensor<D>>) {
+                self.0.extend(
+                    param
+                        .val()
+                        .into_data()
+                        .convert::<f32>()
+                        .try_to_vec::<f32>()
+                        .unwrap_or_default(),
+                );
+            }
+        }
+        let mut collect = Collect(Vec::new());
+        self.visit(&mut collect);
+        collect.0
+    }
+
     pub fn architecture(&self) -> Architecture {
         match self {
             Network::Dimwit(_) => Architecture::Dimwit,

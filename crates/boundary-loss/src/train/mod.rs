@@ -100,10 +100,11 @@ pub fn train(
     observer: &mut dyn Observer,
 ) -> Result<RunSummary, TrainError> {
     if run_dir.exists() {
+        // Empty, or holding only what a run killed while writing its first file left.
         let empty = std::fs::read_dir(run_dir)
             .map_err(|e| FileError::new(run_dir, e))?
-            .next()
-            .is_none();
+            .filter_map(Result::ok)
+            .all(|e| e.file_name().to_string_lossy().starts_with(".tmp-"));
         if !empty {
             if !run_folder::holds_run(run_dir) {
                 return Err(TrainError::NotARunFolder(run_dir.to_path_buf()));
@@ -134,6 +135,25 @@ fn open_split(
     split: &str,
     truth_folder: &str,
 ) -> Result<Arc<Dataset>, TrainError> {
+    // Each folder the run file names must exist: say which field names it.
+    let split_dir = config.dataset.join(split);
+    let mut folders: Vec<(String, &str)> = config
+        .streams
+        .iter()
+        .enumerate()
+        .map(|(i, s)| (format!("streams[{i}].folder"), s.folder.as_str()))
+        .collect();
+    if config.truth_folder.is_some() {
+        folders.push(("truth_folder".into(), truth_folder));
+    }
+    for (field, folder) in folders {
+        let dir = split_dir.join(folder);
+        if !dir.is_dir() {
+            return Err(
+                ConfigError::new(field, format!("{}: no such folder", dir.display())).into(),
+            );
+        }
+    }
     let mut dataset = Dataset::open(
         &config.dataset,
         split,
@@ -314,6 +334,21 @@ fn last_class_mean(rows: &[Vec<f32>]) -> f64 {
     eval::nan_mean(rows.iter().map(|r| *r.last().expect("K >= 2") as f64))
 }
 
+/// Removes the predictions of an epoch that did not finish (an error, a full disk) when dropped:
+/// the run folder keeps only finished epochs, and `--resume` redoes this one.
+struct UnfinishedEpoch {
+    dir: PathBuf,
+    finished: bool,
+}
+
+impl Drop for UnfinishedEpoch {
+    fn drop(&mut self) {
+        if !self.finished {
+            let _ = std::fs::remove_dir_all(&self.dir);
+        }
+    }
+}
+
 /// Trains from scratch, or from the checkpoint of `run_dir` when `resuming`.
 pub fn run(
     config: &RunConfig,
@@ -395,21 +430,27 @@ pub fn run(
     let mut last_change = 0usize;
     let mut start = 0usize;
     if resuming {
-        let (state, loaded_net, loaded_optimizer) =
-            run_folder::load_checkpoint(run_dir, net, optimizer)?;
-        (net, optimizer) = (loaded_net, loaded_optimizer);
-        history.load(run_dir, state.epochs_done)?;
-        learning_rate = state.learning_rate;
-        best_epoch = state.best_epoch;
-        best_dice = state.best_dice.unwrap_or(f64::NEG_INFINITY);
-        best_per_class = run_folder::or_nan(&state.best_dice_per_class);
-        best_per_class.resize(classes, f64::NAN);
-        best_3d = (
-            run_folder::or_nan(&state.best_3d_dsc),
-            run_folder::or_nan(&state.best_3d_hd95),
-        );
-        last_change = state.last_change;
-        start = state.epochs_done;
+        // Killed before its first checkpoint: the run starts again in its folder.
+        if let Some((state, loaded_net, loaded_optimizer)) =
+            run_folder::load_checkpoint(run_dir, net.clone(), optimizer)?
+        {
+            (net, optimizer) = (loaded_net, loaded_optimizer);
+            history.load(run_dir, state.epochs_done)?;
+            learning_rate = state.learning_rate;
+            best_epoch = state.best_epoch;
+            best_dice = state.best_dice.unwrap_or(f64::NEG_INFINITY);
+            best_per_class = run_folder::or_nan(&state.best_dice_per_class);
+            best_per_class.resize(classes, f64::NAN);
+            best_3d = (
+                run_folder::or_nan(&state.best_3d_dsc),
+                run_folder::or_nan(&state.best_3d_hd95),
+            );
+            last_change = state.last_change;
+            start = state.epochs_done;
+        } else {
+            optimizer = optim::build_optimizer(config.optimizer, config.adam_epsilon);
+        }
+        run_folder::remove_leftovers(run_dir, start)?;
     }
     observer.run_started(start, config.epochs);
     let val_batches = if config.group {
@@ -425,6 +466,10 @@ pub fn run(
         if options.stop_after.is_some_and(|n| epoch >= n) {
             break;
         }
+        let mut unfinished = UnfinishedEpoch {
+            dir: run_folder::iteration_dir(run_dir, epoch),
+            finished: false,
+        };
         // Per-epoch seed (dropout): a resumed run draws what an uninterrupted one would.
         device.seed(config.seed.wrapping_add(1 + epoch as u64));
         let weights = weights_at(&config.schedule, &initial_weights, epoch);
@@ -604,6 +649,7 @@ pub fn run(
             last_change,
         };
         run_folder::save_checkpoint(run_dir, &net, &optimizer, &state)?;
+        unfinished.finished = true;
     }
     let summary = RunSummary {
         run_dir: run_dir.to_path_buf(),

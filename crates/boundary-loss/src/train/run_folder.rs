@@ -192,8 +192,12 @@ pub fn save_weights(net: &Network, path: &Path) -> Result<(), FileError> {
         .file_name()
         .map_or_else(|| "weights".into(), |n| n.to_string_lossy().into_owned());
     let temp = path.with_file_name(format!(".{name}.tmp"));
-    save_record(net, &temp)?;
-    std::fs::rename(&temp, path).map_err(|e| FileError::new(path, e))
+    let saved = save_record(net, &temp)
+        .and_then(|()| std::fs::rename(&temp, path).map_err(|e| FileError::new(path, e)));
+    if saved.is_err() {
+        let _ = std::fs::remove_file(&temp);
+    }
+    saved
 }
 
 /// Loads weights saved by [`save_weights`] (or any Burn record of the same network) into `net`.
@@ -214,17 +218,24 @@ pub fn save_checkpoint(
 ) -> Result<(), FileError> {
     let temp = run_dir.join("checkpoint.tmp");
     let _ = std::fs::remove_dir_all(&temp);
-    std::fs::create_dir_all(&temp).map_err(|e| FileError::new(&temp, e))?;
-    save_record(net, &temp.join("model.bpk"))?;
-    let optim = temp.join("optimizer.bpk");
-    optimizer
-        .to_record()
-        .save(&optim)
-        .map_err(|e| FileError::new(&optim, format!("{e:?}")))?;
-    write_text(
-        &temp.join("state.json"),
-        &serde_json::to_string_pretty(state).expect("plain state"),
-    )?;
+    let written = (|| {
+        std::fs::create_dir_all(&temp).map_err(|e| FileError::new(&temp, e))?;
+        save_record(net, &temp.join("model.bpk"))?;
+        let optim = temp.join("optimizer.bpk");
+        optimizer
+            .to_record()
+            .save(&optim)
+            .map_err(|e| FileError::new(&optim, format!("{e:?}")))?;
+        write_text(
+            &temp.join("state.json"),
+            &serde_json::to_string_pretty(state).expect("plain state"),
+        )
+    })();
+    if written.is_err() {
+        // The previous checkpoint stays; the partial one goes.
+        let _ = std::fs::remove_dir_all(&temp);
+        return written;
+    }
     let done = run_dir.join(CHECKPOINT_DIR);
     let _ = std::fs::remove_dir_all(&done);
     std::fs::rename(&temp, &done).map_err(|e| FileError::new(&done, e))
@@ -235,11 +246,13 @@ pub fn load_checkpoint(
     run_dir: &Path,
     net: Network,
     optimizer: ModuleOptimizer,
-) -> Result<(Checkpoint, Network, ModuleOptimizer), FileError> {
-    let dir = [run_dir.join(CHECKPOINT_DIR), run_dir.join("checkpoint.tmp")]
+) -> Result<Option<(Checkpoint, Network, ModuleOptimizer)>, FileError> {
+    let Some(dir) = [run_dir.join(CHECKPOINT_DIR), run_dir.join("checkpoint.tmp")]
         .into_iter()
         .find(|d| d.join("state.json").exists())
-        .ok_or_else(|| FileError::new(run_dir, "no checkpoint to resume from"))?;
+    else {
+        return Ok(None);
+    };
     let state_path = dir.join("state.json");
     let text = std::fs::read_to_string(&state_path).map_err(|e| FileError::new(&state_path, e))?;
     let state: Checkpoint =
@@ -248,7 +261,44 @@ pub fn load_checkpoint(
     let optimizer_path = dir.join("optimizer.bpk");
     let record = burn::optim::OptimizerRecord::load(&optimizer_path)
         .map_err(|e| FileError::new(&optimizer_path, format!("{e:?}")))?;
-    Ok((state, net, optimizer.load_record(record)))
+    let optimizer = optimizer.load_record(record);
+    // A kill between removing checkpoint/ and renaming checkpoint.tmp/ leaves only the latter.
+    if dir.ends_with("checkpoint.tmp") {
+        let done = run_dir.join(CHECKPOINT_DIR);
+        std::fs::rename(&dir, &done).map_err(|e| FileError::new(&done, e))?;
+    }
+    Ok(Some((state, net, optimizer)))
+}
+
+/// What a killed run may leave behind: temporary files (`.tmp-*`, `.*.tmp`), temporary folders
+/// (`*.tmp`), and the `iterNNN/` folders of epochs at or after `epochs_done`, which a resumed run
+/// writes again. Removes them so that the resumed run ends with exactly the files of an
+/// uninterrupted one.
+pub fn remove_leftovers(run_dir: &Path, epochs_done: usize) -> Result<(), FileError> {
+    let entries = std::fs::read_dir(run_dir).map_err(|e| FileError::new(run_dir, e))?;
+    for entry in entries {
+        let entry = entry.map_err(|e| FileError::new(run_dir, e))?;
+        let path = entry.path();
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let unfinished_epoch = name
+            .strip_prefix("iter")
+            .and_then(|n| n.parse::<usize>().ok())
+            .is_some_and(|epoch| epoch >= epochs_done);
+        let temporary = name.starts_with(".tmp-") || name.ends_with(".tmp");
+        let result = if path.is_dir() {
+            if temporary || unfinished_epoch {
+                std::fs::remove_dir_all(&path)
+            } else {
+                remove_leftovers(&path, usize::MAX).map_err(|e| std::io::Error::other(e.reason))
+            }
+        } else if temporary {
+            std::fs::remove_file(&path)
+        } else {
+            Ok(())
+        };
+        result.map_err(|e| FileError::new(&path, e))?;
+    }
+    Ok(())
 }
 
 fn copy_tree(from: &Path, to: &Path) -> Result<(), FileError> {
@@ -269,7 +319,10 @@ fn copy_tree(from: &Path, to: &Path) -> Result<(), FileError> {
 pub fn replace_dir(from: &Path, to: &Path) -> Result<(), FileError> {
     let temp = to.with_extension("tmp");
     let _ = std::fs::remove_dir_all(&temp);
-    copy_tree(from, &temp)?;
+    if let Err(e) = copy_tree(from, &temp) {
+        let _ = std::fs::remove_dir_all(&temp);
+        return Err(e);
+    }
     let _ = std::fs::remove_dir_all(to);
     std::fs::rename(&temp, to).map_err(|e| FileError::new(to, e))
 }
