@@ -6,50 +6,22 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use boundary_loss::data::synthetic::{generate, SyntheticSpec};
 use boundary_loss::nets::Architecture;
 use boundary_loss::train::run_folder::load_weights;
 
-const RUN_FILE: &str = r#"
-dataset = "data"
-network = "UNet"
-network_base = 4
-modalities = 2
-classes = 2
-epochs = 4
-batch_size = 2
-learning_rate = 1e-3
-metric_classes = [1]
-patient_regex = '(case_\d+_\d+)_\d+'
+mod common;
 
-[[streams]]
-folder = "in_npy"
-kind = "image_npy"
-
-[[streams]]
-folder = "gt_npy"
-kind = "one_hot"
-
-[[streams]]
-folder = "gt_npy"
-kind = "distance_map"
-
-[schedule]
-kind = "rebalance"
-step = 0.2
-
-[[losses]]
-name = "GeneralizedDice"
-idc = [0, 1]
-weight = 1.0
-stream = 1
-
-[[losses]]
-name = "BoundaryLoss"
-idc = [1]
-weight = 0.0
-stream = 2
-"#;
+/// The shared run file with a small UNet: long enough to be killed in every phase.
+fn run_file() -> String {
+    common::RUN_FILE
+        .replace(
+            "network = \"Dimwit\"",
+            "network = \"UNet\"\nnetwork_base = 4",
+        )
+        .replace("epochs = 5", "epochs = 4")
+        .replace("batch_size = 4", "batch_size = 2")
+        .replace("step = 0.01", "step = 0.2")
+}
 
 fn command(args: &[&str]) -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_boundary-loss"));
@@ -127,17 +99,7 @@ fn killed_after(command: &mut Command, delay: Duration) -> Option<std::process::
 #[test]
 fn runs_killed_at_random_moments_resume_to_the_uninterrupted_files() {
     let dir = tempfile::tempdir().unwrap();
-    let spec = SyntheticSpec {
-        train_patients: 2,
-        val_patients: 1,
-        slices_per_patient: 4,
-        side: 16,
-        modalities: 2,
-        seed: 0,
-    };
-    generate(&dir.path().join("data"), &spec).unwrap();
-    let run_file = dir.path().join("run.toml");
-    std::fs::write(&run_file, RUN_FILE).unwrap();
+    let run_file = common::prepared(dir.path(), &run_file(), 2, 1);
     let run_file = run_file.to_str().unwrap().to_string();
     let path = |name: &str| -> PathBuf { dir.path().join(name) };
 

@@ -1,70 +1,13 @@
 //! `boundary-loss train`: a run file in, a run folder out; flags override the run file; a bad
 //! run file is a clear error; `--resume` continues a run folder.
 
-use std::process::Command;
-
-use boundary_loss::data::synthetic::{generate, SyntheticSpec};
-
-fn boundary_loss(args: &[&str]) -> std::process::Output {
-    Command::new(env!("CARGO_BIN_EXE_boundary-loss"))
-        .args(args)
-        .output()
-        .unwrap()
-}
-
-const RUN_FILE: &str = r#"
-dataset = "data"
-network = "Dimwit"
-modalities = 2
-classes = 2
-epochs = 5
-batch_size = 4
-metric_classes = [1]
-patient_regex = '(case_\d+_\d+)_\d+'
-
-[[streams]]
-folder = "in_npy"
-kind = "image_npy"
-
-[[streams]]
-folder = "gt_npy"
-kind = "one_hot"
-
-[[streams]]
-folder = "gt_npy"
-kind = "distance_map"
-
-[schedule]
-kind = "rebalance"
-step = 0.01
-
-[[losses]]
-name = "GeneralizedDice"
-idc = [0, 1]
-weight = 1.0
-stream = 1
-
-[[losses]]
-name = "BoundaryLoss"
-idc = [1]
-weight = 0.0
-stream = 2
-"#;
+mod common;
+use common::{boundary_loss, prepared, RUN_FILE};
 
 #[test]
 fn train_and_resume_from_the_command_line() {
     let dir = tempfile::tempdir().unwrap();
-    let spec = SyntheticSpec {
-        train_patients: 1,
-        val_patients: 1,
-        slices_per_patient: 4,
-        side: 16,
-        modalities: 2,
-        seed: 0,
-    };
-    generate(&dir.path().join("data"), &spec).unwrap();
-    let run_file = dir.path().join("run.toml");
-    std::fs::write(&run_file, RUN_FILE).unwrap();
+    let run_file = prepared(dir.path(), RUN_FILE, 1, 1);
     let out = dir.path().join("run");
     let run = boundary_loss(&[
         "train",
@@ -128,25 +71,10 @@ fn a_bad_run_file_is_a_clear_error() {
     assert!(!out.status.success());
 }
 
-fn prepared(dir: &std::path::Path) -> std::path::PathBuf {
-    let spec = SyntheticSpec {
-        train_patients: 2,
-        val_patients: 1,
-        slices_per_patient: 4,
-        side: 16,
-        modalities: 2,
-        seed: 0,
-    };
-    generate(&dir.join("data"), &spec).unwrap();
-    let run_file = dir.join("run.toml");
-    std::fs::write(&run_file, RUN_FILE).unwrap();
-    run_file
-}
-
 #[test]
 fn an_existing_run_is_refused_unless_forced() {
     let dir = tempfile::tempdir().unwrap();
-    let run_file = prepared(dir.path());
+    let run_file = prepared(dir.path(), RUN_FILE, 2, 1);
     let out = dir.path().join("run");
     let train = |extra: &[&str]| {
         let mut args = vec![
@@ -195,7 +123,7 @@ fn an_existing_run_is_refused_unless_forced() {
 #[test]
 fn the_same_seed_gives_the_same_run_in_two_processes() {
     let dir = tempfile::tempdir().unwrap();
-    let run_file = prepared(dir.path());
+    let run_file = prepared(dir.path(), RUN_FILE, 2, 1);
     let run = |name: &str, seed: &str| {
         let out = dir.path().join(name);
         let done = boundary_loss(&[

@@ -6,54 +6,16 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use boundary_loss::data::synthetic::{generate, SyntheticSpec};
-
-fn boundary_loss(args: &[&str]) -> std::process::Output {
-    Command::new(env!("CARGO_BIN_EXE_boundary-loss"))
-        .args(args)
-        .output()
-        .unwrap()
-}
-
-const RUN_FILE: &str = r#"
-dataset = "DATA"
-network = "Dimwit"
-modalities = 2
-classes = 2
-epochs = 1
-batch_size = 4
-metric_classes = [1]
-patient_regex = '(case_\d+_\d+)_\d+'
-
-[[streams]]
-folder = "in_npy"
-kind = "image_npy"
-
-[[streams]]
-folder = "gt_npy"
-kind = "one_hot"
-
-[[losses]]
-name = "GeneralizedDice"
-idc = [0, 1]
-weight = 1.0
-stream = 1
-"#;
+mod common;
+use common::boundary_loss;
 
 fn prepared(dir: &Path) -> PathBuf {
-    let spec = SyntheticSpec {
-        train_patients: 2,
-        val_patients: 1,
-        slices_per_patient: 4,
-        side: 16,
-        modalities: 2,
-        seed: 0,
-    };
-    let data = dir.join("data");
-    generate(&data, &spec).unwrap();
-    let run_file = dir.join("run.toml");
-    std::fs::write(&run_file, RUN_FILE.replace("DATA", data.to_str().unwrap())).unwrap();
-    run_file
+    common::prepared(
+        dir,
+        &common::RUN_FILE.replace("epochs = 5", "epochs = 1"),
+        2,
+        1,
+    )
 }
 
 /// Paths below `dir` that a failed write may have left behind.

@@ -323,6 +323,52 @@ fn volume_metrics(
     })
 }
 
+/// What one phase (training or validation) of an epoch records.
+struct PhaseLog {
+    /// Per batch: `weight * loss` of each term.
+    loss: Vec<Vec<f32>>,
+    /// Per image of the split (in data-set order): Dice per class.
+    dice: Vec<Vec<f32>>,
+    dice_sum: f64,
+    seen: usize,
+}
+
+impl PhaseLog {
+    fn new(images: usize, classes: usize) -> Self {
+        PhaseLog {
+            loss: Vec::new(),
+            dice: vec![vec![0f32; classes]; images],
+            dice_sum: 0.0,
+            seen: 0,
+        }
+    }
+
+    fn record(
+        &mut self,
+        indices: &[usize],
+        dice: Vec<Vec<f32>>,
+        weighted_terms: Vec<f32>,
+        metric_classes: &[usize],
+    ) {
+        for (dice, &index) in dice.into_iter().zip(indices) {
+            self.dice_sum += eval::nan_mean(metric_classes.iter().map(|&k| dice[k] as f64));
+            self.dice[index] = dice;
+        }
+        self.seen += indices.len();
+        self.loss.push(weighted_terms);
+    }
+
+    /// Mean over batches of the weighted total loss so far.
+    fn running_loss(&self) -> f64 {
+        mean_loss(&self.loss) * self.loss.first().map_or(0, Vec::len) as f64
+    }
+
+    /// Mean over images so far of the metric-class Dice.
+    fn running_dice(&self) -> f64 {
+        self.dice_sum / self.seen.max(1) as f64
+    }
+}
+
 /// Mean over batches of the summed weighted terms / number of terms: the original's CSV loss
 /// (`loss_log.mean(dim=(1, 2))`).
 fn mean_loss(rows: &[Vec<f32>]) -> f64 {
@@ -493,8 +539,7 @@ pub fn run(
             std::fs::create_dir_all(&train_dir).map_err(|e| FileError::new(&train_dir, e))?;
         }
         observer.phase_started(epoch, Phase::Train, train_batches.len());
-        let mut tra_loss = Vec::new();
-        let mut tra_dice = vec![vec![0f32; classes]; train_set.len()];
+        let mut train_log = PhaseLog::new(train_set.len(), classes);
         let epoch_started = std::time::Instant::now();
         let mut loader = Loader::new(
             train_set.clone(),
@@ -502,7 +547,6 @@ pub fn run(
             PREFETCH_BATCHES,
             caches.as_ref().map(|c| c.0.clone()),
         );
-        let (mut running_dice, mut seen) = (0.0, 0usize);
         for batch in loader.by_ref() {
             let batch = batch?;
             let outcome = run_batch(&net, &batch, &device, config, &losses, &weights)?;
@@ -511,16 +555,13 @@ pub fn run(
             if config.save_train {
                 save_predictions(&train_dir, &train_set, &batch, &outcome.predicted)?;
             }
-            for (dice, &index) in outcome.dice.into_iter().zip(&batch.indices) {
-                running_dice += eval::nan_mean(metric_classes.iter().map(|&k| dice[k] as f64));
-                tra_dice[index] = dice;
-            }
-            seen += batch.indices.len();
-            tra_loss.push(outcome.weighted_terms);
-            observer.batch_done(
-                mean_loss(&tra_loss) * losses.len() as f64,
-                running_dice / seen as f64,
+            train_log.record(
+                &batch.indices,
+                outcome.dice,
+                outcome.weighted_terms,
+                &metric_classes,
             );
+            observer.batch_done(train_log.running_loss(), train_log.running_dice());
         }
         observer.phase_done();
         let (train_seconds, data_wait) = (
@@ -534,12 +575,10 @@ pub fn run(
         let val_dir = iter_dir.join("val");
         std::fs::create_dir_all(&val_dir).map_err(|e| FileError::new(&val_dir, e))?;
         observer.phase_started(epoch, Phase::Validation, val_batches.len());
-        let mut val_loss = Vec::new();
-        let mut val_dice = vec![vec![0f32; classes]; val_set.len()];
+        let mut val_log = PhaseLog::new(val_set.len(), classes);
         let mut predictions: Vec<Vec<u8>> = vec![Vec::new(); val_set.len()];
         let mut truths: Vec<Vec<u8>> = vec![Vec::new(); val_set.len()];
         let mut size = [0usize; 2];
-        let (mut running_dice, mut seen) = (0.0, 0usize);
         for batch in Loader::new(
             val_set.clone(),
             val_batches.clone(),
@@ -551,18 +590,17 @@ pub fn run(
             let outcome = run_batch(&model, &batch, &base_device, config, &losses, &weights)?;
             save_predictions(&val_dir, &val_set, &batch, &outcome.predicted)?;
             let pixels = size[0] * size[1];
-            for (b, (dice, &index)) in outcome.dice.into_iter().zip(&batch.indices).enumerate() {
-                running_dice += eval::nan_mean(metric_classes.iter().map(|&k| dice[k] as f64));
-                val_dice[index] = dice;
+            for (b, &index) in batch.indices.iter().enumerate() {
                 predictions[index] = outcome.predicted[b * pixels..(b + 1) * pixels].to_vec();
                 truths[index] = batch.truth[b * pixels..(b + 1) * pixels].to_vec();
             }
-            seen += batch.indices.len();
-            val_loss.push(outcome.weighted_terms);
-            observer.batch_done(
-                mean_loss(&val_loss) * losses.len() as f64,
-                running_dice / seen as f64,
+            val_log.record(
+                &batch.indices,
+                outcome.dice,
+                outcome.weighted_terms,
+                &metric_classes,
             );
+            observer.batch_done(val_log.running_loss(), val_log.running_dice());
         }
         observer.phase_done();
         let VolumeMetrics {
@@ -570,6 +608,8 @@ pub fn run(
             hd95: hd95_3d,
             empty_cases,
         } = volume_metrics(config, &patients, &spacings, &predictions, &truths, size)?;
+        let (tra_loss, tra_dice) = (train_log.loss, train_log.dice);
+        let (val_loss, val_dice) = (val_log.loss, val_log.dice);
         let val_per_class = column_means(&val_dice, classes);
         let val_dice_mean = mean_over(&val_per_class, &metric_classes);
         let tra_dice_mean = mean_over(&column_means(&tra_dice, classes), &metric_classes);
