@@ -101,10 +101,11 @@ fn a_path_that_cannot_be_written_stops_the_run_and_keeps_finished_epochs() {
 struct SmallDisk(PathBuf);
 
 impl SmallDisk {
-    fn mount(at: &Path, size: &str) -> Option<SmallDisk> {
+    /// `options`: e.g. `size=160k`, or `ro,size=1m` for a read-only one.
+    fn mount(at: &Path, options: &str) -> Option<SmallDisk> {
         std::fs::create_dir_all(at).unwrap();
         let ok = Command::new("mount")
-            .args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"])
+            .args(["-t", "tmpfs", "-o", options, "tmpfs"])
             .arg(at)
             .output()
             .is_ok_and(|o| o.status.success());
@@ -122,7 +123,7 @@ impl Drop for SmallDisk {
 fn a_full_disk_stops_the_run_cleanly() {
     let dir = tempfile::tempdir().unwrap();
     let run_file = prepared(dir.path());
-    let Some(disk) = SmallDisk::mount(&dir.path().join("small"), "160k") else {
+    let Some(disk) = SmallDisk::mount(&dir.path().join("small"), "size=160k") else {
         // Mounting needs root; CI runs as root and sets REQUIRE_TMPFS so that this never passes
         // unexercised there.
         assert!(
@@ -191,4 +192,32 @@ fn a_full_disk_stops_the_run_cleanly() {
     assert_eq!(slice.status.code(), Some(1), "{stderr}");
     assert!(!sliced.exists());
     assert!(leftovers(&disk.0).is_empty(), "{:?}", leftovers(&disk.0));
+}
+
+#[test]
+fn a_read_only_folder_is_an_error_and_gets_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let run_file = prepared(dir.path());
+    let Some(disk) = SmallDisk::mount(&dir.path().join("ro"), "ro,size=1m") else {
+        assert!(
+            std::env::var("REQUIRE_TMPFS").is_err(),
+            "cannot mount a tmpfs"
+        );
+        eprintln!("skipped: mounting a tmpfs needs root");
+        return;
+    };
+    let out = disk.0.join("run");
+    let refused = boundary_loss(&[
+        "train",
+        run_file.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert_eq!(refused.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("Read-only file system") && stderr.contains("run"),
+        "{stderr}"
+    );
+    assert_eq!(std::fs::read_dir(&disk.0).unwrap().count(), 0);
 }
