@@ -3,7 +3,7 @@
 
 use boundary_loss::losses::{HausdorffLoss, Loss};
 use boundary_loss::train::step::{build_loss, probabilities};
-use boundary_loss::train::{Activation, LossTerm};
+use boundary_loss::train::{Activation, LossKind, LossTerm};
 use burn::tensor::{Device, Tensor, TensorData};
 
 fn host(t: Tensor<4>) -> Vec<f32> {
@@ -101,14 +101,23 @@ fn the_hausdorff_prediction_map_follows_the_run_truncation_unless_set() {
         exact, truncated,
         "the test input must be sensitive to truncation"
     );
-    let term = LossTerm::new("HausdorffLoss", vec![1], 1.0, 1);
+    let term = LossTerm::new(
+        LossKind::Hausdorff {
+            truncate_prediction_map: None,
+        },
+        vec![1],
+        1.0,
+        1,
+    );
     let built = |term: &LossTerm, run_truncates: bool| {
-        let loss = build_loss(term, true, run_truncates).unwrap();
+        let loss = build_loss(term, true, run_truncates);
         value(&|p, t| loss(p, t).unwrap().into_scalar::<f32>())
     };
     assert_eq!(built(&term, false), exact);
     assert_eq!(built(&term, true), truncated);
     let mut explicit = term.clone();
-    explicit.truncate_prediction_map = Some(false);
+    explicit.kind = LossKind::Hausdorff {
+        truncate_prediction_map: Some(false),
+    };
     assert_eq!(built(&explicit, true), exact);
 }

@@ -6,7 +6,8 @@ use std::path::Path;
 use boundary_loss::data::synthetic::{self, generate, SyntheticSpec, PATIENT_REGEX};
 use boundary_loss::data::{Dataset, Stream, StreamKind};
 use boundary_loss::train::{
-    resume, run, train, LossTerm, RunConfig, RunSummary, Schedule, Silent, TrainError, TrainOptions,
+    resume, run, train, LossKind, LossTerm, RunConfig, RunSummary, Schedule, Silent, TrainError,
+    TrainOptions,
 };
 use ndarray::{Array2, Array3, ArrayD};
 use ndarray_npy::{read_npy, write_npy};
@@ -29,13 +30,13 @@ fn config(dataset: &Path, network: &str, base: Option<usize>, epochs: usize) -> 
     RunConfig {
         dataset: dataset.to_path_buf(),
         streams: streams(),
-        network: network.into(),
+        network: network.parse().unwrap(),
         network_base: base,
         modalities: 2,
         classes: 2,
         losses: vec![
-            LossTerm::new("GeneralizedDice", vec![0, 1], 1.0, 1),
-            LossTerm::new("BoundaryLoss", vec![1], 0.0, 2),
+            LossTerm::new(LossKind::GeneralizedDice, vec![0, 1], 1.0, 1),
+            LossTerm::new(LossKind::Boundary, vec![1], 0.0, 2),
         ],
         schedule: Schedule::Rebalance { step: 0.1 },
         learning_rate: 1e-3,
@@ -119,7 +120,7 @@ fn dimwit_trains_two_epochs_and_writes_the_run_folder() {
             && run.join("version.txt").exists()
     );
     let resolved = RunConfig::from_file(&run.join("run.toml")).unwrap();
-    assert_eq!(resolved.network, "Dimwit");
+    assert_eq!(resolved.network, boundary_loss::nets::Architecture::Dimwit);
     let leftovers: Vec<_> = std::fs::read_dir(&run)
         .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
@@ -184,7 +185,7 @@ fn a_small_unet_overfits_a_few_slices() {
     let mut run_config = config(&data, "UNet", Some(4), 40);
     // Cross-entropy: smooth, and it can approach 0 on every slice (the generalized Dice of a
     // slice without lesion stays near 1 unless the prediction there is exactly empty).
-    run_config.losses = vec![LossTerm::new("CrossEntropy", vec![0, 1], 1.0, 1)];
+    run_config.losses = vec![LossTerm::new(LossKind::CrossEntropy, vec![0, 1], 1.0, 1)];
     run_config.schedule = Schedule::None;
     run_config.learning_rate = 1e-2;
     let run = dir.path().join("run");

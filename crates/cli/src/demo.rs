@@ -7,7 +7,8 @@ use std::path::PathBuf;
 use anyhow::Context;
 use boundary_loss::data::synthetic::{self, generate, SyntheticSpec, PATIENT_REGEX};
 
-use boundary_loss::train::{train, LossTerm, RunConfig, Schedule, TrainOptions};
+use boundary_loss::nets::Architecture;
+use boundary_loss::train::{train, LossKind, LossTerm, RunConfig, Schedule, TrainOptions};
 
 use crate::console::Console;
 use clap::Args;
@@ -42,7 +43,7 @@ fn run_config(
     RunConfig {
         dataset: dataset.to_path_buf(),
         streams: synthetic::streams(),
-        network: "UNet".into(),
+        network: Architecture::UNet,
         network_base: Some(args.base),
         modalities: 2,
         classes: 2,
@@ -85,8 +86,8 @@ pub fn run(args: &DemoArgs) -> anyhow::Result<()> {
     );
     // Absolute, so that the run files written next to the data work from any folder.
     let dataset = std::fs::canonicalize(&data).with_context(|| data.display().to_string())?;
-    let gdl = LossTerm::new("GeneralizedDice", vec![0, 1], 1.0, 1);
-    let boundary = LossTerm::new("BoundaryLoss", vec![1], 0.0, 2);
+    let gdl = LossTerm::new(LossKind::GeneralizedDice, vec![0, 1], 1.0, 1);
+    let boundary = LossTerm::new(LossKind::Boundary, vec![1], 0.0, 2);
     // The paper lowers alpha by 0.01 over 200+ epochs; a short demo needs a faster pace.
     let step = (0.6 / args.epochs as f64).clamp(0.01, 0.05);
     let runs = [

@@ -25,7 +25,7 @@ pub struct TrainArgs {
     pub dataset: Option<PathBuf>,
     /// Override: network name.
     #[arg(long)]
-    pub network: Option<String>,
+    pub network: Option<boundary_loss::nets::Architecture>,
     /// Override: number of epochs.
     #[arg(long)]
     pub epochs: Option<usize>,
@@ -40,7 +40,7 @@ pub struct TrainArgs {
     pub seed: Option<u64>,
     /// Override: device (cpu, wgpu:N, vulkan:N, cuda:N).
     #[arg(long)]
-    pub device: Option<String>,
+    pub device: Option<boundary_loss::device::DeviceSpec>,
     /// Override: start from these weights (a Burn record such as another run's best.bpk).
     #[arg(long)]
     pub weights: Option<PathBuf>,
@@ -65,8 +65,8 @@ impl TrainArgs {
         if let Some(v) = &self.dataset {
             config.dataset = v.clone();
         }
-        if let Some(v) = &self.network {
-            config.network = v.clone();
+        if let Some(v) = self.network {
+            config.network = v;
         }
         if let Some(v) = self.epochs {
             config.epochs = v;
@@ -80,8 +80,8 @@ impl TrainArgs {
         if let Some(v) = self.seed {
             config.seed = v;
         }
-        if let Some(v) = &self.device {
-            config.device = v.clone();
+        if let Some(v) = self.device {
+            config.device = v;
         }
         if let Some(v) = &self.weights {
             config.weights = Some(std::fs::canonicalize(v).unwrap_or_else(|_| v.clone()));

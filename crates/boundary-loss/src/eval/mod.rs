@@ -195,6 +195,55 @@ pub fn hd95(
     })
 }
 
+/// Per patient (rows) and class, of one epoch.
+pub struct VolumeMetrics {
+    pub dsc: Vec<Vec<f32>>,
+    pub hd95: Vec<Vec<f32>>,
+    /// (patient, metric class) HD95 values that met an empty mask.
+    pub empty_cases: usize,
+}
+
+/// The 3-D Dice and HD95 of every patient and class, from the predicted and true class maps of
+/// each slice (`size` pixels) and each patient's slices and spacing `(slices, axis 0, axis 1)`.
+#[allow(clippy::too_many_arguments)]
+pub fn volume_metrics(
+    classes: usize,
+    metric_classes: &[usize],
+    rule: EmptyMaskRule,
+    patients: &[(String, Vec<usize>)],
+    spacings: &[[f64; 3]],
+    predictions: &[Vec<u8>],
+    truths: &[Vec<u8>],
+    size: [usize; 2],
+) -> Result<VolumeMetrics, MetricError> {
+    let (mut dsc, mut hd95s, mut empty) = (Vec::new(), Vec::new(), 0);
+    for ((_, slices), spacing) in patients.iter().zip(spacings) {
+        let mut overlap = Overlap::new(classes);
+        let (mut p3, mut t3) = (Vec::new(), Vec::new());
+        for &i in slices {
+            overlap.add(&predictions[i], &truths[i]);
+            p3.extend_from_slice(&predictions[i]);
+            t3.extend_from_slice(&truths[i]);
+        }
+        dsc.push(overlap.dice().iter().map(|&d| d as f32).collect());
+        let shape = [slices.len(), size[0], size[1]];
+        let mut row = Vec::with_capacity(classes);
+        for k in 0..classes {
+            let value = hd95(&p3, &t3, &shape, spacing, k as u8, rule)?;
+            if value.empty && metric_classes.contains(&k) {
+                empty += 1;
+            }
+            row.push(value.value as f32);
+        }
+        hd95s.push(row);
+    }
+    Ok(VolumeMetrics {
+        dsc,
+        hd95: hd95s,
+        empty_cases: empty,
+    })
+}
+
 /// Mean of the values that are not NaN; NaN when there is none.
 pub fn nan_mean(values: impl IntoIterator<Item = f64>) -> f64 {
     let (sum, n) = values

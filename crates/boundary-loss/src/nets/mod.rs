@@ -18,8 +18,10 @@ pub use unet::{UNet, UNet3D};
 use burn::module::Module;
 use burn::tensor::{Device, Tensor};
 
-/// A network name of the original's `--network` option.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// A network name of the original's `--network` option; in run files and on the command line as
+/// that name (`"UNet"`, `"ENet"`, ...).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(try_from = "String", into = "String")]
 pub enum Architecture {
     Dimwit,
     Dimwit3D,
@@ -61,6 +63,32 @@ pub enum NetError {
         max: usize,
         got: usize,
     },
+}
+
+impl std::str::FromStr for Architecture {
+    type Err = NetError;
+    fn from_str(name: &str) -> Result<Self, NetError> {
+        Architecture::parse(name)
+    }
+}
+
+impl TryFrom<String> for Architecture {
+    type Error = NetError;
+    fn try_from(name: String) -> Result<Self, NetError> {
+        Architecture::parse(&name)
+    }
+}
+
+impl From<Architecture> for String {
+    fn from(architecture: Architecture) -> String {
+        architecture.name().to_string()
+    }
+}
+
+impl std::fmt::Display for Architecture {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
 }
 
 impl Architecture {

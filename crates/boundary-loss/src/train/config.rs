@@ -8,29 +8,36 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+pub use super::optim::OptimizerKind;
+pub use super::schedule::{LrHalving, Schedule};
+pub use super::step::Activation;
 use crate::data::{Stream, StreamKind};
+use crate::device::DeviceSpec;
 use crate::eval::EmptyMaskRule;
+use crate::nets::Architecture;
 
-/// One loss term: which loss, on which classes, its weight, and the stream it compares with.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct LossTerm {
-    /// BoundaryLoss (or SurfaceLoss), GeneralizedDice, DiceLoss, CrossEntropy, FocalLoss,
-    /// HausdorffLoss.
-    pub name: String,
-    pub idc: Vec<usize>,
-    pub weight: f64,
-    /// Index into `streams` of the second input (one-hot target or distance maps); stream 0 is
-    /// the image.
-    pub stream: usize,
-    /// FocalLoss only [default 2].
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub gamma: Option<f64>,
-    /// HausdorffLoss only: truncate the prediction's distance map toward zero, as the original
-    /// does (it computes it from an int32 one-hot) [default: the run's `truncate_distance_maps`].
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub truncate_prediction_map: Option<bool>,
+/// Which loss a term computes, with the options that belong to it.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum LossKind {
+    /// The boundary loss (the original also calls it `SurfaceLoss`).
+    Boundary,
+    GeneralizedDice,
+    Dice,
+    CrossEntropy,
+    /// `gamma`: the focusing exponent (the original's default 2).
+    Focal {
+        gamma: f64,
+    },
+    /// `truncate_prediction_map`: truncate the prediction's distance map toward zero, as the
+    /// original does (it computes it from an int32 one-hot) [default: the run's
+    /// `truncate_distance_maps`].
+    Hausdorff {
+        truncate_prediction_map: Option<bool>,
+    },
 }
+
+/// FocalLoss's gamma when the run file gives none (the original's default).
+pub const DEFAULT_FOCAL_GAMMA: f64 = 2.0;
 
 /// The loss names a run file may use.
 pub const LOSS_NAMES: [&str; 7] = [
@@ -43,67 +50,133 @@ pub const LOSS_NAMES: [&str; 7] = [
     "HausdorffLoss",
 ];
 
-impl LossTerm {
-    /// A term with no loss-specific option.
-    pub fn new(name: &str, idc: Vec<usize>, weight: f64, stream: usize) -> Self {
-        LossTerm {
-            name: name.to_string(),
-            idc,
-            weight,
-            stream,
-            gamma: None,
-            truncate_prediction_map: None,
+impl LossKind {
+    /// The run-file name.
+    pub fn name(&self) -> &'static str {
+        match self {
+            LossKind::Boundary => "BoundaryLoss",
+            LossKind::GeneralizedDice => "GeneralizedDice",
+            LossKind::Dice => "DiceLoss",
+            LossKind::CrossEntropy => "CrossEntropy",
+            LossKind::Focal { .. } => "FocalLoss",
+            LossKind::Hausdorff { .. } => "HausdorffLoss",
         }
     }
 }
 
-/// How the loss weights change after each epoch (the original's schedulers).
+impl std::str::FromStr for LossKind {
+    type Err = String;
+    /// A loss by its run-file name, with default options.
+    fn from_str(name: &str) -> Result<Self, String> {
+        Ok(match name {
+            "BoundaryLoss" | "SurfaceLoss" => LossKind::Boundary,
+            "GeneralizedDice" => LossKind::GeneralizedDice,
+            "DiceLoss" => LossKind::Dice,
+            "CrossEntropy" => LossKind::CrossEntropy,
+            "FocalLoss" => LossKind::Focal {
+                gamma: DEFAULT_FOCAL_GAMMA,
+            },
+            "HausdorffLoss" => LossKind::Hausdorff {
+                truncate_prediction_map: None,
+            },
+            other => {
+                return Err(format!(
+                    "unknown loss '{other}' ({})",
+                    LOSS_NAMES.join(", ")
+                ))
+            }
+        })
+    }
+}
+
+/// One loss term: which loss, on which classes, its weight, and the stream it compares with.
+/// In a run file: `name`, `idc`, `weight`, `stream`, and `gamma` (FocalLoss) or
+/// `truncate_prediction_map` (HausdorffLoss).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
-pub enum Schedule {
-    /// Fixed weights (DummyScheduler).
-    None,
-    /// AddWeightLoss: `to_add[i]` is added to the weight of term `i` after every epoch.
-    Add { to_add: Vec<f64> },
-    /// StealWeight: `[a, b] -> [max(0.1, a - step), b + step]` after every epoch.
-    Steal { step: f64 },
-    /// The paper's rebalancing: `alpha * first + (1 - alpha) * second`, alpha from 1 down by
-    /// `step` per epoch to `step` (0.01 in the paper).
-    Rebalance { step: f64 },
+#[serde(try_from = "RunFileTerm", into = "RunFileTerm")]
+pub struct LossTerm {
+    pub kind: LossKind,
+    pub idc: Vec<usize>,
+    pub weight: f64,
+    /// Index into `streams` of the second input (one-hot target or distance maps); stream 0 is
+    /// the image.
+    pub stream: usize,
 }
 
-/// When the learning rate is halved.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum LrHalving {
-    Never,
-    /// After `PLATEAU_EPOCHS` epochs without validation improvement (then again after as many
-    /// more).
-    Plateau,
-    /// The original's rule, kept for compatibility: `epoch % (best_epoch + 20) == 0`, which also
-    /// halves after epoch 0.
-    Original,
+/// A loss term as the run file spells it (flat, like the original's tuples).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RunFileTerm {
+    name: String,
+    idc: Vec<usize>,
+    weight: f64,
+    stream: usize,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    gamma: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    truncate_prediction_map: Option<bool>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum OptimizerKind {
-    /// Adam, betas (0.9, 0.99), epsilon `adam_epsilon`.
-    Adam,
-    /// SGD, momentum 0.99, dampening 0, weight decay 5e-4.
-    Sgd,
+impl TryFrom<RunFileTerm> for LossTerm {
+    type Error = String;
+    fn try_from(t: RunFileTerm) -> Result<Self, String> {
+        let mut kind: LossKind = t.name.parse()?;
+        match (&mut kind, t.gamma, t.truncate_prediction_map) {
+            (LossKind::Focal { gamma }, Some(g), None) => *gamma = g,
+            (
+                LossKind::Hausdorff {
+                    truncate_prediction_map,
+                },
+                None,
+                Some(v),
+            ) => *truncate_prediction_map = Some(v),
+            (_, None, None) => {}
+            (_, Some(_), _) => return Err(format!("{}: only FocalLoss has a gamma", t.name)),
+            (_, _, Some(_)) => {
+                return Err(format!(
+                    "{}: only HausdorffLoss has truncate_prediction_map",
+                    t.name
+                ))
+            }
+        }
+        Ok(LossTerm {
+            kind,
+            idc: t.idc,
+            weight: t.weight,
+            stream: t.stream,
+        })
+    }
 }
 
-/// What turns the network's logits into class probabilities.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
-#[serde(rename_all = "snake_case")]
-pub enum Activation {
-    /// `softmax(temperature * logits)` over K output channels (the original).
-    #[default]
-    Softmax,
-    /// Binary segmentation with one output channel: `p = sigmoid(temperature * logit)` is the
-    /// foreground probability, and the losses and metrics see the two classes `[1 - p, p]`.
-    Sigmoid,
+impl From<LossTerm> for RunFileTerm {
+    fn from(term: LossTerm) -> Self {
+        let (gamma, truncate_prediction_map) = match term.kind {
+            LossKind::Focal { gamma } => (Some(gamma), None),
+            LossKind::Hausdorff {
+                truncate_prediction_map,
+            } => (None, truncate_prediction_map),
+            _ => (None, None),
+        };
+        RunFileTerm {
+            name: term.kind.name().to_string(),
+            idc: term.idc,
+            weight: term.weight,
+            stream: term.stream,
+            gamma,
+            truncate_prediction_map,
+        }
+    }
+}
+
+impl LossTerm {
+    pub fn new(kind: LossKind, idc: Vec<usize>, weight: f64, stream: usize) -> Self {
+        LossTerm {
+            kind,
+            idc,
+            weight,
+            stream,
+        }
+    }
 }
 
 /// A training run, as written in a run file.
@@ -115,7 +188,7 @@ pub struct RunConfig {
     /// Streams; the first is the image.
     pub streams: Vec<Stream>,
     /// Dimwit, UNet, ENet, ResidualUNet (2-D networks).
-    pub network: String,
+    pub network: Architecture,
     /// UNet's base width (the original's `nG`, 64 when absent).
     #[serde(default)]
     pub network_base: Option<usize>,
@@ -177,8 +250,8 @@ pub struct RunConfig {
     pub weights: Option<PathBuf>,
     #[serde(default)]
     pub seed: u64,
-    #[serde(default = "default_device")]
-    pub device: String,
+    #[serde(default)]
+    pub device: DeviceSpec,
     /// Keep slices in memory after their first read.
     #[serde(default)]
     pub in_memory: bool,
@@ -230,16 +303,13 @@ fn yes() -> bool {
 fn default_regex() -> String {
     r"(.*)_\d+$".to_string()
 }
-fn default_device() -> String {
-    "cpu".to_string()
-}
 
 impl Default for RunConfig {
     fn default() -> Self {
         RunConfig {
             dataset: PathBuf::new(),
             streams: Vec::new(),
-            network: "UNet".into(),
+            network: Architecture::UNet,
             network_base: None,
             modalities: 1,
             classes: 2,
@@ -263,7 +333,7 @@ impl Default for RunConfig {
             save_train: false,
             weights: None,
             seed: 0,
-            device: default_device(),
+            device: DeviceSpec::Cpu,
             in_memory: false,
             debug: false,
             check_image_range: yes(),
@@ -411,6 +481,15 @@ impl RunConfig {
         if self.losses.is_empty() {
             return Err(ConfigError::new("losses", "no loss term"));
         }
+        if self.network.spatial_rank() != 2 {
+            return Err(ConfigError::new(
+                "network",
+                format!(
+                    "{} is a 3-D network; training runs on 2-D slices",
+                    self.network
+                ),
+            ));
+        }
         if self.classes < 2 || self.classes > 256 {
             return Err(ConfigError::new(
                 "classes",
@@ -419,12 +498,6 @@ impl RunConfig {
         }
         for (i, term) in self.losses.iter().enumerate() {
             let field = |name: &str| format!("losses[{i}].{name}");
-            if !LOSS_NAMES.contains(&term.name.as_str()) {
-                return Err(ConfigError::new(
-                    field("name"),
-                    format!("unknown loss '{}' ({})", term.name, LOSS_NAMES.join(", ")),
-                ));
-            }
             if term.stream == 0 || term.stream >= self.streams.len() {
                 return Err(ConfigError::new(
                     field("stream"),
@@ -439,18 +512,6 @@ impl RunConfig {
                 return Err(ConfigError::new(
                     field("idc"),
                     format!("class {k}, but there are {} classes", self.classes),
-                ));
-            }
-            if term.gamma.is_some() && term.name != "FocalLoss" {
-                return Err(ConfigError::new(
-                    field("gamma"),
-                    "only FocalLoss has a gamma",
-                ));
-            }
-            if term.truncate_prediction_map.is_some() && term.name != "HausdorffLoss" {
-                return Err(ConfigError::new(
-                    field("truncate_prediction_map"),
-                    "only HausdorffLoss has a prediction map",
                 ));
             }
         }

@@ -6,6 +6,8 @@
 //! reports ([`observer`]). Metrics come from [`crate::eval`]; data from [`crate::data`].
 
 pub mod config;
+pub mod epoch;
+pub mod inputs;
 pub mod observer;
 pub mod optim;
 pub mod run_folder;
@@ -16,23 +18,22 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use burn::module::Module;
-use regex::Regex;
-use volume_io::{write_png_u8, FileError};
+use volume_io::FileError;
 
 pub use config::{
-    Activation, ConfigError, LossTerm, LrHalving, OptimizerKind, RunConfig, Schedule,
+    Activation, ConfigError, LossKind, LossTerm, LrHalving, OptimizerKind, RunConfig, Schedule,
 };
 pub use observer::{EpochReport, Observer, Phase, Silent};
 pub use run_folder::VERSION;
 pub use schedule::weights_at;
 
-use crate::data::{
-    patient_batches, slice_batches, slice_stem, Batch, DataError, Dataset, Loader, SliceCache,
-};
+use crate::data::{patient_batches, slice_batches, DataError, Loader, SliceCache};
 use crate::device::DeviceError;
-use crate::eval::{self, column_means, group_patients, mean_over, MetricError, Overlap};
+use crate::eval::{self, column_means, mean_over, MetricError, VolumeMetrics};
 use crate::losses::LossError;
-use crate::nets::{Architecture, NetError, Network};
+use crate::nets::{NetError, Network};
+use epoch::{last_class_mean, mean_loss, save_predictions, PhaseLog, UnfinishedEpoch};
+use inputs::{open_split, patient_spacings, patients_of};
 use run_folder::{Checkpoint, History};
 use step::{build_loss, run_batch, LossFn};
 
@@ -129,272 +130,6 @@ pub fn resume(
     run(&config, run_dir, options, true, observer)
 }
 
-/// The opened validation or training split.
-fn open_split(
-    config: &RunConfig,
-    split: &str,
-    truth_folder: &str,
-) -> Result<Arc<Dataset>, TrainError> {
-    // Each folder the run file names must exist: say which field names it.
-    let split_dir = config.dataset.join(split);
-    let mut folders: Vec<(String, &str)> = config
-        .streams
-        .iter()
-        .enumerate()
-        .map(|(i, s)| (format!("streams[{i}].folder"), s.folder.as_str()))
-        .collect();
-    if config.truth_folder.is_some() {
-        folders.push(("truth_folder".into(), truth_folder));
-    }
-    for (field, folder) in folders {
-        let dir = split_dir.join(folder);
-        if !dir.is_dir() {
-            return Err(
-                ConfigError::new(field, format!("{}: no such folder", dir.display())).into(),
-            );
-        }
-    }
-    let mut dataset = Dataset::open(
-        &config.dataset,
-        split,
-        config.streams.clone(),
-        config.classes,
-    )?
-    .with_truth(truth_folder)?;
-    dataset.check_image_range = config.check_image_range;
-    dataset.map_options.truncate = config.truncate_distance_maps;
-    if !config.use_spacing {
-        dataset.spacing.clear();
-    } else if dataset.spacing.is_empty()
-        && config
-            .streams
-            .iter()
-            .any(|s| s.kind == crate::data::StreamKind::DistanceMap)
-    {
-        return Err(TrainError::Config(ConfigError::new(
-            "use_spacing",
-            format!(
-                "{}: no spacing.json or spacing.pkl, but the distance maps need the slice spacing (set use_spacing = false for 1 per axis)",
-                dataset.split_dir.display()
-            ),
-        )));
-    }
-    if config.debug {
-        dataset.names.truncate(DEBUG_SLICES);
-    }
-    Ok(Arc::new(dataset))
-}
-
-/// Patients of a split: `(patient, slice indices)` in order of first appearance.
-fn patients_of(
-    dataset: &Dataset,
-    pattern: &Regex,
-) -> Result<Vec<(String, Vec<usize>)>, TrainError> {
-    let stems: Vec<String> = dataset
-        .names
-        .iter()
-        .map(|n| slice_stem(n).to_string())
-        .collect();
-    group_patients(&stems, pattern).map_err(|e| {
-        TrainError::from(DataError::Bad {
-            path: dataset.split_dir.clone(),
-            reason: e.to_string(),
-        })
-    })
-}
-
-/// The 3-D spacing of every validation patient, ordered as the slice stack `(slices, axis 0,
-/// axis 1)`: `spacing_3d` holds `(axis 0, axis 1, slice axis)` like the original's pickle, keyed
-/// by `resolution_regex` on the patient's first slice.
-fn patient_spacings(
-    config: &RunConfig,
-    val_set: &Dataset,
-    patients: &[(String, Vec<usize>)],
-) -> Result<Vec<[f64; 3]>, TrainError> {
-    let table = crate::data::read_spacing(&config.dataset, "spacing_3d")?;
-    let json = config.dataset.join("spacing_3d.json");
-    let file = if json.exists() {
-        json
-    } else {
-        config.dataset.join("spacing_3d.pkl")
-    };
-    if table.is_empty() {
-        return Err(DataError::Bad {
-            path: file,
-            reason: "missing or empty (also no spacing_3d.json): the 3-D HD95 needs each patient's spacing".into(),
-        }
-        .into());
-    }
-    let pattern = config::anchored_regex("resolution_regex", config.resolution_regex())?;
-    patients
-        .iter()
-        .map(|(patient, slices)| {
-            let stem = slice_stem(&val_set.names[slices[0]]);
-            let key = eval::patient_of(stem, &pattern, "resolution_regex").map_err(|e| {
-                DataError::Bad {
-                    path: val_set.split_dir.clone(),
-                    reason: e.to_string(),
-                }
-            })?;
-            match table.get(&key) {
-                Some(s) if s.len() == 3 => Ok([s[2], s[0], s[1]]),
-                Some(s) => Err(DataError::Bad {
-                    path: file.clone(),
-                    reason: format!("'{key}' has {} values, 3 expected", s.len()),
-                }
-                .into()),
-                None => Err(DataError::Bad {
-                    path: file.clone(),
-                    reason: format!(
-                        "no spacing for patient '{patient}' (key '{key}' from resolution_regex '{}')",
-                        config.resolution_regex()
-                    ),
-                }
-                .into()),
-            }
-        })
-        .collect()
-}
-
-/// Writes the predicted class maps of a batch as `dir/<slice>.png`.
-fn save_predictions(
-    dir: &Path,
-    dataset: &Dataset,
-    batch: &Batch,
-    predicted: &[u8],
-) -> Result<(), FileError> {
-    let pixels = batch.size[0] * batch.size[1];
-    for (b, &index) in batch.indices.iter().enumerate() {
-        let stem = slice_stem(&dataset.names[index]);
-        write_png_u8(
-            &dir.join(format!("{stem}.png")),
-            &predicted[b * pixels..(b + 1) * pixels],
-            batch.size[0],
-            batch.size[1],
-        )?;
-    }
-    Ok(())
-}
-
-/// Per patient (rows) and class, of one epoch.
-struct VolumeMetrics {
-    dsc: Vec<Vec<f32>>,
-    hd95: Vec<Vec<f32>>,
-    /// (patient, metric class) HD95 values that met an empty mask.
-    empty_cases: usize,
-}
-
-/// The 3-D Dice and HD95 of every patient and class.
-fn volume_metrics(
-    config: &RunConfig,
-    patients: &[(String, Vec<usize>)],
-    spacings: &[[f64; 3]],
-    predictions: &[Vec<u8>],
-    truths: &[Vec<u8>],
-    size: [usize; 2],
-) -> Result<VolumeMetrics, TrainError> {
-    let classes = config.classes;
-    let metric_classes = config.metric_classes();
-    let (mut dsc, mut hd95, mut empty) = (Vec::new(), Vec::new(), 0);
-    for ((_, slices), spacing) in patients.iter().zip(spacings) {
-        let mut overlap = Overlap::new(classes);
-        let (mut p3, mut t3) = (Vec::new(), Vec::new());
-        for &i in slices {
-            overlap.add(&predictions[i], &truths[i]);
-            p3.extend_from_slice(&predictions[i]);
-            t3.extend_from_slice(&truths[i]);
-        }
-        dsc.push(overlap.dice().iter().map(|&d| d as f32).collect());
-        let shape = [slices.len(), size[0], size[1]];
-        let mut row = Vec::with_capacity(classes);
-        for k in 0..classes {
-            let value = eval::hd95(&p3, &t3, &shape, spacing, k as u8, config.empty_mask)?;
-            if value.empty && metric_classes.contains(&k) {
-                empty += 1;
-            }
-            row.push(value.value as f32);
-        }
-        hd95.push(row);
-    }
-    Ok(VolumeMetrics {
-        dsc,
-        hd95,
-        empty_cases: empty,
-    })
-}
-
-/// What one phase (training or validation) of an epoch records.
-struct PhaseLog {
-    /// Per batch: `weight * loss` of each term.
-    loss: Vec<Vec<f32>>,
-    /// Per image of the split (in data-set order): Dice per class.
-    dice: Vec<Vec<f32>>,
-    dice_sum: f64,
-    seen: usize,
-}
-
-impl PhaseLog {
-    fn new(images: usize, classes: usize) -> Self {
-        PhaseLog {
-            loss: Vec::new(),
-            dice: vec![vec![0f32; classes]; images],
-            dice_sum: 0.0,
-            seen: 0,
-        }
-    }
-
-    fn record(
-        &mut self,
-        indices: &[usize],
-        dice: Vec<Vec<f32>>,
-        weighted_terms: Vec<f32>,
-        metric_classes: &[usize],
-    ) {
-        for (dice, &index) in dice.into_iter().zip(indices) {
-            self.dice_sum += eval::nan_mean(metric_classes.iter().map(|&k| dice[k] as f64));
-            self.dice[index] = dice;
-        }
-        self.seen += indices.len();
-        self.loss.push(weighted_terms);
-    }
-
-    /// Mean over batches of the weighted total loss so far.
-    fn running_loss(&self) -> f64 {
-        mean_loss(&self.loss) * self.loss.first().map_or(0, Vec::len) as f64
-    }
-
-    /// Mean over images so far of the metric-class Dice.
-    fn running_dice(&self) -> f64 {
-        self.dice_sum / self.seen.max(1) as f64
-    }
-}
-
-/// Mean over batches of the summed weighted terms / number of terms: the original's CSV loss
-/// (`loss_log.mean(dim=(1, 2))`).
-fn mean_loss(rows: &[Vec<f32>]) -> f64 {
-    eval::nan_mean(rows.iter().flatten().map(|&v| v as f64))
-}
-
-/// The CSV Dice of the original: mean over images of the last class.
-fn last_class_mean(rows: &[Vec<f32>]) -> f64 {
-    eval::nan_mean(rows.iter().map(|r| *r.last().expect("K >= 2") as f64))
-}
-
-/// Removes the predictions of an epoch that did not finish (an error, a full disk) when dropped:
-/// the run folder keeps only finished epochs, and `--resume` redoes this one.
-struct UnfinishedEpoch {
-    dir: PathBuf,
-    finished: bool,
-}
-
-impl Drop for UnfinishedEpoch {
-    fn drop(&mut self) {
-        if !self.finished {
-            let _ = std::fs::remove_dir_all(&self.dir);
-        }
-    }
-}
-
 /// Trains from scratch, or from the checkpoint of `run_dir` when `resuming`.
 pub fn run(
     config: &RunConfig,
@@ -404,18 +139,8 @@ pub fn run(
     observer: &mut dyn Observer,
 ) -> Result<RunSummary, TrainError> {
     config.validate()?;
-    let architecture = Architecture::parse(&config.network)?;
-    if architecture.spatial_rank() != 2 {
-        return Err(ConfigError::new(
-            "network",
-            format!(
-                "{} is a 3-D network; training runs on 2-D slices",
-                architecture.name()
-            ),
-        )
-        .into());
-    }
-    let base_device = crate::device::parse(&config.device)?;
+    let architecture = config.network;
+    let base_device = config.device.device()?;
     let device = base_device.clone().autodiff();
     let truth_folder = config.truth_folder()?;
     let (train_set, val_set) = (
@@ -449,7 +174,7 @@ pub fn run(
         .losses
         .iter()
         .map(|t| build_loss(t, config.check_loss_inputs, config.truncate_distance_maps))
-        .collect::<Result<_, _>>()?;
+        .collect();
     let initial_weights: Vec<f64> = config.losses.iter().map(|t| t.weight).collect();
 
     std::fs::create_dir_all(run_dir).map_err(|e| FileError::new(run_dir, e))?;
@@ -607,7 +332,16 @@ pub fn run(
             dsc: dsc_3d,
             hd95: hd95_3d,
             empty_cases,
-        } = volume_metrics(config, &patients, &spacings, &predictions, &truths, size)?;
+        } = eval::volume_metrics(
+            classes,
+            &metric_classes,
+            config.empty_mask,
+            &patients,
+            &spacings,
+            &predictions,
+            &truths,
+            size,
+        )?;
         let (tra_loss, tra_dice) = (train_log.loss, train_log.dice);
         let (val_loss, val_dice) = (val_log.loss, val_log.dice);
         let val_per_class = column_means(&val_dice, classes);

@@ -1,7 +1,35 @@
 //! What changes from epoch to epoch without looking at data: the loss weights (the original's
 //! schedulers) and the learning-rate halving rule.
 
-use super::config::{LrHalving, Schedule};
+use serde::{Deserialize, Serialize};
+
+/// How the loss weights change after each epoch (the original's schedulers).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
+pub enum Schedule {
+    /// Fixed weights (DummyScheduler).
+    None,
+    /// AddWeightLoss: `to_add[i]` is added to the weight of term `i` after every epoch.
+    Add { to_add: Vec<f64> },
+    /// StealWeight: `[a, b] -> [max(0.1, a - step), b + step]` after every epoch.
+    Steal { step: f64 },
+    /// The paper's rebalancing: `alpha * first + (1 - alpha) * second`, alpha from 1 down by
+    /// `step` per epoch to `step` (0.01 in the paper).
+    Rebalance { step: f64 },
+}
+
+/// When the learning rate is halved.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LrHalving {
+    Never,
+    /// After `PLATEAU_EPOCHS` epochs without validation improvement (then again after as many
+    /// more).
+    Plateau,
+    /// The original's rule, kept for compatibility: `epoch % (best_epoch + 20) == 0`, which also
+    /// halves after epoch 0.
+    Original,
+}
 
 /// Epochs without improvement before the plateau rule halves the learning rate (the original's
 /// commented-out intent, `i > best_epoch + 20`).

@@ -4,7 +4,9 @@
 use burn::tensor::activation::{sigmoid, softmax};
 use burn::tensor::{Device, Tensor, TensorData};
 
-use super::config::{Activation, LossTerm, RunConfig};
+use serde::{Deserialize, Serialize};
+
+use super::config::{LossKind, LossTerm, RunConfig};
 use super::TrainError;
 use crate::data::Batch;
 use crate::eval::Overlap;
@@ -14,45 +16,43 @@ use crate::losses::{
 };
 use crate::nets::Network;
 
-/// FocalLoss's gamma when the run file gives none (the original's default).
-pub const DEFAULT_FOCAL_GAMMA: f64 = 2.0;
+/// What turns the network's logits into class probabilities.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum Activation {
+    /// `softmax(temperature * logits)` over K output channels (the original).
+    #[default]
+    Softmax,
+    /// Binary segmentation with one output channel: `p = sigmoid(temperature * logit)` is the
+    /// foreground probability, and the losses and metrics see the two classes `[1 - p, p]`.
+    Sigmoid,
+}
 
 /// A loss term ready to call on probabilities and its second input.
 pub type LossFn = Box<dyn Fn(Tensor<4>, Tensor<4>) -> Result<Tensor<1>, LossError>>;
 
 /// The loss of a run-file term. `truncate_maps` is the run's `truncate_distance_maps`, the
 /// default of the Hausdorff loss's prediction-map truncation.
-pub fn build_loss(
-    term: &LossTerm,
-    checks: bool,
-    truncate_maps: bool,
-) -> Result<LossFn, TrainError> {
+pub fn build_loss(term: &LossTerm, checks: bool, truncate_maps: bool) -> LossFn {
     fn boxed<L: Loss + 'static>(loss: L, checks: bool) -> LossFn {
         let loss = loss.with_checks(checks);
         Box::new(move |probs, second| loss.loss(probs, second))
     }
     let idc = term.idc.clone();
-    Ok(match term.name.as_str() {
-        "BoundaryLoss" | "SurfaceLoss" => boxed(BoundaryLoss::new(idc), checks),
-        "GeneralizedDice" => boxed(GeneralizedDice::new(idc), checks),
-        "DiceLoss" => boxed(DiceLoss::new(idc), checks),
-        "CrossEntropy" => boxed(CrossEntropy::new(idc), checks),
-        "FocalLoss" => boxed(
-            FocalLoss::new(idc, term.gamma.unwrap_or(DEFAULT_FOCAL_GAMMA)),
-            checks,
-        ),
-        "HausdorffLoss" => {
+    match term.kind {
+        LossKind::Boundary => boxed(BoundaryLoss::new(idc), checks),
+        LossKind::GeneralizedDice => boxed(GeneralizedDice::new(idc), checks),
+        LossKind::Dice => boxed(DiceLoss::new(idc), checks),
+        LossKind::CrossEntropy => boxed(CrossEntropy::new(idc), checks),
+        LossKind::Focal { gamma } => boxed(FocalLoss::new(idc, gamma), checks),
+        LossKind::Hausdorff {
+            truncate_prediction_map,
+        } => {
             let mut loss = HausdorffLoss::new(idc);
-            loss.truncate_prediction_map = term.truncate_prediction_map.unwrap_or(truncate_maps);
+            loss.truncate_prediction_map = truncate_prediction_map.unwrap_or(truncate_maps);
             boxed(loss, checks)
         }
-        other => {
-            return Err(TrainError::Config(super::ConfigError::new(
-                "losses.name",
-                format!("unknown loss '{other}'"),
-            )))
-        }
-    })
+    }
 }
 
 /// Class probabilities `(B, K, H, W)` of the network's logits, as the original: softmax of

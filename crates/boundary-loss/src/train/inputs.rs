@@ -1,0 +1,138 @@
+//! What a run reads before its first step: the two splits (every folder the run file names
+//! checked), the validation patients and their 3-D spacings.
+
+use std::sync::Arc;
+
+use regex::Regex;
+
+use super::config::{self, ConfigError, RunConfig};
+use super::{TrainError, DEBUG_SLICES};
+use crate::data::{slice_stem, DataError, Dataset};
+use crate::eval::{self, group_patients};
+
+/// The opened validation or training split.
+pub fn open_split(
+    config: &RunConfig,
+    split: &str,
+    truth_folder: &str,
+) -> Result<Arc<Dataset>, TrainError> {
+    // Each folder the run file names must exist: say which field names it.
+    let split_dir = config.dataset.join(split);
+    let mut folders: Vec<(String, &str)> = config
+        .streams
+        .iter()
+        .enumerate()
+        .map(|(i, s)| (format!("streams[{i}].folder"), s.folder.as_str()))
+        .collect();
+    if config.truth_folder.is_some() {
+        folders.push(("truth_folder".into(), truth_folder));
+    }
+    for (field, folder) in folders {
+        let dir = split_dir.join(folder);
+        if !dir.is_dir() {
+            return Err(
+                ConfigError::new(field, format!("{}: no such folder", dir.display())).into(),
+            );
+        }
+    }
+    let mut dataset = Dataset::open(
+        &config.dataset,
+        split,
+        config.streams.clone(),
+        config.classes,
+    )?
+    .with_truth(truth_folder)?;
+    dataset.check_image_range = config.check_image_range;
+    dataset.map_options.truncate = config.truncate_distance_maps;
+    if !config.use_spacing {
+        dataset.spacing.clear();
+    } else if dataset.spacing.is_empty()
+        && config
+            .streams
+            .iter()
+            .any(|s| s.kind == crate::data::StreamKind::DistanceMap)
+    {
+        return Err(TrainError::Config(ConfigError::new(
+            "use_spacing",
+            format!(
+                "{}: no spacing.json or spacing.pkl, but the distance maps need the slice spacing (set use_spacing = false for 1 per axis)",
+                dataset.split_dir.display()
+            ),
+        )));
+    }
+    if config.debug {
+        dataset.names.truncate(DEBUG_SLICES);
+    }
+    Ok(Arc::new(dataset))
+}
+
+/// Patients of a split: `(patient, slice indices)` in order of first appearance.
+pub fn patients_of(
+    dataset: &Dataset,
+    pattern: &Regex,
+) -> Result<Vec<(String, Vec<usize>)>, TrainError> {
+    let stems: Vec<String> = dataset
+        .names
+        .iter()
+        .map(|n| slice_stem(n).to_string())
+        .collect();
+    group_patients(&stems, pattern).map_err(|e| {
+        TrainError::from(DataError::Bad {
+            path: dataset.split_dir.clone(),
+            reason: e.to_string(),
+        })
+    })
+}
+
+/// The 3-D spacing of every validation patient, ordered as the slice stack `(slices, axis 0,
+/// axis 1)`: `spacing_3d` holds `(axis 0, axis 1, slice axis)` like the original's pickle, keyed
+/// by `resolution_regex` on the patient's first slice.
+pub fn patient_spacings(
+    config: &RunConfig,
+    val_set: &Dataset,
+    patients: &[(String, Vec<usize>)],
+) -> Result<Vec<[f64; 3]>, TrainError> {
+    let table = crate::data::read_spacing(&config.dataset, "spacing_3d")?;
+    let json = config.dataset.join("spacing_3d.json");
+    let file = if json.exists() {
+        json
+    } else {
+        config.dataset.join("spacing_3d.pkl")
+    };
+    if table.is_empty() {
+        return Err(DataError::Bad {
+            path: file,
+            reason: "missing or empty (also no spacing_3d.json): the 3-D HD95 needs each patient's spacing".into(),
+        }
+        .into());
+    }
+    let pattern = config::anchored_regex("resolution_regex", config.resolution_regex())?;
+    patients
+        .iter()
+        .map(|(patient, slices)| {
+            let stem = slice_stem(&val_set.names[slices[0]]);
+            let key = eval::patient_of(stem, &pattern, "resolution_regex").map_err(|e| {
+                DataError::Bad {
+                    path: val_set.split_dir.clone(),
+                    reason: e.to_string(),
+                }
+            })?;
+            match table.get(&key) {
+                Some(s) if s.len() == 3 => Ok([s[2], s[0], s[1]]),
+                Some(s) => Err(DataError::Bad {
+                    path: file.clone(),
+                    reason: format!("'{key}' has {} values, 3 expected", s.len()),
+                }
+                .into()),
+                None => Err(DataError::Bad {
+                    path: file.clone(),
+                    reason: format!(
+                        "no spacing for patient '{patient}' (key '{key}' from resolution_regex '{}')",
+                        config.resolution_regex()
+                    ),
+                }
+                .into()),
+            }
+        })
+        .collect()
+}
