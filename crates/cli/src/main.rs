@@ -5,12 +5,13 @@
 //! networks in `boundary-loss`. Every failure is
 //! printed as one `error: <file>: <reason>` line and exits with status 1.
 
+mod commands;
 mod console;
-mod demo;
-mod distmap_cmd;
-mod network_cmd;
-mod slice_cmd;
-mod train_cmd;
+
+use commands::{
+    demo, distmap as distmap_cmd, network as network_cmd, slice as slice_cmd, synth,
+    train as train_cmd, unpack,
+};
 
 use std::process::ExitCode;
 
@@ -46,10 +47,10 @@ enum Command {
     /// ISLES2018_Testing.zip) from https://www.smir.ch/ISLES/Start2018; WMH: Amsterdam_GE3T.zip,
     /// Singapore.zip, Utrecht.zip from https://wmh.isi.uu.nl/data/; ACDC: acdc.zip (training
     /// data) from https://acdc.creatis.insa-lyon.fr. Nothing is downloaded by this tool.
-    Unpack(slice_cmd::UnpackArgs),
+    Unpack(unpack::UnpackArgs),
     /// Synthetic raw data in an official layout (ISLES, WMH, ACDC), for `slice` without the
     /// real archives.
-    Synth(slice_cmd::SynthArgs),
+    Synth(synth::SynthArgs),
     /// Print the blocks and parameter count of one of the original's networks.
     Network(network_cmd::NetworkArgs),
 }
@@ -62,8 +63,8 @@ fn main() -> ExitCode {
         Command::Network(args) => network_cmd::run(&args),
         Command::Train(args) => train_cmd::run(&args),
         Command::Slice(command) => slice_cmd::run(&command),
-        Command::Synth(args) => slice_cmd::synth(&args),
-        Command::Unpack(args) => slice_cmd::unpack(&args),
+        Command::Synth(args) => synth::run(&args),
+        Command::Unpack(args) => unpack::run(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

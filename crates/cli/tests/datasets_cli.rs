@@ -1,15 +1,10 @@
 //! `boundary-loss synth DATASET` -> `slice DATASET` -> `train` with every shipped recipe of the
 //! data set (one debug epoch, Dimwit): the official layouts, end to end, without the archives.
 
-use std::path::Path;
-use std::process::Command;
+mod common;
+use common::boundary_loss;
 
-fn boundary_loss(args: &[&str]) -> std::process::Output {
-    Command::new(env!("CARGO_BIN_EXE_boundary-loss"))
-        .args(args)
-        .output()
-        .unwrap()
-}
+use std::path::Path;
 
 fn ok(out: std::process::Output) -> String {
     assert!(

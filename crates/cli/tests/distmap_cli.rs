@@ -1,19 +1,15 @@
 //! The `boundary-loss distmap` contract: formats in, .npy out, and a clear error, a non-zero
 //! exit and no output file for each kind of bad input.
 
+mod common;
+use common::boundary_loss;
+
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Output;
 
 use distmap::{distance_maps, MapOptions};
 use ndarray::{ArrayD, IxDyn};
 use ndarray_npy::{read_npy, write_npy};
-
-fn boundary_loss(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_boundary-loss"))
-        .args(args)
-        .output()
-        .expect("the binary runs")
-}
 
 fn path_str(p: &Path) -> &str {
     p.to_str().unwrap()

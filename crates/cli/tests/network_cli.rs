@@ -1,14 +1,8 @@
 //! `boundary-loss network`: the summary ends with the original's parameter count; bad names and
 //! devices are clear errors.
 
-use std::process::Command;
-
-fn boundary_loss(args: &[&str]) -> std::process::Output {
-    Command::new(env!("CARGO_BIN_EXE_boundary-loss"))
-        .args(args)
-        .output()
-        .unwrap()
-}
+mod common;
+use common::boundary_loss;
 
 #[test]
 fn summary_ends_with_the_parameter_count() {

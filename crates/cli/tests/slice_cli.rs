@@ -1,19 +1,14 @@
 //! `boundary-loss slice nifti`: volumes in, the original layout out, then training on it; a
 //! failing volume is named and leaves no output.
 
+mod common;
+use common::boundary_loss;
+
 use std::path::Path;
-use std::process::Command;
 
 use distmap::{distance_maps, MapOptions};
 use ndarray::{Array3, ArrayD, Axis};
 use ndarray_npy::read_npy;
-
-fn boundary_loss(args: &[&str]) -> std::process::Output {
-    Command::new(env!("CARGO_BIN_EXE_boundary-loss"))
-        .args(args)
-        .output()
-        .unwrap()
-}
 
 const SPACING: [f32; 3] = [0.9, 0.8, 3.0];
 

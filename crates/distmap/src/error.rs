@@ -19,4 +19,9 @@ pub enum DistmapError {
     NoClass,
     #[error("output buffer holds {got} values, {expected} needed")]
     OutputSize { expected: usize, got: usize },
+    #[error("the two masks differ in shape: {first:?} and {second:?}")]
+    ShapeMismatch {
+        first: Vec<usize>,
+        second: Vec<usize>,
+    },
 }

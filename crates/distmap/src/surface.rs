@@ -29,9 +29,9 @@ impl SurfaceDistances {
         spacing: &[f64],
     ) -> Result<Option<Self>, DistmapError> {
         if first.shape() != second.shape() {
-            return Err(DistmapError::OutputSize {
-                expected: first.len(),
-                got: second.len(),
+            return Err(DistmapError::ShapeMismatch {
+                first: first.shape().to_vec(),
+                second: second.shape().to_vec(),
             });
         }
         let (a, b) = (surface(first), surface(second));

@@ -94,6 +94,13 @@ impl Value {
     }
 }
 
+/// The first `N` bytes of a slice that `take` returned with exactly `N` bytes.
+fn array<const N: usize>(bytes: &[u8]) -> [u8; N] {
+    let mut out = [0u8; N];
+    out.copy_from_slice(&bytes[..N]);
+    out
+}
+
 fn unpickle(data: &[u8]) -> Result<Value, String> {
     let mut stack: Vec<Value> = Vec::new();
     let mut memo: BTreeMap<u32, Value> = BTreeMap::new();
@@ -135,19 +142,17 @@ fn unpickle(data: &[u8]) -> Result<Value, String> {
             0x89 => stack.push(Value::Bool(false)),
             b'K' => stack.push(Value::Int(take(&mut at, 1)?[0] as i64)),
             b'M' => stack.push(Value::Int(
-                u16::from_le_bytes(take(&mut at, 2)?.try_into().unwrap()) as i64,
+                u16::from_le_bytes(array(take(&mut at, 2)?)) as i64
             )),
             b'J' => stack.push(Value::Int(
-                i32::from_le_bytes(take(&mut at, 4)?.try_into().unwrap()) as i64,
+                i32::from_le_bytes(array(take(&mut at, 4)?)) as i64
             )),
-            b'G' => stack.push(Value::Float(f64::from_be_bytes(
-                take(&mut at, 8)?.try_into().unwrap(),
-            ))),
+            b'G' => stack.push(Value::Float(f64::from_be_bytes(array(take(&mut at, 8)?)))),
             0x8c | b'X' | 0x8d => {
                 let n = match op {
                     0x8c => take(&mut at, 1)?[0] as usize,
-                    b'X' => u32::from_le_bytes(take(&mut at, 4)?.try_into().unwrap()) as usize,
-                    _ => u64::from_le_bytes(take(&mut at, 8)?.try_into().unwrap()) as usize,
+                    b'X' => u32::from_le_bytes(array(take(&mut at, 4)?)) as usize,
+                    _ => u64::from_le_bytes(array(take(&mut at, 8)?)) as usize,
                 };
                 let s = std::str::from_utf8(take(&mut at, n)?).map_err(|e| e.to_string())?;
                 stack.push(Value::Str(s.to_string()));
@@ -155,8 +160,8 @@ fn unpickle(data: &[u8]) -> Result<Value, String> {
             b'C' | b'B' | 0x8e => {
                 let n = match op {
                     b'C' => take(&mut at, 1)?[0] as usize,
-                    b'B' => u32::from_le_bytes(take(&mut at, 4)?.try_into().unwrap()) as usize,
-                    _ => u64::from_le_bytes(take(&mut at, 8)?.try_into().unwrap()) as usize,
+                    b'B' => u32::from_le_bytes(array(take(&mut at, 4)?)) as usize,
+                    _ => u64::from_le_bytes(array(take(&mut at, 8)?)) as usize,
                 };
                 stack.push(Value::Bytes(take(&mut at, n)?.to_vec()));
             }
@@ -171,7 +176,7 @@ fn unpickle(data: &[u8]) -> Result<Value, String> {
                 let index = if op == b'q' {
                     take(&mut at, 1)?[0] as u32
                 } else {
-                    u32::from_le_bytes(take(&mut at, 4)?.try_into().unwrap())
+                    u32::from_le_bytes(array(take(&mut at, 4)?))
                 };
                 let top = copy(stack.last().ok_or("put on an empty stack")?)?;
                 memo.insert(index, top);
@@ -180,7 +185,7 @@ fn unpickle(data: &[u8]) -> Result<Value, String> {
                 let index = if op == b'h' {
                     take(&mut at, 1)?[0] as u32
                 } else {
-                    u32::from_le_bytes(take(&mut at, 4)?.try_into().unwrap())
+                    u32::from_le_bytes(array(take(&mut at, 4)?))
                 };
                 let value = copy(memo.get(&index).ok_or("unknown memo entry")?)?;
                 stack.push(value);
@@ -289,10 +294,10 @@ fn scalar(code: &str, raw: &[u8]) -> Result<Value, String> {
             .ok_or_else(|| format!("{code} scalar with {} bytes", raw.len()))
     };
     Ok(match code {
-        "f8" => Value::Float(f64::from_le_bytes(bytes(8)?.try_into().unwrap())),
-        "f4" => Value::Float(f32::from_le_bytes(bytes(4)?.try_into().unwrap()) as f64),
-        "i8" => Value::Int(i64::from_le_bytes(bytes(8)?.try_into().unwrap())),
-        "i4" => Value::Int(i32::from_le_bytes(bytes(4)?.try_into().unwrap()) as i64),
+        "f8" => Value::Float(f64::from_le_bytes(array(bytes(8)?))),
+        "f4" => Value::Float(f32::from_le_bytes(array(bytes(4)?)) as f64),
+        "i8" => Value::Int(i64::from_le_bytes(array(bytes(8)?))),
+        "i4" => Value::Int(i32::from_le_bytes(array(bytes(4)?)) as i64),
         "u1" | "i1" => Value::Int(bytes(1)?[0] as i64),
         other => return Err(format!("unsupported numpy dtype '{other}'")),
     })

@@ -1,14 +1,12 @@
-//! `boundary-loss slice nifti|isles|wmh|acdc` and `boundary-loss synth`: volumes to the
-//! original 2-D layout, and synthetic raw data sets in the official layouts.
+//! `boundary-loss slice nifti|isles|wmh|acdc`: volumes to the original 2-D layout.
 
 use std::path::PathBuf;
 
 use anyhow::Context;
 use clap::{Args, Subcommand};
-use indicatif::{ProgressBar, ProgressStyle};
-use preprocess::{
-    official_archives, Dataset, SliceDataset, SliceNifti, Sliced, Synthesize, Unpack,
-};
+use preprocess::{Dataset, SliceDataset, SliceNifti, Sliced};
+
+use super::progress_bar;
 
 #[derive(Subcommand, Debug, Clone)]
 pub enum SliceCommand {
@@ -52,117 +50,6 @@ pub struct DatasetArgs {
     /// Worker threads [default: all cores].
     #[arg(long)]
     pub threads: Option<usize>,
-}
-
-#[derive(clap::ValueEnum, Debug, Clone, Copy)]
-pub enum DatasetName {
-    Isles,
-    Wmh,
-    Acdc,
-}
-
-impl From<DatasetName> for Dataset {
-    fn from(name: DatasetName) -> Self {
-        match name {
-            DatasetName::Isles => Dataset::Isles,
-            DatasetName::Wmh => Dataset::Wmh,
-            DatasetName::Acdc => Dataset::Acdc,
-        }
-    }
-}
-
-#[derive(Args, Debug, Clone)]
-pub struct SynthArgs {
-    /// Which official layout to imitate.
-    pub dataset: DatasetName,
-    /// Raw folder to create (what `slice DATASET --source` reads).
-    #[arg(long)]
-    pub dest: PathBuf,
-    /// Cases (ACDC: patients, two frames each) [default: ISLES 6, WMH 6, ACDC 8].
-    #[arg(long)]
-    pub cases: Option<usize>,
-    /// Slices per volume [default: ISLES 4, WMH 6, ACDC 5].
-    #[arg(long)]
-    pub slices: Option<usize>,
-    /// Seed of every random draw (shapes, lesions, noise).
-    #[arg(long, default_value_t = 0)]
-    pub seed: u64,
-}
-
-pub fn synth(args: &SynthArgs) -> anyhow::Result<()> {
-    let dataset = Dataset::from(args.dataset);
-    let cases = args.cases.unwrap_or(match dataset {
-        Dataset::Isles | Dataset::Wmh => 6,
-        Dataset::Acdc => 8,
-    });
-    Synthesize {
-        dataset,
-        dest: args.dest.clone(),
-        cases,
-        slices: args.slices,
-        seed: args.seed,
-    }
-    .run()
-    .with_context(|| format!("generating {}", args.dest.display()))?;
-    println!(
-        "{cases} synthetic {:?} cases in {}",
-        args.dataset,
-        args.dest.display()
-    );
-    Ok(())
-}
-
-#[derive(Args, Debug, Clone)]
-pub struct UnpackArgs {
-    /// Which data set's archives.
-    pub dataset: DatasetName,
-    /// The folder holding the downloaded official archives (checked against their md5 sums).
-    #[arg(long)]
-    pub archives: PathBuf,
-    /// Raw folder to create [default: data/isles, data/wmh or data/acdc, as the make files].
-    #[arg(long)]
-    pub dest: Option<PathBuf>,
-}
-
-pub fn unpack(args: &UnpackArgs) -> anyhow::Result<()> {
-    let dataset = Dataset::from(args.dataset);
-    let (default_dest, source, sliced) = match dataset {
-        Dataset::Isles => ("data/isles", "data/isles/TRAINING", "data/ISLES"),
-        Dataset::Wmh => ("data/wmh", "data/wmh", "data/WMH"),
-        Dataset::Acdc => ("data/acdc", "data/acdc/training", "data/ACDC-2D"),
-    };
-    let dest = args
-        .dest
-        .clone()
-        .unwrap_or_else(|| PathBuf::from(default_dest));
-    let bar = progress_bar("entries");
-    let unpacked = Unpack {
-        dataset,
-        archives: args.archives.clone(),
-        dest: dest.clone(),
-        expected: official_archives(dataset),
-    }
-    .run(&bar)
-    .with_context(|| format!("unpacking into {}", dest.display()))?;
-    bar.finish_and_clear();
-    println!(
-        "{} archive(s) verified and unpacked into {}",
-        unpacked.len(),
-        dest.display()
-    );
-    if args.dest.is_none() {
-        let name = format!("{:?}", args.dataset).to_lowercase();
-        println!("next: boundary-loss slice {name} --source {source} --dest {sliced}");
-    }
-    Ok(())
-}
-
-/// A bar counting `unit`s (volumes, archive entries).
-fn progress_bar(unit: &str) -> ProgressBar {
-    ProgressBar::new(0).with_style(
-        ProgressStyle::with_template(&format!("{{bar:40}} {{pos}}/{{len}} {unit} {{elapsed}}"))
-            .expect("a valid template"),
-    )
 }
 
 fn report(sliced: &Sliced, dest: &std::path::Path) {

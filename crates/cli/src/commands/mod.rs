@@ -1,0 +1,39 @@
+//! One module per subcommand: its arguments (clap) and what it runs. What several share: the
+//! official data set names and the progress bar of long jobs.
+
+pub mod demo;
+pub mod distmap;
+pub mod network;
+pub mod slice;
+pub mod synth;
+pub mod train;
+pub mod unpack;
+
+use indicatif::{ProgressBar, ProgressStyle};
+use preprocess::Dataset;
+
+/// An official data set, as the command line names it.
+#[derive(clap::ValueEnum, Debug, Clone, Copy)]
+pub enum DatasetName {
+    Isles,
+    Wmh,
+    Acdc,
+}
+
+impl From<DatasetName> for Dataset {
+    fn from(name: DatasetName) -> Self {
+        match name {
+            DatasetName::Isles => Dataset::Isles,
+            DatasetName::Wmh => Dataset::Wmh,
+            DatasetName::Acdc => Dataset::Acdc,
+        }
+    }
+}
+
+/// A bar counting `unit`s (volumes, archive entries).
+fn progress_bar(unit: &str) -> ProgressBar {
+    ProgressBar::new(0).with_style(
+        ProgressStyle::with_template(&format!("{{bar:40}} {{pos}}/{{len}} {unit} {{elapsed}}"))
+            .expect("a valid template"),
+    )
+}
