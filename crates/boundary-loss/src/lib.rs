@@ -6,6 +6,31 @@
 //! softmax probabilities of shape `(B, K, *spatial)` (any spatial rank) and return a one-element
 //! tensor; networks return logits. Data flows one way: files -> [`data`] -> batches ->
 //! [`nets`] -> [`losses`] -> [`train`] (run folder) -> [`eval`].
+//!
+//! A network's probabilities and the boundary loss against the signed distance maps of a label
+//! map (what one training step computes):
+//!
+//! ```
+//! use boundary_loss::losses::{BoundaryLoss, Loss};
+//! use boundary_loss::nets::Architecture;
+//! use boundary_loss::train::{step::probabilities, Activation};
+//! use burn::tensor::{Device, Tensor, TensorData};
+//! use distmap::{distance_maps, MapOptions};
+//!
+//! let device = Device::flex();
+//! let net = Architecture::Dimwit.build(1, 2, &device).unwrap();
+//! let image = Tensor::<4>::zeros([1, 1, 8, 8], &device);
+//! let logits = net.forward_2d(1, image).unwrap();
+//! let probs = probabilities(logits, Activation::Softmax, 1.0); // (1, 2, 8, 8)
+//!
+//! let mut labels = ndarray::ArrayD::<u8>::zeros(ndarray::IxDyn(&[8, 8]));
+//! labels[[3, 4]] = 1;
+//! let maps = distance_maps::<u8, f32>(labels.view(), 2, &[1.0, 1.0], &MapOptions::default())
+//!     .unwrap();
+//! let phi = Tensor::<4>::from_data(TensorData::new(maps.into_raw_vec_and_offset().0, [1, 2, 8, 8]), &device);
+//! let loss = BoundaryLoss::new(vec![1]).loss(probs, phi).unwrap();
+//! assert!(loss.into_scalar::<f32>().is_finite());
+//! ```
 
 pub mod data;
 pub mod device;

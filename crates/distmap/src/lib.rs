@@ -13,6 +13,19 @@
 //! scipy's feature transform keeps the larger of the two rounded sums. Speed: a separable lower-envelope transform (Felzenszwalb & Huttenlocher) that measures
 //! the distance to the nearest element *of another code*, so one sweep gives both the inside and
 //! the outside distances of a class, run in parallel over lines with rayon.
+//!
+//! ```
+//! use distmap::{distance_maps, MapOptions};
+//! use ndarray::{array, IxDyn};
+//!
+//! // A 1 x 5 label map: class 1 on the two middle-right elements, 0.5 mm per element.
+//! let labels = array![[0u8, 0, 1, 1, 0]].into_dyn();
+//! let maps = distance_maps::<u8, f64>(labels.view(), 2, &[1.0, 0.5], &MapOptions::default())
+//!     .unwrap();
+//! // The original `one_hot2dist`: outside a class its distance, inside -(distance - 1 voxel).
+//! assert_eq!(maps[IxDyn(&[1, 0, 0])], 1.0); // two elements (1 mm) from class 1
+//! assert_eq!(maps[IxDyn(&[1, 0, 2])], 0.5); // on the border: -(0.5 - 1)
+//! ```
 
 mod buffers;
 mod error;

@@ -8,6 +8,33 @@
 //! in-plane resizing on scikit-image's grid (`resize`), 3-D distance maps on the whole volume,
 //! validation splits drawn with CPython's `random` (`python_random`), spacing files in JSON and
 //! the original's pickle format, and all-or-nothing output folders (`staging`). No Burn here.
+//!
+//! Synthetic WMH-like raw data, sliced as the original's `slice_wmh.py` would:
+//!
+//! ```
+//! use preprocess::{Dataset, SliceDataset, Synthesize};
+//!
+//! let dir = tempfile::tempdir().unwrap();
+//! let raw = dir.path().join("wmh");
+//! Synthesize { dataset: Dataset::Wmh, dest: raw.clone(), cases: 3, slices: Some(2), seed: 0 }
+//!     .run()
+//!     .unwrap();
+//! let sliced = SliceDataset {
+//!     dataset: Dataset::Wmh,
+//!     source: raw,
+//!     dest: dir.path().join("WMH"),
+//!     retain: 1,
+//!     seed: 0,
+//!     fold: 0,
+//!     shape: [32, 32],
+//!     augment: 0,
+//!     discard_negatives: false,
+//! }
+//! .run(&indicatif::ProgressBar::hidden())
+//! .unwrap();
+//! assert_eq!((sliced.train_cases.len(), sliced.val_cases.len()), (2, 1));
+//! assert!(dir.path().join("WMH/val/gt_npy").is_dir());
+//! ```
 
 use std::path::{Path, PathBuf};
 

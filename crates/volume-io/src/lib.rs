@@ -5,6 +5,17 @@
 //! path and a reason a person can act on; every output is written to a temporary file in the
 //! destination folder and renamed into place, so a crash or an error never leaves a half-written
 //! file under the final name.
+//!
+//! ```
+//! use volume_io::{read_label_map, write_npy_atomically};
+//!
+//! let dir = tempfile::tempdir().unwrap();
+//! let path = dir.path().join("labels.npy");
+//! write_npy_atomically(&path, &ndarray::array![[0u8, 1], [2, 1]]).unwrap();
+//! let map = read_label_map(&path).unwrap();
+//! assert_eq!(map.labels.shape(), [2, 2]);
+//! assert_eq!(map.labels[[1, 0]], 2);
+//! ```
 
 mod arrays;
 pub mod guard;

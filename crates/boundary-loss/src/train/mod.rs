@@ -24,7 +24,7 @@ pub use config::{
     Activation, ConfigError, LossKind, LossTerm, LrHalving, OptimizerKind, RunConfig, Schedule,
 };
 pub use observer::{EpochReport, Observer, Phase, Silent};
-pub use run_folder::VERSION;
+pub use run_folder::version;
 pub use schedule::weights_at;
 
 use crate::data::{patient_batches, slice_batches, DataError, Loader, SliceCache};
@@ -182,7 +182,7 @@ pub fn run(
         run_folder::write_text(&run_dir.join(run_folder::RUN_FILE), &config.to_toml())?;
         run_folder::write_text(
             &run_dir.join(run_folder::VERSION_FILE),
-            &format!("{VERSION}\n"),
+            &format!("{}\n", version()),
         )?;
     }
 

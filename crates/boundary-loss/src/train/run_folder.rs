@@ -47,8 +47,15 @@ pub fn holds_run(dir: &Path) -> bool {
         .any(|f| dir.join(f).exists())
 }
 
-/// The code version written next to every run.
-pub const VERSION: &str = concat!(env!("CARGO_PKG_NAME"), " ", env!("CARGO_PKG_VERSION"));
+/// The code version written next to every run: the package version, and `git describe` of the
+/// checkout it was built from when there was one (`boundary-loss 0.1.0 (git 1074ba5-dirty)`).
+pub fn version() -> String {
+    let package = concat!(env!("CARGO_PKG_NAME"), " ", env!("CARGO_PKG_VERSION"));
+    match option_env!("BOUNDARY_LOSS_GIT_DESCRIBE") {
+        Some(describe) => format!("{package} (git {describe})"),
+        None => package.to_string(),
+    }
+}
 
 pub fn write_text(path: &Path, text: &str) -> Result<(), FileError> {
     write_atomically(path, |out| {
