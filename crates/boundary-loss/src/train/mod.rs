@@ -8,6 +8,7 @@
 pub mod config;
 pub mod epoch;
 pub mod inputs;
+pub mod loss_term;
 pub mod observer;
 pub mod optim;
 pub mod run_folder;
