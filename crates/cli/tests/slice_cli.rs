@@ -12,25 +12,12 @@ use ndarray_npy::read_npy;
 
 const SPACING: [f32; 3] = [0.9, 0.8, 3.0];
 
-fn header() -> nifti::NiftiHeader {
-    nifti::NiftiHeader {
-        pixdim: [1.0, SPACING[0], SPACING[1], SPACING[2], 1.0, 1.0, 1.0, 1.0],
-        ..Default::default()
-    }
-}
-
 fn write_f32(path: &Path, volume: &Array3<f32>) {
-    nifti::writer::WriterOptions::new(path)
-        .reference_header(&header())
-        .write_nifti(volume)
-        .unwrap();
+    volume_io::write_nifti(path, volume, &SPACING).unwrap();
 }
 
 fn write_u8(path: &Path, volume: &Array3<u8>) {
-    nifti::writer::WriterOptions::new(path)
-        .reference_header(&header())
-        .write_nifti(volume)
-        .unwrap();
+    volume_io::write_nifti(path, volume, &SPACING).unwrap();
 }
 
 fn labels_of(case: usize) -> Array3<u8> {

@@ -7,15 +7,13 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use volume_io::{write_atomically, write_spacing_pickle, FileError, NumpyScalar};
+use volume_io::{write_spacing_json, write_spacing_pickle, FileError, NumpyScalar, StagedDir};
 
 use crate::{bad, PreprocessError};
 
 /// A destination being written.
 pub(crate) struct Staging {
-    temp: PathBuf,
-    dest: PathBuf,
-    finished: bool,
+    staged: StagedDir,
 }
 
 impl Staging {
@@ -33,42 +31,26 @@ impl Staging {
             .and_then(|n| n.to_str())
             .ok_or_else(|| bad(dest, "the destination needs a folder name"))?;
         let temp = dest.with_file_name(format!(".{name}.partial"));
-        if temp.exists() {
-            std::fs::remove_dir_all(&temp).map_err(|e| FileError::new(&temp, e))?;
-        }
-        std::fs::create_dir_all(&temp).map_err(|e| FileError::new(&temp, e))?;
         Ok(Staging {
-            temp,
-            dest: dest.to_path_buf(),
-            finished: false,
+            staged: StagedDir::create(dest, temp)?,
         })
     }
 
     /// The folder to write into.
     pub(crate) fn dir(&self) -> &Path {
-        &self.temp
+        self.staged.dir()
     }
 
     /// Creates `sub` (and its parents) inside the partial folder.
     pub(crate) fn make_dir(&self, sub: &Path) -> Result<PathBuf, PreprocessError> {
-        let dir = self.temp.join(sub);
+        let dir = self.staged.dir().join(sub);
         std::fs::create_dir_all(&dir).map_err(|e| FileError::new(&dir, e))?;
         Ok(dir)
     }
 
     /// Moves the finished folder into place.
-    pub(crate) fn finish(mut self) -> Result<(), PreprocessError> {
-        std::fs::rename(&self.temp, &self.dest).map_err(|e| FileError::new(&self.dest, e))?;
-        self.finished = true;
-        Ok(())
-    }
-}
-
-impl Drop for Staging {
-    fn drop(&mut self) {
-        if !self.finished {
-            let _ = std::fs::remove_dir_all(&self.temp);
-        }
+    pub(crate) fn finish(self) -> Result<(), PreprocessError> {
+        Ok(self.staged.finish(false)?)
     }
 }
 
@@ -81,14 +63,11 @@ pub(crate) fn write_spacing(
     stem: &str,
     table: &SpacingTable,
 ) -> Result<(), PreprocessError> {
-    let plain: BTreeMap<&String, Vec<f64>> = table
+    let plain: volume_io::Spacings = table
         .iter()
-        .map(|(k, v)| (k, v.iter().map(|s| s.value()).collect()))
+        .map(|(k, v)| (k.clone(), v.iter().map(|s| s.value()).collect()))
         .collect();
-    let text = serde_json::to_string_pretty(&plain).expect("a map of numbers serialises");
-    write_atomically(&dir.join(format!("{stem}.json")), |out| {
-        out.write_all(text.as_bytes()).map_err(|e| e.to_string())
-    })?;
+    write_spacing_json(&dir.join(format!("{stem}.json")), &plain)?;
     write_spacing_pickle(&dir.join(format!("{stem}.pkl")), table)?;
     Ok(())
 }

@@ -55,18 +55,7 @@ fn write_volume<A: nifti::DataElement + bytemuck::Pod>(
     if let Some(dir) = path.parent() {
         std::fs::create_dir_all(dir).map_err(|e| volume_io::FileError::new(dir, e))?;
     }
-    let header = nifti::NiftiHeader {
-        pixdim: [1.0, spacing[0], spacing[1], spacing[2], 1.0, 1.0, 1.0, 1.0],
-        srow_x: [spacing[0], 0.0, 0.0, 0.0],
-        srow_y: [0.0, spacing[1], 0.0, 0.0],
-        srow_z: [0.0, 0.0, spacing[2], 0.0],
-        xyzt_units: 2 | 8, // mm, seconds
-        ..Default::default()
-    };
-    nifti::writer::WriterOptions::new(path)
-        .reference_header(&header)
-        .write_nifti(volume)
-        .map_err(|e| bad(path, format!("cannot write the NIfTI file: {e}")))
+    Ok(volume_io::write_nifti(path, volume, &spacing)?)
 }
 
 /// A standard normal draw (Box-Muller).

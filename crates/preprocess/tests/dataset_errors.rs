@@ -48,9 +48,7 @@ fn slice(dataset: Dataset, raw: &Path, retain: usize) -> Result<(), PreprocessEr
 }
 
 fn write_f32(path: &Path, volume: &Array3<f32>) {
-    nifti::writer::WriterOptions::new(path)
-        .write_nifti(volume)
-        .unwrap();
+    volume_io::write_nifti(path, volume, &[1.0, 1.0, 1.0]).unwrap();
 }
 
 fn expect_error(result: Result<(), PreprocessError>, path_part: &str, reason_part: &str) {

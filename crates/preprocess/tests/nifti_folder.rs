@@ -12,14 +12,7 @@ use preprocess::SliceNifti;
 const SPACING: [f32; 3] = [0.9, 0.8, 3.0];
 
 fn write<A: nifti::DataElement + bytemuck::Pod>(path: &Path, volume: &Array3<A>) {
-    let header = nifti::NiftiHeader {
-        pixdim: [1.0, SPACING[0], SPACING[1], SPACING[2], 1.0, 1.0, 1.0, 1.0],
-        ..Default::default()
-    };
-    nifti::writer::WriterOptions::new(path)
-        .reference_header(&header)
-        .write_nifti(volume)
-        .unwrap();
+    volume_io::write_nifti(path, volume, &SPACING).unwrap();
 }
 
 fn labels_of(case: usize) -> Array3<u8> {

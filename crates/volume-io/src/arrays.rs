@@ -69,7 +69,7 @@ pub fn encode_png_u8(
     pixels: &[u8],
     height: usize,
     width: usize,
-) -> Result<(), String> {
+) -> std::io::Result<()> {
     image::codecs::png::PngEncoder::new(out)
         .write_image(
             pixels,
@@ -77,7 +77,7 @@ pub fn encode_png_u8(
             height as u32,
             image::ExtendedColorType::L8,
         )
-        .map_err(|e| e.to_string())
+        .map_err(std::io::Error::other)
 }
 
 /// Reads a NIfTI file: its header and its volume, with nibabel's reading of the scaling: a
@@ -123,4 +123,58 @@ pub fn read_nifti_f32(path: &Path) -> Result<(ArrayD<f32>, Vec<f64>), FileError>
         .into_ndarray::<f32>()
         .map_err(|e| FileError::new(path, format!("cannot read the NIfTI data: {e}")))?;
     Ok((values.as_standard_layout().into_owned(), spacing))
+}
+
+/// Writes a volume as NIfTI (`.nii`, or gzipped `.nii.gz`), in millimetres, with `spacing` per
+/// axis in the header's pixel dimensions and a diagonal scanner transform; through a temporary
+/// name, so readers never see half a file.
+pub fn write_nifti<A, S, D>(
+    path: &Path,
+    volume: &ndarray::ArrayBase<S, D>,
+    spacing: &[f32],
+) -> Result<(), FileError>
+where
+    S: ndarray::Data<Elem = A>,
+    A: nifti::DataElement + bytemuck::Pod,
+    D: ndarray::Dimension + ndarray::RemoveAxis,
+{
+    let mut pixdim = [1.0f32; 8];
+    for (p, &s) in pixdim[1..].iter_mut().zip(spacing) {
+        *p = s;
+    }
+    let axis = |i: usize| {
+        let mut row = [0.0f32; 4];
+        row[i] = spacing.get(i).copied().unwrap_or(1.0);
+        row
+    };
+    let header = nifti::NiftiHeader {
+        pixdim,
+        srow_x: axis(0),
+        srow_y: axis(1),
+        srow_z: axis(2),
+        xyzt_units: 2 | 8, // mm, seconds
+        ..Default::default()
+    };
+    // The writer gzips by the extension and replaces the last one with `nii`: a temporary name
+    // without other dots keeps its output where we rename it from (official names such as
+    // `SMIR.Brain.XX.O.CT.345001.nii` have several).
+    static COUNTER: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let gz = path
+        .file_name()
+        .is_some_and(|n| n.to_string_lossy().to_lowercase().ends_with(".gz"));
+    let temp = path.with_file_name(format!(
+        ".tmp-{}-{}.{}",
+        std::process::id(),
+        COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
+        if gz { "nii.gz" } else { "nii" }
+    ));
+    let written = nifti::writer::WriterOptions::new(&temp)
+        .reference_header(&header)
+        .write_nifti(volume)
+        .map_err(|e| FileError::new(path, format!("cannot write the NIfTI file: {e}")))
+        .and_then(|()| std::fs::rename(&temp, path).map_err(|e| FileError::new(path, e)));
+    if written.is_err() {
+        let _ = std::fs::remove_file(&temp);
+    }
+    written
 }

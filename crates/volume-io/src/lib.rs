@@ -21,12 +21,19 @@ mod arrays;
 pub mod guard;
 mod labels;
 mod pickle;
+pub mod spacing;
 mod write;
 
-pub use arrays::{encode_png_u8, read_nifti_f32, read_npy_f32, read_png_levels, write_png_u8};
+pub use arrays::{
+    encode_png_u8, read_nifti_f32, read_npy_f32, read_png_levels, write_nifti, write_png_u8,
+};
 pub use labels::{read_label_map, LabelMap, LABEL_EXTENSIONS};
 pub use pickle::{read_spacing_pickle, write_spacing_pickle, NumpyScalar};
-pub use write::{write_atomically, write_directly, write_npy_atomically, write_npy_directly};
+pub use spacing::{read_spacing, read_spacing_json, write_spacing_json, Spacings};
+pub use write::{
+    write_atomically, write_directly, write_npy_atomically, write_npy_directly,
+    write_text_atomically, StagedDir,
+};
 
 use std::path::PathBuf;
 

@@ -327,7 +327,7 @@ pub fn write_spacing_pickle(
     entries: &BTreeMap<String, Vec<NumpyScalar>>,
 ) -> Result<(), FileError> {
     let bytes = pickle_spacing(entries);
-    crate::write_atomically(path, |out| out.write_all(&bytes).map_err(|e| e.to_string()))
+    crate::write_atomically(path, |out| out.write_all(&bytes))
 }
 
 fn pickle_spacing(entries: &BTreeMap<String, Vec<NumpyScalar>>) -> Vec<u8> {

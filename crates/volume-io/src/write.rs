@@ -1,5 +1,5 @@
 use std::io::{BufWriter, Write};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use ndarray::{ArrayBase, Data, Dimension};
 use ndarray_npy::{WritableElement, WriteNpyExt};
@@ -10,7 +10,7 @@ use crate::FileError;
 /// readers see either no file or the complete file.
 pub fn write_atomically(
     path: &Path,
-    write: impl FnOnce(&mut dyn Write) -> Result<(), String>,
+    write: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,
 ) -> Result<(), FileError> {
     let dir = match path.parent() {
         Some(p) if !p.as_os_str().is_empty() => p,
@@ -39,7 +39,7 @@ pub fn write_atomically(
 /// complete (a temporary file per file would only cost file-system work there).
 pub fn write_directly(
     path: &Path,
-    write: impl FnOnce(&mut dyn Write) -> Result<(), String>,
+    write: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,
 ) -> Result<(), FileError> {
     let file = std::fs::File::create(path).map_err(|e| FileError::new(path, e))?;
     let mut out = BufWriter::new(file);
@@ -54,7 +54,9 @@ where
     S: Data<Elem = A>,
     D: Dimension,
 {
-    write_directly(path, |out| array.write_npy(out).map_err(|e| e.to_string()))
+    write_directly(path, |out| {
+        array.write_npy(out).map_err(std::io::Error::other)
+    })
 }
 
 /// [`write_atomically`] for an `.npy` array.
@@ -64,5 +66,60 @@ where
     S: Data<Elem = A>,
     D: Dimension,
 {
-    write_atomically(path, |out| array.write_npy(out).map_err(|e| e.to_string()))
+    write_atomically(path, |out| {
+        array.write_npy(out).map_err(std::io::Error::other)
+    })
+}
+
+/// [`write_atomically`] for a text file.
+pub fn write_text_atomically(path: &Path, text: &str) -> Result<(), FileError> {
+    write_atomically(path, |out| out.write_all(text.as_bytes()))
+}
+
+/// A folder written under a temporary name and renamed into place when complete: readers see
+/// the old folder (or none) or the complete new one. Dropped unfinished (an error, a panic), the
+/// temporary folder is removed.
+pub struct StagedDir {
+    temp: PathBuf,
+    dest: PathBuf,
+    finished: bool,
+}
+
+impl StagedDir {
+    /// Starts `temp` (removing what a killed earlier attempt left there) for `dest`.
+    pub fn create(dest: &Path, temp: PathBuf) -> Result<Self, FileError> {
+        if temp.exists() {
+            std::fs::remove_dir_all(&temp).map_err(|e| FileError::new(&temp, e))?;
+        }
+        std::fs::create_dir_all(&temp).map_err(|e| FileError::new(&temp, e))?;
+        Ok(StagedDir {
+            temp,
+            dest: dest.to_path_buf(),
+            finished: false,
+        })
+    }
+
+    /// The folder to write into.
+    pub fn dir(&self) -> &Path {
+        &self.temp
+    }
+
+    /// Renames the folder into place; an existing `dest` is replaced when `replace`, an error
+    /// otherwise.
+    pub fn finish(mut self, replace: bool) -> Result<(), FileError> {
+        if replace && self.dest.exists() {
+            std::fs::remove_dir_all(&self.dest).map_err(|e| FileError::new(&self.dest, e))?;
+        }
+        std::fs::rename(&self.temp, &self.dest).map_err(|e| FileError::new(&self.dest, e))?;
+        self.finished = true;
+        Ok(())
+    }
+}
+
+impl Drop for StagedDir {
+    fn drop(&mut self) {
+        if !self.finished {
+            let _ = std::fs::remove_dir_all(&self.temp);
+        }
+    }
 }

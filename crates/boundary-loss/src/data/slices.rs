@@ -150,21 +150,7 @@ pub struct Dataset {
 /// `{name}.json` (ours) or else `{name}.pkl` (the original's) in `dir`: name -> spacing per
 /// array axis; empty when neither exists.
 pub fn read_spacing(dir: &Path, name: &str) -> Result<BTreeMap<String, Vec<f64>>, DataError> {
-    let json = dir.join(format!("{name}.json"));
-    if json.exists() {
-        let text = std::fs::read_to_string(&json).map_err(|e| bad(&json, e.to_string()))?;
-        return serde_json::from_str(&text).map_err(|e| {
-            bad(
-                &json,
-                format!("not a {{name: [spacing per axis]}} map: {e}"),
-            )
-        });
-    }
-    let pickle = dir.join(format!("{name}.pkl"));
-    if pickle.exists() {
-        return Ok(volume_io::read_spacing_pickle(&pickle)?);
-    }
-    Ok(BTreeMap::new())
+    Ok(volume_io::read_spacing(dir, name)?.unwrap_or_default())
 }
 
 /// Natural (numeric-aware) order: `case_2` before `case_10`.

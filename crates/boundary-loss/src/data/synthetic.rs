@@ -9,7 +9,7 @@ use ndarray::Array3;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use rand_distr::{Distribution, Normal};
-use volume_io::{write_atomically, write_npy_atomically, FileError};
+use volume_io::{write_npy_atomically, write_spacing_json, FileError};
 
 use super::{Stream, StreamKind};
 
@@ -101,15 +101,9 @@ pub fn generate(root: &Path, spec: &SyntheticSpec) -> Result<f64, FileError> {
                 spacing.insert(name, pixel_spacing.to_vec());
             }
         }
-        let json = serde_json::to_string_pretty(&spacing).expect("plain map");
-        write_atomically(&dir.join("spacing.json"), |out| {
-            out.write_all(json.as_bytes()).map_err(|e| e.to_string())
-        })?;
+        write_spacing_json(&dir.join("spacing.json"), &spacing)?;
     }
-    let json = serde_json::to_string_pretty(&spacing_3d).expect("plain map");
-    write_atomically(&root.join("spacing_3d.json"), |out| {
-        out.write_all(json.as_bytes()).map_err(|e| e.to_string())
-    })?;
+    write_spacing_json(&root.join("spacing_3d.json"), &spacing_3d)?;
     Ok(foreground as f64 / total.max(1) as f64)
 }
 

@@ -20,7 +20,7 @@ use std::path::{Path, PathBuf};
 use burn::module::Module;
 use burn::optim::ModuleOptimizer;
 use ndarray::Array3;
-use volume_io::{write_atomically, write_npy_atomically, FileError};
+use volume_io::{write_npy_atomically, FileError, StagedDir};
 
 use crate::nets::Network;
 
@@ -58,9 +58,7 @@ pub fn version() -> String {
 }
 
 pub fn write_text(path: &Path, text: &str) -> Result<(), FileError> {
-    write_atomically(path, |out| {
-        out.write_all(text.as_bytes()).map_err(|e| e.to_string())
-    })
+    volume_io::write_text_atomically(path, text)
 }
 
 /// One array of the history: per epoch, rows (iterations, images or patients) of values.
@@ -223,29 +221,23 @@ pub fn save_checkpoint(
     optimizer: &ModuleOptimizer,
     state: &Checkpoint,
 ) -> Result<(), FileError> {
-    let temp = run_dir.join("checkpoint.tmp");
-    let _ = std::fs::remove_dir_all(&temp);
-    let written = (|| {
-        std::fs::create_dir_all(&temp).map_err(|e| FileError::new(&temp, e))?;
-        save_record(net, &temp.join("model.bpk"))?;
-        let optim = temp.join("optimizer.bpk");
-        optimizer
-            .to_record()
-            .save(&optim)
-            .map_err(|e| FileError::new(&optim, format!("{e:?}")))?;
-        write_text(
-            &temp.join("state.json"),
-            &serde_json::to_string_pretty(state).expect("plain state"),
-        )
-    })();
-    if written.is_err() {
-        // The previous checkpoint stays; the partial one goes.
-        let _ = std::fs::remove_dir_all(&temp);
-        return written;
-    }
-    let done = run_dir.join(CHECKPOINT_DIR);
-    let _ = std::fs::remove_dir_all(&done);
-    std::fs::rename(&temp, &done).map_err(|e| FileError::new(&done, e))
+    // Dropped on an error, the partial checkpoint.tmp goes; the previous checkpoint stays.
+    let staged = StagedDir::create(
+        &run_dir.join(CHECKPOINT_DIR),
+        run_dir.join("checkpoint.tmp"),
+    )?;
+    let temp = staged.dir();
+    save_record(net, &temp.join("model.bpk"))?;
+    let optim = temp.join("optimizer.bpk");
+    optimizer
+        .to_record()
+        .save(&optim)
+        .map_err(|e| FileError::new(&optim, format!("{e:?}")))?;
+    write_text(
+        &temp.join("state.json"),
+        &serde_json::to_string_pretty(state).expect("plain state"),
+    )?;
+    staged.finish(true)
 }
 
 /// The checkpoint of `run_dir`: its state, and the network and optimiser loaded from it.
@@ -324,12 +316,7 @@ fn copy_tree(from: &Path, to: &Path) -> Result<(), FileError> {
 
 /// Copies the folder `from` (recursively) to `to` through a temporary folder, replacing `to`.
 pub fn replace_dir(from: &Path, to: &Path) -> Result<(), FileError> {
-    let temp = to.with_extension("tmp");
-    let _ = std::fs::remove_dir_all(&temp);
-    if let Err(e) = copy_tree(from, &temp) {
-        let _ = std::fs::remove_dir_all(&temp);
-        return Err(e);
-    }
-    let _ = std::fs::remove_dir_all(to);
-    std::fs::rename(&temp, to).map_err(|e| FileError::new(to, e))
+    let staged = StagedDir::create(to, to.with_extension("tmp"))?;
+    copy_tree(from, staged.dir())?;
+    staged.finish(true)
 }

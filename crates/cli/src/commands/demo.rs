@@ -12,7 +12,7 @@ use boundary_loss::train::{train, LossKind, LossTerm, RunConfig, Schedule, Train
 
 use crate::console::Console;
 use clap::Args;
-use volume_io::write_atomically;
+use volume_io::write_text_atomically;
 
 #[derive(Args, Debug, Clone)]
 pub struct DemoArgs {
@@ -110,9 +110,7 @@ pub fn run(args: &DemoArgs) -> anyhow::Result<()> {
         let dir = args.out.join("runs").join(name);
         let run_file = args.out.join(format!("{name}.toml"));
         let text = config.to_toml();
-        write_atomically(&run_file, |out| {
-            out.write_all(text.as_bytes()).map_err(|e| e.to_string())
-        })?;
+        write_text_atomically(&run_file, &text)?;
         println!("\n== {name} ({}) ==", run_file.display());
         // The demo owns its folder: a second demo replaces its runs.
         let options = TrainOptions {

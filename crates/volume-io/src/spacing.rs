@@ -1,0 +1,37 @@
+//! Spacing files: `{name}.json` (ours: `{key: [spacing per axis]}`) and the original's
+//! `{name}.pkl` (see [`crate::read_spacing_pickle`]), read and written in one place.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use crate::{read_spacing_pickle, write_text_atomically, FileError};
+
+/// Key (slice or patient) -> spacing per axis.
+pub type Spacings = BTreeMap<String, Vec<f64>>;
+
+/// Reads a `{key: [numbers]}` JSON spacing file.
+pub fn read_spacing_json(path: &Path) -> Result<Spacings, FileError> {
+    let text = std::fs::read_to_string(path).map_err(|e| FileError::new(path, e))?;
+    serde_json::from_str(&text)
+        .map_err(|e| FileError::new(path, format!("not a {{name: [spacing per axis]}} map: {e}")))
+}
+
+/// Writes a `{key: [numbers]}` JSON spacing file atomically.
+pub fn write_spacing_json(path: &Path, table: &Spacings) -> Result<(), FileError> {
+    let text = serde_json::to_string_pretty(table).expect("a map of numbers serialises");
+    write_text_atomically(path, &text)
+}
+
+/// `{name}.json` (ours) or else `{name}.pkl` (the original's) in `dir`; `None` when neither
+/// exists.
+pub fn read_spacing(dir: &Path, name: &str) -> Result<Option<Spacings>, FileError> {
+    let json = dir.join(format!("{name}.json"));
+    if json.exists() {
+        return read_spacing_json(&json).map(Some);
+    }
+    let pickle = dir.join(format!("{name}.pkl"));
+    if pickle.exists() {
+        return read_spacing_pickle(&pickle).map(Some);
+    }
+    Ok(None)
+}
