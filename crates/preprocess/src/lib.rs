@@ -12,15 +12,15 @@
 //! Synthetic WMH-like raw data, sliced as the original's `slice_wmh.py` would:
 //!
 //! ```
-//! use preprocess::{Dataset, SliceDataset, Synthesize};
+//! use preprocess::{OfficialDataset, SliceDataset, Synthesize};
 //!
 //! let dir = tempfile::tempdir().unwrap();
 //! let raw = dir.path().join("wmh");
-//! Synthesize { dataset: Dataset::Wmh, dest: raw.clone(), cases: 3, slices: Some(2), seed: 0 }
+//! Synthesize { dataset: OfficialDataset::Wmh, dest: raw.clone(), cases: 3, slices: Some(2), seed: 0 }
 //!     .run()
 //!     .unwrap();
 //! let sliced = SliceDataset {
-//!     dataset: Dataset::Wmh,
+//!     dataset: OfficialDataset::Wmh,
 //!     source: raw,
 //!     dest: dir.path().join("WMH"),
 //!     retain: 1,
@@ -46,7 +46,7 @@ mod staging;
 mod synth;
 mod unpack;
 
-pub use datasets::{Dataset, SliceDataset};
+pub use datasets::{OfficialDataset, SliceDataset};
 pub use nifti_folder::SliceNifti;
 pub use python_random::PythonRandom;
 pub use synth::Synthesize;

@@ -14,14 +14,14 @@ use ndarray::Array3;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
-use crate::datasets::Dataset;
+use crate::datasets::OfficialDataset;
 use crate::staging::Staging;
 use crate::{bad, PreprocessError};
 
 /// What to generate.
 #[derive(Debug, Clone)]
 pub struct Synthesize {
-    pub dataset: Dataset,
+    pub dataset: OfficialDataset,
     pub dest: PathBuf,
     /// Cases (ACDC: patients, two frames each).
     pub cases: usize,
@@ -39,9 +39,13 @@ impl Synthesize {
         let staging = Staging::create(&self.dest)?;
         let mut rng = ChaCha8Rng::seed_from_u64(self.seed);
         match self.dataset {
-            Dataset::Isles => isles(&staging, self.cases, self.slices.unwrap_or(4), &mut rng)?,
-            Dataset::Wmh => wmh(&staging, self.cases, self.slices.unwrap_or(6), &mut rng)?,
-            Dataset::Acdc => acdc(&staging, self.cases, self.slices.unwrap_or(5), &mut rng)?,
+            OfficialDataset::Isles => {
+                isles(&staging, self.cases, self.slices.unwrap_or(4), &mut rng)?
+            }
+            OfficialDataset::Wmh => wmh(&staging, self.cases, self.slices.unwrap_or(6), &mut rng)?,
+            OfficialDataset::Acdc => {
+                acdc(&staging, self.cases, self.slices.unwrap_or(5), &mut rng)?
+            }
         }
         staging.finish()
     }

@@ -17,7 +17,7 @@ use std::path::{Component, Path, PathBuf};
 use md5::{Digest, Md5};
 use volume_io::FileError;
 
-use crate::datasets::Dataset;
+use crate::datasets::OfficialDataset;
 use crate::staging::Staging;
 use crate::{bad, PreprocessError};
 
@@ -30,9 +30,9 @@ pub struct Archive {
 }
 
 /// The official archives of a data set (the original's `.lineage` files).
-pub fn official_archives(dataset: Dataset) -> Vec<Archive> {
+pub fn official_archives(dataset: OfficialDataset) -> Vec<Archive> {
     let list: &[(&str, &str, bool)] = match dataset {
-        Dataset::Isles => &[
+        OfficialDataset::Isles => &[
             (
                 "ISLES2018_Training.zip",
                 "b6d16c456e173743e30a3fbdb3bd29a5",
@@ -44,7 +44,7 @@ pub fn official_archives(dataset: Dataset) -> Vec<Archive> {
                 false,
             ),
         ],
-        Dataset::Wmh => &[
+        OfficialDataset::Wmh => &[
             (
                 "Amsterdam_GE3T.zip",
                 "259938e3ba38ec77d878c6eaa7fa3c12",
@@ -53,7 +53,7 @@ pub fn official_archives(dataset: Dataset) -> Vec<Archive> {
             ("Singapore.zip", "02658fd204a7d2526920f92c37f3d417", true),
             ("Utrecht.zip", "7768dda529a00cdcf49d9f574bb146cd", true),
         ],
-        Dataset::Acdc => &[("acdc.zip", "8f88b442fce65a13f28e30bad4d1b6ce", true)],
+        OfficialDataset::Acdc => &[("acdc.zip", "8f88b442fce65a13f28e30bad4d1b6ce", true)],
     };
     list.iter()
         .map(|&(name, md5, required)| Archive {
@@ -67,7 +67,7 @@ pub fn official_archives(dataset: Dataset) -> Vec<Archive> {
 /// What to unpack.
 #[derive(Debug, Clone)]
 pub struct Unpack {
-    pub dataset: Dataset,
+    pub dataset: OfficialDataset,
     /// The folder holding the downloaded archives.
     pub archives: PathBuf,
     pub dest: PathBuf,
@@ -98,7 +98,7 @@ pub fn md5_hex(path: &Path) -> Result<String, FileError> {
 
 /// Where an archive entry goes under the destination, or `None` for what the original's make
 /// rules delete.
-fn destination(dataset: Dataset, entry: &Path) -> Option<PathBuf> {
+fn destination(dataset: OfficialDataset, entry: &Path) -> Option<PathBuf> {
     let parts: Vec<String> = entry
         .components()
         .filter_map(|c| match c {
@@ -108,13 +108,13 @@ fn destination(dataset: Dataset, entry: &Path) -> Option<PathBuf> {
         .collect();
     let name = parts.last()?;
     match dataset {
-        Dataset::Isles => {
+        OfficialDataset::Isles => {
             let dropped = parts
                 .iter()
                 .any(|p| p == "__MACOSX" || p.contains("CT_4DPWI"));
             (!dropped).then(|| parts.iter().collect())
         }
-        Dataset::Wmh => {
+        OfficialDataset::Wmh => {
             // <site>/<id>/... -> <id>/...
             let rest = &parts[1.min(parts.len())..];
             let dropped = rest.get(1).is_some_and(|p| p == "orig")
@@ -122,7 +122,7 @@ fn destination(dataset: Dataset, entry: &Path) -> Option<PathBuf> {
                 || parts.iter().any(|p| p == "__MACOSX");
             (!dropped && !rest.is_empty()).then(|| rest.iter().collect())
         }
-        Dataset::Acdc => {
+        OfficialDataset::Acdc => {
             let dropped = name.ends_with("_4d.nii.gz") || parts.iter().any(|p| p == "__MACOSX");
             (!dropped).then(|| parts.iter().collect())
         }
@@ -236,44 +236,53 @@ impl Unpack {
 mod tests {
     use super::*;
 
-    fn dest(dataset: Dataset, entry: &str) -> Option<String> {
+    fn dest(dataset: OfficialDataset, entry: &str) -> Option<String> {
         destination(dataset, Path::new(entry)).map(|p| p.to_string_lossy().into_owned())
     }
 
     #[test]
     fn the_make_files_clean_up_is_applied_per_entry() {
         assert_eq!(
-            dest(Dataset::Wmh, "Utrecht/0/pre/FLAIR.nii.gz").as_deref(),
+            dest(OfficialDataset::Wmh, "Utrecht/0/pre/FLAIR.nii.gz").as_deref(),
             Some("0/pre/FLAIR.nii.gz")
         );
         assert_eq!(
-            dest(Dataset::Wmh, "Utrecht/0/wmh.nii.gz").as_deref(),
+            dest(OfficialDataset::Wmh, "Utrecht/0/wmh.nii.gz").as_deref(),
             Some("0/wmh.nii.gz")
         );
-        assert_eq!(dest(Dataset::Wmh, "Utrecht/0/orig/FLAIR.nii.gz"), None);
-        assert_eq!(dest(Dataset::Wmh, "GE3T/100/pre/3DT1.nii.gz"), None);
+        assert_eq!(
+            dest(OfficialDataset::Wmh, "Utrecht/0/orig/FLAIR.nii.gz"),
+            None
+        );
+        assert_eq!(dest(OfficialDataset::Wmh, "GE3T/100/pre/3DT1.nii.gz"), None);
         assert_eq!(
             dest(
-                Dataset::Isles,
+                OfficialDataset::Isles,
                 "TRAINING/case_1/SMIR.Brain.XX.O.CT_4DPWI.1/x.nii"
             ),
             None
         );
-        assert_eq!(dest(Dataset::Isles, "__MACOSX/TRAINING/._case_1"), None);
+        assert_eq!(
+            dest(OfficialDataset::Isles, "__MACOSX/TRAINING/._case_1"),
+            None
+        );
         assert_eq!(
             dest(
-                Dataset::Isles,
+                OfficialDataset::Isles,
                 "TRAINING/case_1/SMIR.Brain.XX.O.OT.7/SMIR.Brain.XX.O.OT.7.nii"
             )
             .as_deref(),
             Some("TRAINING/case_1/SMIR.Brain.XX.O.OT.7/SMIR.Brain.XX.O.OT.7.nii")
         );
         assert_eq!(
-            dest(Dataset::Acdc, "training/patient001/patient001_4d.nii.gz"),
+            dest(
+                OfficialDataset::Acdc,
+                "training/patient001/patient001_4d.nii.gz"
+            ),
             None
         );
         assert_eq!(
-            dest(Dataset::Acdc, "training/patient001/Info.cfg").as_deref(),
+            dest(OfficialDataset::Acdc, "training/patient001/Info.cfg").as_deref(),
             Some("training/patient001/Info.cfg")
         );
     }

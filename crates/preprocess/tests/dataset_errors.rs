@@ -4,9 +4,9 @@
 use std::path::{Path, PathBuf};
 
 use ndarray::Array3;
-use preprocess::{Dataset, PreprocessError, SliceDataset, Synthesize};
+use preprocess::{OfficialDataset, PreprocessError, SliceDataset, Synthesize};
 
-fn synth(dataset: Dataset, dir: &Path, cases: usize) -> PathBuf {
+fn synth(dataset: OfficialDataset, dir: &Path, cases: usize) -> PathBuf {
     let raw = dir.join("raw");
     Synthesize {
         dataset,
@@ -20,7 +20,7 @@ fn synth(dataset: Dataset, dir: &Path, cases: usize) -> PathBuf {
     raw
 }
 
-fn slice(dataset: Dataset, raw: &Path, retain: usize) -> Result<(), PreprocessError> {
+fn slice(dataset: OfficialDataset, raw: &Path, retain: usize) -> Result<(), PreprocessError> {
     let dest = raw.with_file_name("sliced");
     let existed = dest.exists();
     let result = SliceDataset {
@@ -62,13 +62,17 @@ fn expect_error(result: Result<(), PreprocessError>, path_part: &str, reason_par
 #[test]
 fn wmh_errors_name_the_file() {
     let dir = tempfile::tempdir().unwrap();
-    let raw = synth(Dataset::Wmh, dir.path(), 3);
+    let raw = synth(OfficialDataset::Wmh, dir.path(), 3);
     // Label 3 does not exist in WMH.
     write_f32(
         &raw.join("0/wmh.nii.gz"),
         &Array3::from_elem((240, 240, 2), 3.0),
     );
-    expect_error(slice(Dataset::Wmh, &raw, 1), "0/wmh.nii.gz", "label 3");
+    expect_error(
+        slice(OfficialDataset::Wmh, &raw, 1),
+        "0/wmh.nii.gz",
+        "label 3",
+    );
     // A constant image cannot be min-max normalised.
     write_f32(&raw.join("0/wmh.nii.gz"), &Array3::zeros((240, 240, 2)));
     write_f32(
@@ -76,7 +80,7 @@ fn wmh_errors_name_the_file() {
         &Array3::from_elem((240, 240, 2), 7.0),
     );
     expect_error(
-        slice(Dataset::Wmh, &raw, 1),
+        slice(OfficialDataset::Wmh, &raw, 1),
         "0/pre/FLAIR.nii.gz",
         "constant",
     );
@@ -85,35 +89,49 @@ fn wmh_errors_name_the_file() {
         &raw.join("0/pre/FLAIR.nii.gz"),
         &Array3::zeros((240, 232, 2)),
     );
-    expect_error(slice(Dataset::Wmh, &raw, 1), "0/pre/T1.nii.gz", "differs");
+    expect_error(
+        slice(OfficialDataset::Wmh, &raw, 1),
+        "0/pre/T1.nii.gz",
+        "differs",
+    );
     // Not a NIfTI file at all.
     std::fs::write(raw.join("0/pre/FLAIR.nii.gz"), b"not gzip").unwrap();
-    expect_error(slice(Dataset::Wmh, &raw, 1), "0/pre/FLAIR.nii.gz", "NIfTI");
+    expect_error(
+        slice(OfficialDataset::Wmh, &raw, 1),
+        "0/pre/FLAIR.nii.gz",
+        "NIfTI",
+    );
 }
 
 #[test]
 fn split_and_destination_errors() {
     let dir = tempfile::tempdir().unwrap();
-    let raw = synth(Dataset::Wmh, dir.path(), 3);
-    expect_error(slice(Dataset::Wmh, &raw, 3), "raw", "cannot keep 3");
+    let raw = synth(OfficialDataset::Wmh, dir.path(), 3);
+    expect_error(slice(OfficialDataset::Wmh, &raw, 3), "raw", "cannot keep 3");
     std::fs::create_dir(dir.path().join("sliced")).unwrap();
-    let err = slice(Dataset::Wmh, &raw, 1).unwrap_err().to_string();
+    let err = slice(OfficialDataset::Wmh, &raw, 1)
+        .unwrap_err()
+        .to_string();
     assert!(
         err.contains("sliced") && err.contains("already exists"),
         "{err}"
     );
     expect_error(
-        slice(Dataset::Isles, &dir.path().join("nowhere"), 1),
+        slice(OfficialDataset::Isles, &dir.path().join("nowhere"), 1),
         "nowhere",
         "not a folder",
     );
-    expect_error(slice(Dataset::Acdc, &raw, 1), "raw", "no ACDC volume");
+    expect_error(
+        slice(OfficialDataset::Acdc, &raw, 1),
+        "raw",
+        "no ACDC volume",
+    );
 }
 
 #[test]
 fn isles_errors_name_the_case() {
     let dir = tempfile::tempdir().unwrap();
-    let raw = synth(Dataset::Isles, dir.path(), 3);
+    let raw = synth(OfficialDataset::Isles, dir.path(), 3);
     let case = raw.join("case_2");
     let cbv = std::fs::read_dir(&case)
         .unwrap()
@@ -121,23 +139,27 @@ fn isles_errors_name_the_case() {
         .find(|p| p.to_str().unwrap().contains(".O.CT_CBV."))
         .unwrap();
     std::fs::remove_dir_all(&cbv).unwrap();
-    expect_error(slice(Dataset::Isles, &raw, 1), "case_2", "no CT_CBV volume");
+    expect_error(
+        slice(OfficialDataset::Isles, &raw, 1),
+        "case_2",
+        "no CT_CBV volume",
+    );
 }
 
 #[test]
 fn acdc_errors_name_the_file() {
     let dir = tempfile::tempdir().unwrap();
-    let raw = synth(Dataset::Acdc, dir.path(), 3);
+    let raw = synth(OfficialDataset::Acdc, dir.path(), 3);
     std::fs::remove_file(raw.join("patient002/patient002_frame01_gt.nii.gz")).unwrap();
     expect_error(
-        slice(Dataset::Acdc, &raw, 1),
+        slice(OfficialDataset::Acdc, &raw, 1),
         "patient002_frame01.nii.gz",
         "no ground truth",
     );
     let dir = tempfile::tempdir().unwrap();
-    let raw = synth(Dataset::Acdc, dir.path(), 3);
+    let raw = synth(OfficialDataset::Acdc, dir.path(), 3);
     let mut fold = SliceDataset {
-        dataset: Dataset::Acdc,
+        dataset: OfficialDataset::Acdc,
         source: raw.clone(),
         dest: dir.path().join("sliced"),
         retain: 1,
@@ -160,14 +182,14 @@ fn acdc_errors_name_the_file() {
 #[test]
 fn wmh_site_folders_need_not_be_flattened() {
     let dir = tempfile::tempdir().unwrap();
-    let raw = synth(Dataset::Wmh, dir.path(), 3);
+    let raw = synth(OfficialDataset::Wmh, dir.path(), 3);
     let sites = dir.path().join("sites");
     for (site, id) in [("Utrecht", "0"), ("Singapore", "50"), ("GE3T", "100")] {
         std::fs::create_dir_all(sites.join(site)).unwrap();
         std::fs::rename(raw.join(id), sites.join(site).join(id)).unwrap();
     }
     let sliced = SliceDataset {
-        dataset: Dataset::Wmh,
+        dataset: OfficialDataset::Wmh,
         source: sites.clone(),
         dest: dir.path().join("sliced"),
         retain: 1,
@@ -185,7 +207,7 @@ fn wmh_site_folders_need_not_be_flattened() {
     std::fs::create_dir_all(sites.join("Other")).unwrap();
     copy_dir(&sites.join("Utrecht/0"), &sites.join("Other/0"));
     expect_error(
-        slice(Dataset::Wmh, &sites, 1),
+        slice(OfficialDataset::Wmh, &sites, 1),
         "Other/0/wmh.nii.gz",
         "second case",
     );

@@ -5,7 +5,7 @@
 
 use std::io::Write;
 
-use preprocess::{md5_hex, Archive, Dataset, Unpack};
+use preprocess::{md5_hex, Archive, OfficialDataset, Unpack};
 use proptest::prelude::*;
 
 fn cases() -> u32 {
@@ -66,7 +66,7 @@ proptest! {
         let path = archives.join("Utrecht.zip");
         std::fs::write(&path, mutate(&seed_zip(), &m)).unwrap();
         let unpack = Unpack {
-            dataset: Dataset::Wmh,
+            dataset: OfficialDataset::Wmh,
             archives: archives.clone(),
             dest: dir.path().join("wmh"),
             expected: vec![Archive {

@@ -10,14 +10,14 @@ use std::path::{Path, PathBuf};
 
 use ndarray::ArrayD;
 use ndarray_npy::ReadNpyExt;
-use preprocess::{Dataset, SliceDataset};
+use preprocess::{OfficialDataset, SliceDataset};
 use volume_io::{read_png_levels, read_spacing_pickle};
 
 fn data() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/original")
 }
 
-fn job(dataset: Dataset, source: PathBuf, dest: PathBuf, retain: usize) -> SliceDataset {
+fn job(dataset: OfficialDataset, source: PathBuf, dest: PathBuf, retain: usize) -> SliceDataset {
     SliceDataset {
         dataset,
         source,
@@ -48,7 +48,7 @@ fn read_npy<T: ndarray_npy::ReadableElement>(path: &Path) -> ArrayD<T> {
 fn wmh_slices_match_the_original() {
     let out = tempfile::tempdir().unwrap();
     let dest = out.path().join("WMH");
-    let sliced = job(Dataset::Wmh, data().join("wmh"), dest.clone(), 1)
+    let sliced = job(OfficialDataset::Wmh, data().join("wmh"), dest.clone(), 1)
         .run(&indicatif::ProgressBar::hidden())
         .unwrap();
     // random.seed(0); random.sample(["0", "100", "50"], 1) picks "100", as in the original's log.
@@ -103,9 +103,14 @@ fn wmh_slices_match_the_original() {
 fn acdc_slices_match_the_original() {
     let out = tempfile::tempdir().unwrap();
     let dest = out.path().join("ACDC-2D");
-    let sliced = job(Dataset::Acdc, data().join("acdc/training"), dest.clone(), 1)
-        .run(&indicatif::ProgressBar::hidden())
-        .unwrap();
+    let sliced = job(
+        OfficialDataset::Acdc,
+        data().join("acdc/training"),
+        dest.clone(),
+        1,
+    )
+    .run(&indicatif::ProgressBar::hidden())
+    .unwrap();
     assert_eq!(sliced.slices, 5 * 2 * 3);
     assert_eq!(sliced.val_cases.len(), 2, "one patient, both frames");
 
@@ -147,7 +152,7 @@ fn isles_slices_are_the_original_steps_applied_to_the_raw_volumes() {
     let out = tempfile::tempdir().unwrap();
     let raw = out.path().join("raw");
     preprocess::Synthesize {
-        dataset: Dataset::Isles,
+        dataset: OfficialDataset::Isles,
         dest: raw.clone(),
         cases: 2,
         slices: Some(3),
@@ -156,7 +161,7 @@ fn isles_slices_are_the_original_steps_applied_to_the_raw_volumes() {
     .run()
     .unwrap();
     let dest = out.path().join("ISLES");
-    let sliced = job(Dataset::Isles, raw.clone(), dest.clone(), 1)
+    let sliced = job(OfficialDataset::Isles, raw.clone(), dest.clone(), 1)
         .run(&indicatif::ProgressBar::hidden())
         .unwrap();
     assert_eq!(sliced.slices, 6);

@@ -8,7 +8,7 @@ use common::files_below;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use preprocess::{md5_hex, Archive, Dataset, Synthesize, Unpack};
+use preprocess::{md5_hex, Archive, OfficialDataset, Synthesize, Unpack};
 
 /// Zips `files` (relative name inside the archive -> content) into `path`.
 fn zip_files(path: &Path, files: &[(String, Vec<u8>)]) {
@@ -21,7 +21,7 @@ fn zip_files(path: &Path, files: &[(String, Vec<u8>)]) {
     zip.finish().unwrap();
 }
 
-fn synth(dataset: Dataset, dest: &Path, cases: usize) {
+fn synth(dataset: OfficialDataset, dest: &Path, cases: usize) {
     Synthesize {
         dataset,
         dest: dest.to_path_buf(),
@@ -76,7 +76,7 @@ fn same_tree(a: &Path, b: &Path) {
 fn wmh_sites_are_flattened_and_cleaned() {
     let dir = tempfile::tempdir().unwrap();
     let raw = dir.path().join("raw");
-    synth(Dataset::Wmh, &raw, 6);
+    synth(OfficialDataset::Wmh, &raw, 6);
     let archives = dir.path().join("archives");
     std::fs::create_dir(&archives).unwrap();
     for (zip_name, site, first) in [
@@ -108,7 +108,7 @@ fn wmh_sites_are_flattened_and_cleaned() {
     }
     let dest = dir.path().join("wmh");
     Unpack {
-        dataset: Dataset::Wmh,
+        dataset: OfficialDataset::Wmh,
         archives: archives.clone(),
         dest: dest.clone(),
         expected: archive_list(
@@ -126,7 +126,7 @@ fn isles_and_acdc_drop_what_the_make_files_delete() {
     let dir = tempfile::tempdir().unwrap();
     for (dataset, zip_name, prefix, junk) in [
         (
-            Dataset::Isles,
+            OfficialDataset::Isles,
             "ISLES2018_Training.zip",
             "TRAINING/",
             vec![
@@ -135,7 +135,7 @@ fn isles_and_acdc_drop_what_the_make_files_delete() {
             ],
         ),
         (
-            Dataset::Acdc,
+            OfficialDataset::Acdc,
             "acdc.zip",
             "training/",
             vec!["training/patient001/patient001_4d.nii.gz"],
@@ -179,12 +179,12 @@ fn a_wrong_or_missing_archive_is_named_and_nothing_is_unpacked() {
     );
     let dest = dir.path().join("acdc");
     let job = |expected: Vec<Archive>| Unpack {
-        dataset: Dataset::Acdc,
+        dataset: OfficialDataset::Acdc,
         archives: archives.clone(),
         dest: dest.clone(),
         expected,
     };
-    let official = preprocess::official_archives(Dataset::Acdc);
+    let official = preprocess::official_archives(OfficialDataset::Acdc);
     let err = job(official.clone())
         .run(&indicatif::ProgressBar::hidden())
         .unwrap_err()

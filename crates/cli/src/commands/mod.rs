@@ -10,7 +10,7 @@ pub mod train;
 pub mod unpack;
 
 use indicatif::{ProgressBar, ProgressStyle};
-use preprocess::Dataset;
+use preprocess::OfficialDataset;
 
 /// An official data set, as the command line names it.
 #[derive(clap::ValueEnum, Debug, Clone, Copy)]
@@ -20,12 +20,12 @@ pub enum DatasetName {
     Acdc,
 }
 
-impl From<DatasetName> for Dataset {
+impl From<DatasetName> for OfficialDataset {
     fn from(name: DatasetName) -> Self {
         match name {
-            DatasetName::Isles => Dataset::Isles,
-            DatasetName::Wmh => Dataset::Wmh,
-            DatasetName::Acdc => Dataset::Acdc,
+            DatasetName::Isles => OfficialDataset::Isles,
+            DatasetName::Wmh => OfficialDataset::Wmh,
+            DatasetName::Acdc => OfficialDataset::Acdc,
         }
     }
 }

@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 use clap::{Args, Subcommand};
-use preprocess::{Dataset, SliceDataset, SliceNifti, Sliced};
+use preprocess::{OfficialDataset, SliceDataset, SliceNifti, Sliced};
 
 use super::progress_bar;
 
@@ -63,12 +63,12 @@ fn report(sliced: &Sliced, dest: &std::path::Path) {
     );
 }
 
-fn slice_dataset(dataset: Dataset, args: &DatasetArgs) -> anyhow::Result<()> {
+fn slice_dataset(dataset: OfficialDataset, args: &DatasetArgs) -> anyhow::Result<()> {
     crate::set_threads(args.threads)?;
     let retain = args.retain.unwrap_or(match dataset {
-        Dataset::Isles => 20,
-        Dataset::Wmh => 10,
-        Dataset::Acdc => 25,
+        OfficialDataset::Isles => 20,
+        OfficialDataset::Wmh => 10,
+        OfficialDataset::Acdc => 25,
     });
     let job = SliceDataset {
         dataset,
@@ -132,9 +132,9 @@ pub struct NiftiArgs {
 pub fn run(command: &SliceCommand) -> anyhow::Result<()> {
     let args = match command {
         SliceCommand::Nifti(args) => args,
-        SliceCommand::Isles(args) => return slice_dataset(Dataset::Isles, args),
-        SliceCommand::Wmh(args) => return slice_dataset(Dataset::Wmh, args),
-        SliceCommand::Acdc(args) => return slice_dataset(Dataset::Acdc, args),
+        SliceCommand::Isles(args) => return slice_dataset(OfficialDataset::Isles, args),
+        SliceCommand::Wmh(args) => return slice_dataset(OfficialDataset::Wmh, args),
+        SliceCommand::Acdc(args) => return slice_dataset(OfficialDataset::Acdc, args),
     };
     crate::set_threads(args.threads)?;
     let job = SliceNifti {

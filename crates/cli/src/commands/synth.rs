@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 use clap::Args;
-use preprocess::{Dataset, Synthesize};
+use preprocess::{OfficialDataset, Synthesize};
 
 use super::DatasetName;
 
@@ -28,10 +28,10 @@ pub struct SynthArgs {
 }
 
 pub fn run(args: &SynthArgs) -> anyhow::Result<()> {
-    let dataset = Dataset::from(args.dataset);
+    let dataset = OfficialDataset::from(args.dataset);
     let cases = args.cases.unwrap_or(match dataset {
-        Dataset::Isles | Dataset::Wmh => 6,
-        Dataset::Acdc => 8,
+        OfficialDataset::Isles | OfficialDataset::Wmh => 6,
+        OfficialDataset::Acdc => 8,
     });
     Synthesize {
         dataset,

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 use clap::Args;
-use preprocess::{official_archives, Dataset, Unpack};
+use preprocess::{official_archives, OfficialDataset, Unpack};
 
 use super::{progress_bar, DatasetName};
 
@@ -22,11 +22,11 @@ pub struct UnpackArgs {
 }
 
 pub fn run(args: &UnpackArgs) -> anyhow::Result<()> {
-    let dataset = Dataset::from(args.dataset);
+    let dataset = OfficialDataset::from(args.dataset);
     let (default_dest, source, sliced) = match dataset {
-        Dataset::Isles => ("data/isles", "data/isles/TRAINING", "data/ISLES"),
-        Dataset::Wmh => ("data/wmh", "data/wmh", "data/WMH"),
-        Dataset::Acdc => ("data/acdc", "data/acdc/training", "data/ACDC-2D"),
+        OfficialDataset::Isles => ("data/isles", "data/isles/TRAINING", "data/ISLES"),
+        OfficialDataset::Wmh => ("data/wmh", "data/wmh", "data/WMH"),
+        OfficialDataset::Acdc => ("data/acdc", "data/acdc/training", "data/ACDC-2D"),
     };
     let dest = args
         .dest
