@@ -144,7 +144,7 @@ fn read_batch(
     for (slice, &index) in slices.iter().zip(indices) {
         if slice.size != size || slice.channels != channels {
             return Err(DataError::Bad {
-                path: dataset.split_dir.join(&dataset.names[index]),
+                path: dataset.split_dir().join(&dataset.names()[index]),
                 reason: format!(
                     "is {}x{} with {:?} channels, other slices of the batch are {}x{} with {:?}",
                     slice.size[0], slice.size[1], slice.channels, size[0], size[1], channels

@@ -12,6 +12,6 @@ pub mod synthetic;
 
 pub use loader::{patient_batches, slice_batches, Batch, Loader, SliceCache};
 pub use slices::{
-    natural_cmp, read_spacing, stem as slice_stem, DataError, Dataset, MapNormalization, Slice,
-    Stream, StreamKind,
+    natural_cmp, read_spacing, stem as slice_stem, DataError, Dataset, MapNormalization,
+    OpenOptions, Slice, Stream, StreamKind,
 };

@@ -129,22 +129,45 @@ impl Stream {
     }
 }
 
+/// How a split is opened: everything is decided here, nothing is changed afterwards.
+#[derive(Debug, Clone)]
+pub struct OpenOptions {
+    /// Check that images lie in [0, 1].
+    pub check_image_range: bool,
+    /// How on-the-fly distance maps are computed (truncation, border, whole-image class).
+    pub map_options: MapOptions,
+    /// Use the slice spacing of `spacing.json`/`.pkl`; otherwise 1 per axis.
+    pub use_spacing: bool,
+    /// Folder of the class maps returned as [`Slice::truth`] (none: no truth is read).
+    pub truth_folder: Option<String>,
+    /// Only the first slices (the original's `--debug`).
+    pub limit: Option<usize>,
+}
+
+impl Default for OpenOptions {
+    fn default() -> Self {
+        OpenOptions {
+            check_image_range: true,
+            map_options: MapOptions::default(),
+            use_spacing: true,
+            truth_folder: None,
+            limit: None,
+        }
+    }
+}
+
 /// The slices of one split, their streams and spacings.
 #[derive(Debug, Clone)]
 pub struct Dataset {
-    pub split_dir: PathBuf,
-    pub streams: Vec<Stream>,
-    pub classes: usize,
+    split_dir: PathBuf,
+    streams: Vec<Stream>,
+    classes: usize,
     /// File names (with extension) of the first stream, in natural order.
-    pub names: Vec<String>,
+    names: Vec<String>,
     /// Slice stem -> spacing per array axis, from `spacing.json` (ours) or the original's
     /// `spacing.pkl` ({slice: (dx, dy)}, the same order); 1, 1 when absent.
-    pub spacing: BTreeMap<String, Vec<f64>>,
-    /// Check that images lie in [0, 1].
-    pub check_image_range: bool,
-    pub map_options: MapOptions,
-    /// Folder of the class maps returned as [`Slice::truth`] (none: no truth is read).
-    pub truth_folder: Option<String>,
+    spacing: BTreeMap<String, Vec<f64>>,
+    options: OpenOptions,
 }
 
 /// `{name}.json` (ours) or else `{name}.pkl` (the original's) in `dir`: name -> spacing per
@@ -195,13 +218,24 @@ pub fn stem(name: &str) -> &str {
 }
 
 impl Dataset {
-    /// Lists the slices of `root/split` from its first stream's folder; every other stream must
-    /// hold a file of the same stem.
+    /// [`Dataset::open_with`] the default options.
     pub fn open(
         root: &Path,
         split: &str,
         streams: Vec<Stream>,
         classes: usize,
+    ) -> Result<Self, DataError> {
+        Self::open_with(root, split, streams, classes, OpenOptions::default())
+    }
+
+    /// Lists the slices of `root/split` from its first stream's folder; every other stream (and
+    /// the truth folder) must hold a file of the same stem.
+    pub fn open_with(
+        root: &Path,
+        split: &str,
+        streams: Vec<Stream>,
+        classes: usize,
+        options: OpenOptions,
     ) -> Result<Self, DataError> {
         let split_dir = root.join(split);
         let first = streams
@@ -218,19 +252,28 @@ impl Dataset {
             return Err(bad(&first_dir, "holds no .npy or .png slice"));
         }
         names.sort_by(|a, b| natural_cmp(a, b));
-        let spacing = read_spacing(&split_dir, "spacing")?;
+        if let Some(limit) = options.limit {
+            names.truncate(limit);
+        }
+        let spacing = if options.use_spacing {
+            read_spacing(&split_dir, "spacing")?
+        } else {
+            BTreeMap::new()
+        };
         let dataset = Dataset {
             split_dir,
             streams,
             classes,
             names,
             spacing,
-            check_image_range: true,
-            map_options: MapOptions::default(),
-            truth_folder: None,
+            options,
         };
-        for stream in &dataset.streams[1..] {
-            let dir = dataset.split_dir.join(&stream.folder);
+        let folders = dataset.streams[1..]
+            .iter()
+            .map(|s| s.folder.as_str())
+            .chain(dataset.options.truth_folder.as_deref());
+        for folder in folders {
+            let dir = dataset.split_dir.join(folder);
             for name in &dataset.names {
                 dataset.file_of(&dir, name)?;
             }
@@ -238,15 +281,19 @@ impl Dataset {
         Ok(dataset)
     }
 
-    /// Reads the class maps that [`Slice::truth`] holds from `folder` (checking that every slice
-    /// has one).
-    pub fn with_truth(mut self, folder: &str) -> Result<Self, DataError> {
-        let dir = self.split_dir.join(folder);
-        for name in &self.names {
-            self.file_of(&dir, name)?;
-        }
-        self.truth_folder = Some(folder.to_string());
-        Ok(self)
+    /// The split's folder.
+    pub fn split_dir(&self) -> &Path {
+        &self.split_dir
+    }
+
+    /// File names of the slices (with extension), in natural order.
+    pub fn names(&self) -> &[String] {
+        &self.names
+    }
+
+    /// Whether the split has per-slice spacings (and uses them).
+    pub fn has_spacing(&self) -> bool {
+        !self.spacing.is_empty()
     }
 
     /// The file of slice `name` in `dir`, whatever its extension (.npy or .png).
@@ -348,7 +395,7 @@ impl Dataset {
             out.push(values);
             channels.push(c);
         }
-        let truth = match &self.truth_folder {
+        let truth = match &self.options.truth_folder {
             Some(folder) => {
                 let (labels, path) = self.labels_of(folder, name, &mut labels_read)?;
                 let hw = match labels.shape() {
@@ -446,7 +493,7 @@ impl Dataset {
                         &hw,
                         self.classes,
                         &self.spacing_of(index),
-                        &self.map_options,
+                        &self.options.map_options,
                         &mut values,
                     )
                     .map_err(|e| bad(path, e.to_string()))?;
@@ -457,7 +504,7 @@ impl Dataset {
         // One-hot and distance maps are computed here from integer labels: nothing to check.
         // Images: one pass for [0, 1], which NaN fails too; then tell which it was.
         let is_image = matches!(kind, StreamKind::ImageNpy | StreamKind::ImagePng);
-        let suspicious = if is_image && self.check_image_range {
+        let suspicious = if is_image && self.options.check_image_range {
             // Branch-free per chunk, so the comparison vectorises.
             values.chunks(4096).any(|chunk| {
                 chunk
@@ -471,7 +518,7 @@ impl Dataset {
             if values.iter().any(|v| v.is_nan()) {
                 return Err(bad(path, "holds NaN"));
             }
-            if is_image && self.check_image_range {
+            if is_image && self.options.check_image_range {
                 return Err(bad(
                     path,
                     "image values outside [0, 1] (normalise, or turn the range check off)",

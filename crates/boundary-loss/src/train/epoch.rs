@@ -17,7 +17,7 @@ pub fn save_predictions(
 ) -> Result<(), FileError> {
     let pixels = batch.size[0] * batch.size[1];
     for (b, &index) in batch.indices.iter().enumerate() {
-        let stem = slice_stem(&dataset.names[index]);
+        let stem = slice_stem(&dataset.names()[index]);
         write_png_u8(
             &dir.join(format!("{stem}.png")),
             &predicted[b * pixels..(b + 1) * pixels],

@@ -7,8 +7,9 @@ use regex::Regex;
 
 use super::config::{self, ConfigError, RunConfig};
 use super::{TrainError, DEBUG_SLICES};
-use crate::data::{slice_stem, DataError, Dataset};
+use crate::data::{slice_stem, DataError, Dataset, OpenOptions};
 use crate::eval::{self, group_patients};
+use distmap::MapOptions;
 
 /// The opened validation or training split.
 pub fn open_split(
@@ -35,18 +36,25 @@ pub fn open_split(
             );
         }
     }
-    let mut dataset = Dataset::open(
+    let options = OpenOptions {
+        check_image_range: config.check_image_range,
+        map_options: MapOptions {
+            truncate: config.truncate_distance_maps,
+            ..MapOptions::default()
+        },
+        use_spacing: config.use_spacing,
+        truth_folder: Some(truth_folder.to_string()),
+        limit: config.debug.then_some(DEBUG_SLICES),
+    };
+    let dataset = Dataset::open_with(
         &config.dataset,
         split,
         config.streams.clone(),
         config.classes,
-    )?
-    .with_truth(truth_folder)?;
-    dataset.check_image_range = config.check_image_range;
-    dataset.map_options.truncate = config.truncate_distance_maps;
-    if !config.use_spacing {
-        dataset.spacing.clear();
-    } else if dataset.spacing.is_empty()
+        options,
+    )?;
+    if config.use_spacing
+        && !dataset.has_spacing()
         && config
             .streams
             .iter()
@@ -56,12 +64,9 @@ pub fn open_split(
             "use_spacing",
             format!(
                 "{}: no spacing.json or spacing.pkl, but the distance maps need the slice spacing (set use_spacing = false for 1 per axis)",
-                dataset.split_dir.display()
+                dataset.split_dir().display()
             ),
         )));
-    }
-    if config.debug {
-        dataset.names.truncate(DEBUG_SLICES);
     }
     Ok(Arc::new(dataset))
 }
@@ -72,13 +77,13 @@ pub fn patients_of(
     pattern: &Regex,
 ) -> Result<Vec<(String, Vec<usize>)>, TrainError> {
     let stems: Vec<String> = dataset
-        .names
+        .names()
         .iter()
         .map(|n| slice_stem(n).to_string())
         .collect();
     group_patients(&stems, pattern).map_err(|e| {
         TrainError::from(DataError::Bad {
-            path: dataset.split_dir.clone(),
+            path: dataset.split_dir().to_path_buf(),
             reason: e.to_string(),
         })
     })
@@ -110,10 +115,10 @@ pub fn patient_spacings(
     patients
         .iter()
         .map(|(patient, slices)| {
-            let stem = slice_stem(&val_set.names[slices[0]]);
+            let stem = slice_stem(&val_set.names()[slices[0]]);
             let key = eval::patient_of(stem, &pattern, "resolution_regex").map_err(|e| {
                 DataError::Bad {
-                    path: val_set.split_dir.clone(),
+                    path: val_set.split_dir().to_path_buf(),
                     reason: e.to_string(),
                 }
             })?;
