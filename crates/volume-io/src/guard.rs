@@ -107,16 +107,32 @@ pub fn check_npy(prefix: &[u8], file_len: u64) -> Result<NpyHeader, String> {
     Ok(header)
 }
 
-/// [`check_npy`] on a file.
+/// [`check_npy`] on a file, reading only its header (the data is left for the reader).
 pub fn check_npy_file(path: &Path) -> Result<NpyHeader, FileError> {
+    let error = |e: String| FileError::new(path, format!("not a readable .npy file: {e}"));
     let file = std::fs::File::open(path).map_err(|e| FileError::new(path, e))?;
     let len = file.metadata().map_err(|e| FileError::new(path, e))?.len();
-    let mut prefix = Vec::new();
-    file.take((MAX_NPY_HEADER + 16) as u64)
-        .read_to_end(&mut prefix)
+    let mut reader = std::io::BufReader::with_capacity(256, file);
+    let mut prefix = vec![0u8; 12.min(len as usize)];
+    reader
+        .read_exact(&mut prefix)
         .map_err(|e| FileError::new(path, e))?;
-    check_npy(&prefix, len)
-        .map_err(|e| FileError::new(path, format!("not a readable .npy file: {e}")))
+    // The header length sits in bytes 8..10 (version 1) or 8..12 (versions 2 and 3).
+    let header_end = match prefix.get(6) {
+        Some(1) if prefix.len() >= 10 => 10 + u16::from_le_bytes([prefix[8], prefix[9]]) as usize,
+        Some(2 | 3) if prefix.len() >= 12 => {
+            12 + u32::from_le_bytes([prefix[8], prefix[9], prefix[10], prefix[11]]) as usize
+        }
+        _ => return check_npy(&prefix, len).map_err(error),
+    };
+    if header_end > MAX_NPY_HEADER + 12 || header_end as u64 > len {
+        return check_npy(&prefix, len).map_err(error);
+    }
+    prefix.resize(header_end, 0);
+    reader
+        .read_exact(&mut prefix[12.min(header_end)..])
+        .map_err(|e| FileError::new(path, e))?;
+    check_npy(&prefix, len).map_err(error)
 }
 
 /// Checks that a NIfTI file (`.nii`, or `.nii.gz` when `gzipped`) can hold the volume its header
