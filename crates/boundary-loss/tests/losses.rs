@@ -331,3 +331,19 @@ fn bad_inputs_are_clear_errors() {
         .unwrap_err();
     assert!(err.to_string().contains("NaN"), "{err}");
 }
+
+#[test]
+fn configs_build_the_losses_with_the_original_defaults() {
+    use boundary_loss::losses::{BoundaryLossConfig, FocalLossConfig, HausdorffLossConfig};
+    let focal = FocalLossConfig::new(vec![0, 1]).init();
+    assert_eq!(
+        (focal.gamma, focal.checks, focal.idc.clone()),
+        (2.0, true, vec![0, 1])
+    );
+    let hausdorff = HausdorffLossConfig::new(vec![1])
+        .with_truncate_prediction_map(true)
+        .init();
+    assert!(hausdorff.truncate_prediction_map && hausdorff.spacing.is_none());
+    let unchecked = BoundaryLossConfig::new(vec![1]).with_checks(false).init();
+    assert!(!unchecked.checks);
+}

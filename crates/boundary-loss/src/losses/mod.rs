@@ -27,6 +27,93 @@ pub use cross_entropy::{CrossEntropy, FocalLoss};
 pub use dice::{DiceLoss, GeneralizedDice};
 pub use hausdorff::HausdorffLoss;
 
+/// Burn-style configuration of a loss without options of its own:
+/// `BoundaryLossConfig::new(vec![1]).with_checks(false).init()`.
+macro_rules! loss_config {
+    ($(#[$doc:meta])* $config:ident => $loss:ident) => {
+        $(#[$doc])*
+        #[derive(burn::config::Config, Debug)]
+        pub struct $config {
+            /// Supervised class indices.
+            pub idc: Vec<usize>,
+            /// Validate the inputs (cheap; off for speed once a pipeline is trusted).
+            #[config(default = true)]
+            pub checks: bool,
+        }
+
+        impl $config {
+            pub fn init(&self) -> $loss {
+                let mut loss = $loss::new(self.idc.clone());
+                loss.checks = self.checks;
+                loss
+            }
+        }
+    };
+}
+
+loss_config!(
+    /// Configuration of [`BoundaryLoss`].
+    BoundaryLossConfig => BoundaryLoss
+);
+loss_config!(
+    /// Configuration of [`GeneralizedDice`].
+    GeneralizedDiceConfig => GeneralizedDice
+);
+loss_config!(
+    /// Configuration of [`DiceLoss`].
+    DiceLossConfig => DiceLoss
+);
+loss_config!(
+    /// Configuration of [`CrossEntropy`].
+    CrossEntropyConfig => CrossEntropy
+);
+
+/// Configuration of [`FocalLoss`].
+#[derive(burn::config::Config, Debug)]
+pub struct FocalLossConfig {
+    /// Supervised class indices.
+    pub idc: Vec<usize>,
+    /// The focusing exponent (the original's default 2).
+    #[config(default = 2.0)]
+    pub gamma: f64,
+    /// Validate the inputs.
+    #[config(default = true)]
+    pub checks: bool,
+}
+
+impl FocalLossConfig {
+    pub fn init(&self) -> FocalLoss {
+        let mut loss = FocalLoss::new(self.idc.clone(), self.gamma);
+        loss.checks = self.checks;
+        loss
+    }
+}
+
+/// Configuration of [`HausdorffLoss`].
+#[derive(burn::config::Config, Debug)]
+pub struct HausdorffLossConfig {
+    /// Supervised class indices.
+    pub idc: Vec<usize>,
+    /// Truncate the prediction's distance map toward zero, as the original does.
+    #[config(default = false)]
+    pub truncate_prediction_map: bool,
+    /// Spacing per spatial axis [default: 1 each, as the original].
+    pub spacing: Option<Vec<f64>>,
+    /// Validate the inputs.
+    #[config(default = true)]
+    pub checks: bool,
+}
+
+impl HausdorffLossConfig {
+    pub fn init(&self) -> HausdorffLoss {
+        let mut loss = HausdorffLoss::new(self.idc.clone());
+        loss.truncate_prediction_map = self.truncate_prediction_map;
+        loss.spacing = self.spacing.clone();
+        loss.checks = self.checks;
+        loss
+    }
+}
+
 /// The original's alias: the boundary loss was called the surface loss.
 pub type SurfaceLoss = BoundaryLoss;
 

@@ -12,6 +12,7 @@ use burn::tensor::ops::MaxPoolOptions;
 use burn::tensor::{Device, IndexingUpdateOp, Int, Tensor};
 
 use super::blocks::{batch_norm, conv2d, prelu, Init, UpSampleConv};
+use super::NetError;
 use super::TrainableParams;
 
 const PROJECTION: usize = 4;
@@ -287,12 +288,15 @@ pub struct ENet {
 }
 
 impl ENet {
-    /// Errors are for `modalities` outside 1..=15 (the initial block needs 16 - modalities > 0).
-    pub fn new(modalities: usize, classes: usize, device: &Device) -> Self {
-        assert!(
-            (1..16).contains(&modalities),
-            "ENet takes 1 to 15 input channels"
-        );
+    /// `modalities` must lie in 1..=15 (the initial block gives 16 - modalities channels).
+    pub fn new(modalities: usize, classes: usize, device: &Device) -> Result<Self, NetError> {
+        if !(1..16).contains(&modalities) {
+            return Err(NetError::Modalities {
+                network: "ENet",
+                max: 15,
+                got: modalities,
+            });
+        }
         let stage = |d: &Device| {
             vec![
                 Bottleneck::regular(128, 0.1, d),
@@ -314,7 +318,7 @@ impl ENet {
             0.01,
             device,
         ));
-        ENet {
+        Ok(ENet {
             conv0: conv2d(
                 [modalities, 16 - modalities],
                 [3, 3],
@@ -370,7 +374,7 @@ impl ENet {
                 Init::Xavier,
                 device,
             ),
-        }
+        })
     }
 
     pub fn forward(&self, x: Tensor<4>) -> Tensor<4> {

@@ -203,19 +203,12 @@ impl Architecture {
                 modalities, classes, base, device,
             )));
         }
-        if self == Architecture::ENet && !(1..16).contains(&modalities) {
-            return Err(NetError::Modalities {
-                network: "ENet",
-                max: 15,
-                got: modalities,
-            });
-        }
         let net = match self {
             Architecture::Dimwit => Network::Dimwit(Dimwit::new(modalities, classes, device)),
             Architecture::Dimwit3D => Network::Dimwit3D(Dimwit3D::new(modalities, classes, device)),
             Architecture::UNet => Network::UNet(UNet::new(modalities, classes, device)),
             Architecture::UNet3D => Network::UNet3D(UNet3D::new(modalities, classes, device)),
-            Architecture::ENet => Network::ENet(ENet::new(modalities, classes, device)),
+            Architecture::ENet => Network::ENet(ENet::new(modalities, classes, device)?),
             Architecture::ResidualUNet => {
                 Network::ResidualUNet(ResidualUNet::new(modalities, classes, device))
             }

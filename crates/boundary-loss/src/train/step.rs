@@ -11,8 +11,8 @@ use super::TrainError;
 use crate::data::Batch;
 use crate::eval::Overlap;
 use crate::losses::{
-    argmax_classes, BoundaryLoss, CrossEntropy, DiceLoss, FocalLoss, GeneralizedDice,
-    HausdorffLoss, Loss, LossError,
+    argmax_classes, BoundaryLossConfig, CrossEntropyConfig, DiceLossConfig, FocalLossConfig,
+    GeneralizedDiceConfig, HausdorffLossConfig, Loss, LossError,
 };
 use crate::nets::Network;
 
@@ -40,18 +40,21 @@ pub fn build_loss(term: &LossTerm, checks: bool, truncate_maps: bool) -> LossFn 
     }
     let idc = term.idc.clone();
     match term.kind {
-        LossKind::Boundary => boxed(BoundaryLoss::new(idc), checks),
-        LossKind::GeneralizedDice => boxed(GeneralizedDice::new(idc), checks),
-        LossKind::Dice => boxed(DiceLoss::new(idc), checks),
-        LossKind::CrossEntropy => boxed(CrossEntropy::new(idc), checks),
-        LossKind::Focal { gamma } => boxed(FocalLoss::new(idc, gamma), checks),
+        LossKind::Boundary => boxed(BoundaryLossConfig::new(idc).init(), checks),
+        LossKind::GeneralizedDice => boxed(GeneralizedDiceConfig::new(idc).init(), checks),
+        LossKind::Dice => boxed(DiceLossConfig::new(idc).init(), checks),
+        LossKind::CrossEntropy => boxed(CrossEntropyConfig::new(idc).init(), checks),
+        LossKind::Focal { gamma } => {
+            boxed(FocalLossConfig::new(idc).with_gamma(gamma).init(), checks)
+        }
         LossKind::Hausdorff {
             truncate_prediction_map,
-        } => {
-            let mut loss = HausdorffLoss::new(idc);
-            loss.truncate_prediction_map = truncate_prediction_map.unwrap_or(truncate_maps);
-            boxed(loss, checks)
-        }
+        } => boxed(
+            HausdorffLossConfig::new(idc)
+                .with_truncate_prediction_map(truncate_prediction_map.unwrap_or(truncate_maps))
+                .init(),
+            checks,
+        ),
     }
 }
 
