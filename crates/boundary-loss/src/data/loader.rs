@@ -36,8 +36,8 @@ pub fn slice_batches(len: usize, batch_size: usize, seed: Option<u64>) -> Vec<Ve
 
 /// One batch per patient (the original's PatientSampler), patients shuffled with `seed` when
 /// given; slices keep their order within a patient.
-pub fn patient_batches(patients: &[Vec<usize>], seed: Option<u64>) -> Vec<Vec<usize>> {
-    let mut batches = patients.to_vec();
+pub fn patient_batches(patients: &[(String, Vec<usize>)], seed: Option<u64>) -> Vec<Vec<usize>> {
+    let mut batches: Vec<Vec<usize>> = patients.iter().map(|(_, slices)| slices.clone()).collect();
     if let Some(seed) = seed {
         batches.shuffle(&mut ChaCha8Rng::seed_from_u64(seed));
     }

@@ -203,10 +203,9 @@ pub fn run(
     let mut start = 0usize;
     if resuming {
         // Killed before its first checkpoint: the run starts again in its folder.
-        if let Some((state, loaded_net, loaded_optimizer)) =
-            run_folder::load_checkpoint(run_dir, net.clone(), optimizer)?
-        {
-            (net, optimizer) = (loaded_net, loaded_optimizer);
+        if let Some(dir) = run_folder::checkpoint_dir(run_dir) {
+            let state;
+            (state, net, optimizer) = run_folder::load_checkpoint(run_dir, &dir, net, optimizer)?;
             history.load(run_dir, state.epochs_done)?;
             learning_rate = state.learning_rate;
             best_epoch = state.best_epoch;
@@ -219,17 +218,19 @@ pub fn run(
             );
             last_change = state.last_change;
             start = state.epochs_done;
-        } else {
-            optimizer = optim::build_optimizer(config.optimizer, config.adam_epsilon);
         }
         run_folder::remove_leftovers(run_dir, start)?;
     }
+    run_folder::write_text(
+        &run_dir.join(run_folder::PATIENTS_FILE),
+        &patients
+            .iter()
+            .map(|(p, _)| format!("{p}\n"))
+            .collect::<String>(),
+    )?;
     observer.run_started(start, config.epochs);
     let val_batches = if config.group {
-        patient_batches(
-            &patients.iter().map(|(_, s)| s.clone()).collect::<Vec<_>>(),
-            None,
-        )
+        patient_batches(&patients, None)
     } else {
         slice_batches(val_set.len(), config.batch_size, None)
     };
@@ -238,25 +239,19 @@ pub fn run(
         if options.stop_after.is_some_and(|n| epoch >= n) {
             break;
         }
+        let iter_dir = run_folder::iteration_dir(run_dir, epoch);
         let mut unfinished = UnfinishedEpoch {
-            dir: run_folder::iteration_dir(run_dir, epoch),
+            dir: iter_dir.clone(),
             finished: false,
         };
         // Per-epoch seed (dropout): a resumed run draws what an uninterrupted one would.
         device.seed(config.seed.wrapping_add(1 + epoch as u64));
         let weights = weights_at(&config.schedule, &initial_weights, epoch);
-        let iter_dir = run_folder::iteration_dir(run_dir, epoch);
 
         // Training.
         let shuffle = Some(config.seed.wrapping_add(epoch as u64));
         let train_batches = if config.group_train {
-            patient_batches(
-                &train_patients
-                    .iter()
-                    .map(|(_, s)| s.clone())
-                    .collect::<Vec<_>>(),
-                shuffle,
-            )
+            patient_batches(&train_patients, shuffle)
         } else {
             slice_batches(train_set.len(), config.batch_size, shuffle)
         };
@@ -387,13 +382,6 @@ pub fn run(
         history.val_3d_dsc.push(dsc_3d);
         history.val_3d_hd95.push(hd95_3d);
         history.save(run_dir)?;
-        run_folder::write_text(
-            &run_dir.join(run_folder::PATIENTS_FILE),
-            &patients
-                .iter()
-                .map(|(p, _)| format!("{p}\n"))
-                .collect::<String>(),
-        )?;
 
         if report.improved {
             best_dice = val_dice_mean;

@@ -32,6 +32,8 @@ pub const BEST_EPOCH_DIR: &str = "best_epoch";
 pub const BEST_EPOCH_FILE: &str = "best_epoch.txt";
 pub const BEST_WEIGHTS: &str = "best.bpk";
 pub const CHECKPOINT_DIR: &str = "checkpoint";
+/// Where a checkpoint is written before it replaces `checkpoint/`.
+const CHECKPOINT_TEMP: &str = "checkpoint.tmp";
 /// metrics.csv's header: the original's five columns, then ours.
 pub const CSV_HEADER: &str = "epoch,tra_loss,val_loss,tra_dice,val_dice,tra_dice_metric,val_dice_metric,val_3d_dsc,val_3d_hd95,val_3d_hd95_empty,learning_rate,weights";
 
@@ -42,7 +44,7 @@ pub fn iteration_dir(run_dir: &Path, epoch: usize) -> PathBuf {
 
 /// Whether `dir` holds (part of) a run.
 pub fn holds_run(dir: &Path) -> bool {
-    [RUN_FILE, METRICS_CSV, CHECKPOINT_DIR, "checkpoint.tmp"]
+    [RUN_FILE, METRICS_CSV, CHECKPOINT_DIR, CHECKPOINT_TEMP]
         .iter()
         .any(|f| dir.join(f).exists())
 }
@@ -222,10 +224,7 @@ pub fn save_checkpoint(
     state: &Checkpoint,
 ) -> Result<(), FileError> {
     // Dropped on an error, the partial checkpoint.tmp goes; the previous checkpoint stays.
-    let staged = StagedDir::create(
-        &run_dir.join(CHECKPOINT_DIR),
-        run_dir.join("checkpoint.tmp"),
-    )?;
+    let staged = StagedDir::create(&run_dir.join(CHECKPOINT_DIR), run_dir.join(CHECKPOINT_TEMP))?;
     let temp = staged.dir();
     save_record(net, &temp.join("model.bpk"))?;
     let optim = temp.join("optimizer.bpk");
@@ -240,18 +239,22 @@ pub fn save_checkpoint(
     staged.finish(true)
 }
 
-/// The checkpoint of `run_dir`: its state, and the network and optimiser loaded from it.
-pub fn load_checkpoint(
-    run_dir: &Path,
-    net: Network,
-    optimizer: ModuleOptimizer,
-) -> Result<Option<(Checkpoint, Network, ModuleOptimizer)>, FileError> {
-    let Some(dir) = [run_dir.join(CHECKPOINT_DIR), run_dir.join("checkpoint.tmp")]
+/// The folder holding the latest complete checkpoint of `run_dir` (`checkpoint/`, or
+/// `checkpoint.tmp/` when a kill came between replacing one by the other), if any.
+pub fn checkpoint_dir(run_dir: &Path) -> Option<PathBuf> {
+    [run_dir.join(CHECKPOINT_DIR), run_dir.join(CHECKPOINT_TEMP)]
         .into_iter()
         .find(|d| d.join("state.json").exists())
-    else {
-        return Ok(None);
-    };
+}
+
+/// The checkpoint in `dir` (see [`checkpoint_dir`]) of `run_dir`: its state, and the network
+/// and optimiser loaded from it.
+pub fn load_checkpoint(
+    run_dir: &Path,
+    dir: &Path,
+    net: Network,
+    optimizer: ModuleOptimizer,
+) -> Result<(Checkpoint, Network, ModuleOptimizer), FileError> {
     let state_path = dir.join("state.json");
     let text = std::fs::read_to_string(&state_path).map_err(|e| FileError::new(&state_path, e))?;
     let state: Checkpoint =
@@ -262,11 +265,11 @@ pub fn load_checkpoint(
         .map_err(|e| FileError::new(&optimizer_path, format!("{e:?}")))?;
     let optimizer = optimizer.load_record(record);
     // A kill between removing checkpoint/ and renaming checkpoint.tmp/ leaves only the latter.
-    if dir.ends_with("checkpoint.tmp") {
+    if dir.ends_with(CHECKPOINT_TEMP) {
         let done = run_dir.join(CHECKPOINT_DIR);
-        std::fs::rename(&dir, &done).map_err(|e| FileError::new(&done, e))?;
+        std::fs::rename(dir, &done).map_err(|e| FileError::new(&done, e))?;
     }
-    Ok(Some((state, net, optimizer)))
+    Ok((state, net, optimizer))
 }
 
 /// What a killed run may leave behind: temporary files (`.tmp-*`, `.*.tmp`), temporary folders
@@ -284,18 +287,15 @@ pub fn remove_leftovers(run_dir: &Path, epochs_done: usize) -> Result<(), FileEr
             .and_then(|n| n.parse::<usize>().ok())
             .is_some_and(|epoch| epoch >= epochs_done);
         let temporary = name.starts_with(".tmp-") || name.ends_with(".tmp");
-        let result = if path.is_dir() {
+        if path.is_dir() {
             if temporary || unfinished_epoch {
-                std::fs::remove_dir_all(&path)
+                std::fs::remove_dir_all(&path).map_err(|e| FileError::new(&path, e))?;
             } else {
-                remove_leftovers(&path, usize::MAX).map_err(|e| std::io::Error::other(e.reason))
+                remove_leftovers(&path, usize::MAX)?;
             }
         } else if temporary {
-            std::fs::remove_file(&path)
-        } else {
-            Ok(())
-        };
-        result.map_err(|e| FileError::new(&path, e))?;
+            std::fs::remove_file(&path).map_err(|e| FileError::new(&path, e))?;
+        }
     }
     Ok(())
 }
