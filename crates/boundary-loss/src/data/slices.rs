@@ -238,6 +238,12 @@ impl Dataset {
         options: OpenOptions,
     ) -> Result<Self, DataError> {
         let split_dir = root.join(split);
+        if options.truth_folder.is_some() && classes > 256 {
+            return Err(bad(
+                &split_dir,
+                format!("{classes} classes: truth class maps hold at most 256"),
+            ));
+        }
         let first = streams
             .first()
             .ok_or_else(|| bad(&split_dir, "no stream is configured"))?;
@@ -398,27 +404,9 @@ impl Dataset {
         let truth = match &self.options.truth_folder {
             Some(folder) => {
                 let (labels, path) = self.labels_of(folder, name, &mut labels_read)?;
-                let hw = match labels.shape() {
-                    [h, w] => [*h, *w],
-                    other => {
-                        return Err(bad(
-                            &path,
-                            format!("a class map must be (H, W), got shape {other:?}"),
-                        ))
-                    }
-                };
-                check_size(hw, &path)?;
-                let mut truth = Vec::with_capacity(labels.len());
-                for &l in labels.iter() {
-                    if l as usize >= self.classes {
-                        return Err(bad(
-                            &path,
-                            format!("label {l} is not below the {} classes", self.classes),
-                        ));
-                    }
-                    truth.push(l as u8);
-                }
-                truth
+                check_size(self.checked_class_map(&path, &labels)?, &path)?;
+                // Labels are below `classes` <= 256 (checked at opening): each fits a byte.
+                labels.iter().map(|&l| l as u8).collect()
             }
             None => Vec::new(),
         };
@@ -428,6 +416,30 @@ impl Dataset {
             size: size.expect("at least one stream").0,
             truth,
         })
+    }
+
+    /// (H, W) of a class map read from `path`, checked to be 2-D with labels below `classes`.
+    fn checked_class_map(
+        &self,
+        path: &Path,
+        labels: &ArrayD<u32>,
+    ) -> Result<[usize; 2], DataError> {
+        let hw = match labels.shape() {
+            [h, w] => [*h, *w],
+            other => {
+                return Err(bad(
+                    path,
+                    format!("a class map must be (H, W), got shape {other:?}"),
+                ))
+            }
+        };
+        if let Some(&l) = labels.iter().find(|&&l| l as usize >= self.classes) {
+            return Err(bad(
+                path,
+                format!("label {l} is not below the {} classes", self.classes),
+            ));
+        }
+        Ok(hw)
     }
 
     fn read_stream(
@@ -465,22 +477,8 @@ impl Dataset {
             }
             StreamKind::OneHot | StreamKind::DistanceMap => {
                 let labels = labels.expect("class maps are read by the caller");
-                let hw = match labels.shape() {
-                    [h, w] => [*h, *w],
-                    other => {
-                        return Err(bad(
-                            path,
-                            format!("a class map must be (H, W), got shape {other:?}"),
-                        ))
-                    }
-                };
+                let hw = self.checked_class_map(path, labels)?;
                 let flat = labels.as_slice().expect("standard layout");
-                if let Some(&l) = flat.iter().find(|&&l| l as usize >= self.classes) {
-                    return Err(bad(
-                        path,
-                        format!("label {l} is not below the {} classes", self.classes),
-                    ));
-                }
                 let pixels = hw[0] * hw[1];
                 let mut values = vec![0.0f32; self.classes * pixels];
                 if kind == StreamKind::OneHot {
