@@ -34,6 +34,8 @@ pub struct PhaseLog {
     pub loss: Vec<Vec<f32>>,
     /// Per image of the split (in data-set order): Dice per class.
     pub dice: Vec<Vec<f32>>,
+    /// Running sums for the progress report (kept so that it costs nothing per batch).
+    loss_sum: f64,
     dice_sum: f64,
     seen: usize,
 }
@@ -43,6 +45,7 @@ impl PhaseLog {
         PhaseLog {
             loss: Vec::new(),
             dice: vec![vec![0f32; classes]; images],
+            loss_sum: 0.0,
             dice_sum: 0.0,
             seen: 0,
         }
@@ -60,12 +63,13 @@ impl PhaseLog {
             self.dice[index] = dice;
         }
         self.seen += indices.len();
+        self.loss_sum += weighted_terms.iter().map(|&v| v as f64).sum::<f64>();
         self.loss.push(weighted_terms);
     }
 
     /// Mean over batches of the weighted total loss so far.
     pub fn running_loss(&self) -> f64 {
-        mean_loss(&self.loss) * self.loss.first().map_or(0, Vec::len) as f64
+        self.loss_sum / self.loss.len().max(1) as f64
     }
 
     /// Mean over images so far of the metric-class Dice.
