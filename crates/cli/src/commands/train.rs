@@ -103,8 +103,8 @@ pub fn run(args: &TrainArgs) -> anyhow::Result<()> {
         (Some(dir), _, _) => resume(dir, &options, &mut console)
             .with_context(|| format!("resuming {}", dir.display()))?,
         (None, Some(run_file), Some(out)) => {
+            // `train` validates the run file with the flags applied.
             let config = args.resolve(run_file)?;
-            config.validate()?;
             train(&config, out, &options, &mut console)
                 .with_context(|| format!("training {}", run_file.display()))?
         }
