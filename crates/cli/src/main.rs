@@ -9,8 +9,8 @@ mod commands;
 mod console;
 
 use commands::{
-    demo, distmap as distmap_cmd, network as network_cmd, slice as slice_cmd, synth,
-    train as train_cmd, unpack,
+    demo, distmap as distmap_cmd, metrics, network as network_cmd, report, slice as slice_cmd,
+    surface_metrics, synth, train as train_cmd, unpack,
 };
 
 use std::process::ExitCode;
@@ -51,6 +51,14 @@ enum Command {
     /// Synthetic raw data in an official layout (ISLES, WMH, ACDC), for `slice` without the
     /// real archives.
     Synth(synth::SynthArgs),
+    /// Validation metrics of every epoch of a run, from its saved predictions (the original's
+    /// metrics_overtime.py): val_<metric>.npy (epochs, patients or slices, classes).
+    Metrics(metrics::MetricsArgs),
+    /// Dice, Hausdorff, HD95 (medpy and MONAI) and ASSD of one predicted / true pair, as JSON.
+    SurfaceMetrics(surface_metrics::SurfaceMetricsArgs),
+    /// A table of runs at their best epoch: mean and std of each metric (the original's
+    /// report.py), as text, Markdown or JSON.
+    Report(report::ReportArgs),
     /// Print the blocks and parameter count of one of the original's networks.
     Network(network_cmd::NetworkArgs),
 }
@@ -61,6 +69,9 @@ fn main() -> ExitCode {
         Command::Distmap(args) => distmap_cmd::run(&args),
         Command::Demo(args) => demo::run(&args),
         Command::Network(args) => network_cmd::run(&args),
+        Command::Metrics(args) => metrics::run(&args),
+        Command::SurfaceMetrics(args) => surface_metrics::run(&args),
+        Command::Report(args) => report::run(&args),
         Command::Train(args) => train_cmd::run(&args),
         Command::Slice(command) => slice_cmd::run(&command),
         Command::Synth(args) => synth::run(&args),

@@ -418,6 +418,25 @@ impl Dataset {
         })
     }
 
+    /// The class map of slice `index` in `folder` of the split, row-major, and its (H, W):
+    /// checked to be 2-D with labels below the classes.
+    pub fn class_map(
+        &self,
+        folder: &str,
+        index: usize,
+    ) -> Result<(Vec<u8>, [usize; 2]), DataError> {
+        let path = self.file_of(&self.split_dir.join(folder), &self.names[index])?;
+        let labels = read_label_map(&path)?.labels;
+        let hw = self.checked_class_map(&path, &labels)?;
+        // Labels are below `classes` <= 256 (checked at opening): each fits a byte.
+        Ok((labels.iter().map(|&l| l as u8).collect(), hw))
+    }
+
+    /// The number of classes.
+    pub fn classes(&self) -> usize {
+        self.classes
+    }
+
     /// (H, W) of a class map read from `path`, checked to be 2-D with labels below `classes`.
     fn checked_class_map(
         &self,

@@ -10,10 +10,17 @@
 
 use std::collections::BTreeMap;
 
-use distmap::surface::SurfaceDistances;
-use ndarray::{ArrayD, IxDyn};
 use regex::Regex;
 use serde::{Deserialize, Serialize};
+
+pub mod over_epochs;
+pub mod report;
+pub mod surface;
+
+pub use surface::{
+    diagonal, hd95, pair_metrics, volume_metrics, AssdDefinition, ClassSurfaces, Hd95Definition,
+    MetricError, PairMetrics, SurfaceMeasure, SurfaceValue, VolumeMetrics,
+};
 
 const SMOOTH: f64 = 1e-8;
 
@@ -55,12 +62,14 @@ impl Overlap {
     /// Dice per class.
     pub fn dice(&self) -> Vec<f64> {
         (0..self.intersection.len())
-            .map(|k| {
-                (2.0 * self.intersection[k] as f64 + SMOOTH)
-                    / ((self.predicted[k] + self.truth[k]) as f64 + SMOOTH)
-            })
+            .map(|k| dice(self.intersection[k], self.predicted[k], self.truth[k]))
             .collect()
     }
+}
+
+/// Dice from element counts, `(2|A&B| + 1e-8) / (|A| + |B| + 1e-8)`: 1 when both are empty.
+pub fn dice(intersection: u64, predicted: u64, truth: u64) -> f64 {
+    (2.0 * intersection as f64 + SMOOTH) / ((predicted + truth) as f64 + SMOOTH)
 }
 
 /// A slice stem that the patient regex does not match.
@@ -121,129 +130,6 @@ pub enum EmptyMaskRule {
     Nan,
 }
 
-/// The diagonal of a grid in physical units: `sqrt(sum (n_i s_i)^2)`.
-pub fn diagonal(shape: &[usize], spacing: &[f64]) -> f64 {
-    shape
-        .iter()
-        .zip(spacing)
-        .map(|(&n, &s)| (n as f64 * s).powi(2))
-        .sum::<f64>()
-        .sqrt()
-}
-
-/// HD95 of one class of one volume, and whether a mask was empty.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct VolumeHd95 {
-    pub value: f64,
-    /// Prediction or ground truth (or both) empty: the value comes from the rule.
-    pub empty: bool,
-}
-
-/// A problem computing a surface metric (shapes or spacing that do not fit).
-#[derive(Debug, thiserror::Error)]
-#[error("surface distances of a {shape:?} volume with spacing {spacing:?}: {reason}")]
-pub struct MetricError {
-    pub shape: Vec<usize>,
-    pub spacing: Vec<f64>,
-    pub reason: String,
-}
-
-/// HD95 (mm, medpy's pooled definition) of class `k` between a predicted and a true class map
-/// of `shape` (row-major), empty masks following `rule`.
-pub fn hd95(
-    predicted: &[u8],
-    truth: &[u8],
-    shape: &[usize],
-    spacing: &[f64],
-    k: u8,
-    rule: EmptyMaskRule,
-) -> Result<VolumeHd95, MetricError> {
-    let error = |reason: String| MetricError {
-        shape: shape.to_vec(),
-        spacing: spacing.to_vec(),
-        reason,
-    };
-    let voxels: usize = shape.iter().product();
-    if predicted.len() != voxels || truth.len() != voxels || spacing.len() != shape.len() {
-        return Err(error(format!(
-            "{} predicted and {} true values, {} spacings",
-            predicted.len(),
-            truth.len(),
-            spacing.len()
-        )));
-    }
-    let mask = |m: &[u8]| {
-        ArrayD::from_shape_vec(IxDyn(shape), m.iter().map(|&v| v == k).collect())
-            .expect("length checked above")
-    };
-    let (p, t) = (mask(predicted), mask(truth));
-    let (p_empty, t_empty) = (!p.iter().any(|&v| v), !t.iter().any(|&v| v));
-    if p_empty || t_empty {
-        let value = match rule {
-            EmptyMaskRule::Nan => f64::NAN,
-            EmptyMaskRule::Diagonal if p_empty && t_empty => 0.0,
-            EmptyMaskRule::Diagonal => diagonal(shape, spacing),
-        };
-        return Ok(VolumeHd95 { value, empty: true });
-    }
-    let distances = SurfaceDistances::new(p.view(), t.view(), spacing)
-        .map_err(|e| error(e.to_string()))?
-        .expect("both masks are non-empty");
-    Ok(VolumeHd95 {
-        value: distances.hd95_pooled(),
-        empty: false,
-    })
-}
-
-/// Per patient (rows) and class, of one epoch.
-pub struct VolumeMetrics {
-    pub dsc: Vec<Vec<f32>>,
-    pub hd95: Vec<Vec<f32>>,
-    /// (patient, metric class) HD95 values that met an empty mask.
-    pub empty_cases: usize,
-}
-
-/// The 3-D Dice and HD95 of every patient and class, from the predicted and true class maps of
-/// each slice (`size` pixels) and each patient's slices and spacing `(slices, axis 0, axis 1)`.
-#[allow(clippy::too_many_arguments)]
-pub fn volume_metrics(
-    classes: usize,
-    metric_classes: &[usize],
-    rule: EmptyMaskRule,
-    patients: &[(String, Vec<usize>)],
-    spacings: &[[f64; 3]],
-    predictions: &[Vec<u8>],
-    truths: &[Vec<u8>],
-    size: [usize; 2],
-) -> Result<VolumeMetrics, MetricError> {
-    let (mut dsc, mut hd95s, mut empty) = (Vec::new(), Vec::new(), 0);
-    for ((_, slices), spacing) in patients.iter().zip(spacings) {
-        let mut overlap = Overlap::new(classes);
-        let (mut p3, mut t3) = (Vec::new(), Vec::new());
-        for &i in slices {
-            overlap.add(&predictions[i], &truths[i]);
-            p3.extend_from_slice(&predictions[i]);
-            t3.extend_from_slice(&truths[i]);
-        }
-        dsc.push(overlap.dice().iter().map(|&d| d as f32).collect());
-        let shape = [slices.len(), size[0], size[1]];
-        let mut row = Vec::with_capacity(classes);
-        for k in 0..classes {
-            let value = hd95(&p3, &t3, &shape, spacing, k as u8, rule)?;
-            if value.empty && metric_classes.contains(&k) {
-                empty += 1;
-            }
-            row.push(value.value as f32);
-        }
-        hd95s.push(row);
-    }
-    Ok(VolumeMetrics {
-        dsc,
-        hd95: hd95s,
-        empty_cases: empty,
-    })
-}
-
 /// Mean of the values that are not NaN; NaN when there is none.
 pub fn nan_mean(values: impl IntoIterator<Item = f64>) -> f64 {
     let (sum, n) = values
@@ -272,58 +158,6 @@ pub fn mean_over(values: &[f64], classes: &[usize]) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn empty_masks_follow_the_rule() {
-        let shape = [2, 3, 4];
-        let spacing = [5.0, 0.5, 2.0];
-        let empty = vec![0u8; 24];
-        let mut one = vec![0u8; 24];
-        one[5] = 1;
-        let diag = (10.0f64.powi(2) + 1.5f64.powi(2) + 8.0f64.powi(2)).sqrt();
-        let both = hd95(&empty, &empty, &shape, &spacing, 1, EmptyMaskRule::Diagonal).unwrap();
-        assert_eq!(
-            both,
-            VolumeHd95 {
-                value: 0.0,
-                empty: true
-            }
-        );
-        for (p, t) in [(&empty, &one), (&one, &empty)] {
-            let r = hd95(p, t, &shape, &spacing, 1, EmptyMaskRule::Diagonal).unwrap();
-            assert_eq!(
-                r,
-                VolumeHd95 {
-                    value: diag,
-                    empty: true
-                }
-            );
-            let r = hd95(p, t, &shape, &spacing, 1, EmptyMaskRule::Nan).unwrap();
-            assert!(r.value.is_nan() && r.empty);
-        }
-        let same = hd95(&one, &one, &shape, &spacing, 1, EmptyMaskRule::Diagonal).unwrap();
-        assert_eq!(
-            same,
-            VolumeHd95 {
-                value: 0.0,
-                empty: false
-            }
-        );
-    }
-
-    #[test]
-    fn a_shape_mismatch_is_an_error() {
-        let e = hd95(
-            &[0; 4],
-            &[0; 5],
-            &[2, 2],
-            &[1.0, 1.0],
-            1,
-            EmptyMaskRule::Nan,
-        )
-        .unwrap_err();
-        assert!(e.to_string().contains("4 predicted and 5 true"), "{e}");
-    }
 
     #[test]
     fn patients_are_matched_at_the_start_of_the_stem() {

@@ -228,6 +228,11 @@ pub fn run(
             .map(|(p, _)| format!("{p}\n"))
             .collect::<String>(),
     )?;
+    // What val_3d_dsc.npy and val_3d_hd95.npy hold, for `metrics` (which keeps their epochs).
+    eval::over_epochs::write_records(
+        run_dir,
+        eval::over_epochs::training_records(config, val_set.has_spacing()),
+    )?;
     observer.run_started(start, config.epochs);
     let val_batches = if config.group {
         patient_batches(&patients, None)

@@ -3,8 +3,11 @@
 
 pub mod demo;
 pub mod distmap;
+pub mod metrics;
 pub mod network;
+pub mod report;
 pub mod slice;
+pub mod surface_metrics;
 pub mod synth;
 pub mod train;
 pub mod unpack;

@@ -1,0 +1,157 @@
+//! `boundary-loss report RUN_DIR...`: a table of runs at their best epoch (the original's
+//! `report.py`), as text, Markdown or JSON.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::bail;
+use boundary_loss::eval::report::{build_report, MetricArray, Selection};
+use boundary_loss::train::run_folder::RUN_FILE;
+use boundary_loss::train::RunConfig;
+use clap::{Args, ValueEnum};
+use ndarray::Array3;
+use volume_io::FileError;
+
+#[derive(Args, Debug, Clone)]
+pub struct ReportArgs {
+    /// Run folders.
+    #[arg(required = true)]
+    pub runs: Vec<PathBuf>,
+    /// Arrays of the run folders (file stems, `val_` optional); the first chooses the epoch.
+    #[arg(
+        long,
+        value_delimiter = ',',
+        default_value = "val_dice,val_3d_dsc,val_3d_hd95"
+    )]
+    pub metrics: Vec<String>,
+    /// Classes averaged [default: the first run's metric_classes].
+    #[arg(long, value_delimiter = ',')]
+    pub classes: Option<Vec<usize>>,
+    /// How the epoch is chosen: auto (max for Dice, min for distances), max, min, or avg (the
+    /// mean of the last --last-epochs epochs).
+    #[arg(long, value_enum, default_value_t = Mode::Auto)]
+    pub mode: Mode,
+    /// Epochs averaged with --mode avg.
+    #[arg(long, default_value_t = 1)]
+    pub last_epochs: usize,
+    /// Digits after the decimal point.
+    #[arg(long, default_value_t = 4)]
+    pub precision: usize,
+    /// Also each class on its own.
+    #[arg(long)]
+    pub per_class: bool,
+    /// A Markdown table instead of the original's text.
+    #[arg(long, conflicts_with = "json")]
+    pub markdown: bool,
+    /// JSON instead of the original's text.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(ValueEnum, Debug, Clone, Copy)]
+pub enum Mode {
+    Auto,
+    Max,
+    Min,
+    Avg,
+}
+
+/// `val_3d_dsc` from `3d_dsc`, `val_3d_dsc.npy` or `val_3d_dsc`.
+fn array_stem(name: &str) -> String {
+    let name = name.strip_suffix(".npy").unwrap_or(name);
+    if name.starts_with("val_") || name.starts_with("tra_") {
+        name.to_string()
+    } else {
+        format!("val_{name}")
+    }
+}
+
+fn read_array(run: &Path, stem: &str) -> anyhow::Result<MetricArray> {
+    let path = run.join(format!("{stem}.npy"));
+    if !path.is_file() {
+        return Err(FileError::new(
+            &path,
+            format!(
+                "missing (training writes val_dice, val_3d_dsc, val_3d_hd95; `boundary-loss metrics {}` the others)",
+                run.display()
+            ),
+        )
+        .into());
+    }
+    volume_io::guard::check_npy_file(&path)?;
+    let values: Array3<f32> = ndarray_npy::read_npy(&path).map_err(|e| {
+        FileError::new(
+            &path,
+            format!("not an (epochs, rows, classes) float32 array: {e}"),
+        )
+    })?;
+    Ok(MetricArray {
+        name: stem.to_string(),
+        values,
+    })
+}
+
+/// Run names: the folder names, or the paths as given when two folders share a name.
+fn run_names(runs: &[PathBuf]) -> Vec<String> {
+    let names: Vec<String> = runs
+        .iter()
+        .map(|r| {
+            r.file_name().map_or_else(
+                || r.display().to_string(),
+                |n| n.to_string_lossy().into_owned(),
+            )
+        })
+        .collect();
+    let unique = names
+        .iter()
+        .collect::<std::collections::BTreeSet<_>>()
+        .len()
+        == names.len();
+    if unique {
+        names
+    } else {
+        runs.iter().map(|r| r.display().to_string()).collect()
+    }
+}
+
+pub fn run(args: &ReportArgs) -> anyhow::Result<()> {
+    for run in &args.runs {
+        if !run.join(RUN_FILE).is_file() {
+            return Err(FileError::new(
+                run.join(RUN_FILE),
+                "missing: not a run folder (train writes run.toml)",
+            )
+            .into());
+        }
+    }
+    let classes = match &args.classes {
+        Some(c) => c.clone(),
+        None => RunConfig::from_file(&args.runs[0].join(RUN_FILE))?.metric_classes(),
+    };
+    if classes.is_empty() {
+        bail!("--classes: at least one class");
+    }
+    let stems: Vec<String> = args.metrics.iter().map(|m| array_stem(m)).collect();
+    let mut runs = Vec::new();
+    for (run, name) in args.runs.iter().zip(run_names(&args.runs)) {
+        let arrays = stems
+            .iter()
+            .map(|stem| read_array(run, stem))
+            .collect::<anyhow::Result<Vec<_>>>()?;
+        runs.push((name, arrays));
+    }
+    let selection = match args.mode {
+        Mode::Auto => Selection::Auto,
+        Mode::Max => Selection::Max,
+        Mode::Min => Selection::Min,
+        Mode::Avg => Selection::Average(args.last_epochs),
+    };
+    let report = build_report(&runs, &classes, selection)?;
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    } else if args.markdown {
+        print!("{}", report.markdown(args.precision, args.per_class));
+    } else {
+        print!("{}", report.text(args.precision, args.per_class));
+    }
+    Ok(())
+}
