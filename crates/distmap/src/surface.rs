@@ -9,9 +9,9 @@
 //! other, in physical units (`spacing`). An empty mask has no surface: [`SurfaceDistances::new`]
 //! returns `None` then (medpy raises; the caller chooses a convention).
 //!
-//! Speed: the surfaces are found in one pass over the grid, and the two distance transforms run
-//! on the bounding box of both surfaces only. The result is the same as on the whole grid (every
-//! surface element lies in the box, and a Euclidean distance does not depend on the frame).
+//! Speed: surfaces and distance transforms are computed on the bounding box of both masks only.
+//! The result is the same as on the whole grid (see [`SurfaceDistances::new`]; a Euclidean
+//! distance does not depend on the frame).
 
 use ndarray::{ArrayD, ArrayViewD, IxDyn};
 use rayon::prelude::*;
@@ -41,15 +41,24 @@ impl SurfaceDistances {
             });
         }
         check_spacing(first.shape(), spacing)?;
-        let (a, b) = (surface(first), surface(second));
-        let Some(bounds) = bounding_box(&a, &b) else {
+        let (first, second) = (first.as_standard_layout(), second.as_standard_layout());
+        // Every surface element lies in the bounding box of both masks, and a mask element on
+        // the box's border is on its surface whether the border is the image edge or not (its
+        // neighbour beyond is in neither mask): the surfaces of the cropped masks are the
+        // cropped surfaces.
+        let Some(bounds) = bounding_box(&first.view(), &second.view()) else {
             return Ok(None);
         };
-        let (a, b) = (crop(&a, &bounds), crop(&b, &bounds));
+        let shape: Vec<usize> = bounds.iter().map(|(lo, hi)| hi - lo).collect();
+        let cropped = |mask: &ArrayViewD<'_, bool>| {
+            let values = crop(mask, &bounds);
+            let view = ArrayViewD::from_shape(IxDyn(&shape), &values).expect("cropped shape");
+            surface(view).into_raw_vec_and_offset().0
+        };
+        let (a, b) = (cropped(&first.view()), cropped(&second.view()));
         if !a.iter().any(|&s| s) || !b.iter().any(|&s| s) {
             return Ok(None);
         }
-        let shape: Vec<usize> = bounds.iter().map(|(lo, hi)| hi - lo).collect();
         // Squared distance from every element to the nearest surface element of `to`, read at
         // the surface elements of `from`.
         let directed = |from: &[bool], to: &[bool]| -> Result<Vec<f64>, DistmapError> {
@@ -197,43 +206,80 @@ pub fn surface(mask: ArrayViewD<'_, bool>) -> ArrayD<bool> {
 }
 
 /// Per axis, `[lo, hi)` of the elements set in `a` or `b`; `None` when neither has one.
-fn bounding_box(a: &ArrayD<bool>, b: &ArrayD<bool>) -> Option<Vec<(usize, usize)>> {
+fn bounding_box(a: &ArrayViewD<'_, bool>, b: &ArrayViewD<'_, bool>) -> Option<Vec<(usize, usize)>> {
     let shape = a.shape();
     let rank = shape.len();
     if a.is_empty() || rank == 0 {
         return None;
     }
     let row_len = shape[rank - 1];
-    let mut bounds: Option<Vec<(usize, usize)>> = None;
-    for mask in [a, b] {
-        let values = mask.as_slice().expect("standard layout");
-        for (row, cells) in values.chunks(row_len).enumerate() {
-            let (Some(first), Some(last)) = (
-                cells.iter().position(|&s| s),
-                cells.iter().rposition(|&s| s),
-            ) else {
-                continue;
-            };
-            let bounds = bounds.get_or_insert_with(|| vec![(usize::MAX, 0); rank]);
-            bounds[rank - 1].0 = bounds[rank - 1].0.min(first);
-            bounds[rank - 1].1 = bounds[rank - 1].1.max(last + 1);
+    let (a, b) = (
+        a.as_slice().expect("standard layout"),
+        b.as_slice().expect("standard layout"),
+    );
+    let merge = |x: Option<Vec<(usize, usize)>>, y: Option<Vec<(usize, usize)>>| match (x, y) {
+        (Some(x), Some(y)) => Some(
+            x.iter()
+                .zip(&y)
+                .map(|(p, q)| (p.0.min(q.0), p.1.max(q.1)))
+                .collect(),
+        ),
+        (x, None) => x,
+        (None, y) => y,
+    };
+    a.par_chunks(row_len)
+        .zip(b.par_chunks(row_len))
+        .enumerate()
+        .map(|(row, (ra, rb))| {
+            let first = ra
+                .iter()
+                .position(|&s| s)
+                .into_iter()
+                .chain(rb.iter().position(|&s| s))
+                .min()?;
+            let last = ra
+                .iter()
+                .rposition(|&s| s)
+                .into_iter()
+                .chain(rb.iter().rposition(|&s| s))
+                .max()?;
+            let mut bounds = vec![(0, 0); rank];
+            bounds[rank - 1] = (first, last + 1);
             let mut rest = row;
             for axis in (0..rank - 1).rev() {
                 let c = rest % shape[axis];
                 rest /= shape[axis];
-                bounds[axis].0 = bounds[axis].0.min(c);
-                bounds[axis].1 = bounds[axis].1.max(c + 1);
+                bounds[axis] = (c, c + 1);
             }
-        }
-    }
-    bounds
+            Some(bounds)
+        })
+        .reduce(|| None, merge)
 }
 
 /// The elements of `mask` inside `bounds`, row-major.
-fn crop(mask: &ArrayD<bool>, bounds: &[(usize, usize)]) -> Vec<bool> {
-    let view = mask.slice_each_axis(|axis| {
-        let (lo, hi) = bounds[axis.axis.index()];
-        ndarray::Slice::from(lo..hi)
-    });
-    view.iter().copied().collect()
+fn crop(mask: &ArrayViewD<'_, bool>, bounds: &[(usize, usize)]) -> Vec<bool> {
+    let shape = mask.shape();
+    let values = mask.as_slice().expect("standard layout");
+    let rank = shape.len();
+    let (lo, hi) = bounds[rank - 1];
+    let out_shape: Vec<usize> = bounds.iter().map(|(l, h)| h - l).collect();
+    let rows: usize = out_shape[..rank - 1].iter().product();
+    let mut out = vec![false; rows * (hi - lo)];
+    // Row by row: decode the cropped row's leading coordinates, copy the slice of the row.
+    out.par_chunks_mut(hi - lo)
+        .enumerate()
+        .for_each(|(row, out_row)| {
+            let mut rest = row;
+            let mut source_row = 0;
+            let mut scale = 1;
+            for axis in (0..rank - 1).rev() {
+                let c = rest % out_shape[axis] + bounds[axis].0;
+                rest /= out_shape[axis];
+                source_row += c * scale;
+                scale *= shape[axis];
+            }
+            let start = source_row * shape[rank - 1];
+            out_row.copy_from_slice(&values[start + lo..start + hi]);
+        });
+    out
 }

@@ -630,7 +630,7 @@ impl MetricsPlan {
         patient: usize,
         predicted: &[u8],
         truth: &[u8],
-    ) -> Result<(Vec<f64>, Vec<bool>), EvalError> {
+    ) -> Result<ClassValues, EvalError> {
         let classes = self.config.classes;
         if metric == RunMetric::Dsc3d {
             let dice = Overlap::of(predicted, truth, classes).dice();
@@ -651,7 +651,7 @@ impl MetricsPlan {
         truth: &[u8],
         shape: &[usize],
         spacing: &[f64],
-    ) -> Result<(Vec<f64>, Vec<bool>), EvalError> {
+    ) -> Result<ClassValues, EvalError> {
         let diagonal = diagonal(shape, spacing);
         let mut values = Vec::new();
         let mut empties = Vec::new();
@@ -674,7 +674,7 @@ impl MetricsPlan {
         predicted: &[u8],
         truth: &[u8],
         index: usize,
-    ) -> Result<(Vec<f64>, Vec<bool>), EvalError> {
+    ) -> Result<ClassValues, EvalError> {
         let classes = self.config.classes;
         let spacing = self.val_set.spacing_of(index);
         if metric == RunMetric::Hd {
@@ -709,10 +709,13 @@ impl MetricsPlan {
     }
 }
 
+/// Per class: the value, and whether it met an empty mask.
+type ClassValues = (Vec<f64>, Vec<bool>);
+
 /// The values of one (epoch, patient): per metric, per row (the patient, or its slices), the
 /// value and empty-mask flag of each class.
 struct UnitValues {
-    by_metric: BTreeMap<RunMetric, Vec<(Vec<f64>, Vec<bool>)>>,
+    by_metric: BTreeMap<RunMetric, Vec<ClassValues>>,
 }
 
 /// Runs [`MetricsPlan`] without progress reports.

@@ -1,0 +1,86 @@
+//! Times the surface metrics on mask pairs saved as .npy by `benches/compare_surface.py`, so that
+//! medpy, MONAI and this crate are measured on the same inputs in the same run.
+//!
+//! Usage: surface_workloads MANIFEST.json THREADS
+//! The manifest lists {name, pred, gt, spacing}; prints one JSON line per workload with the
+//! median milliseconds of HD95 alone (surfaces, both transforms, percentile) and of every metric
+//! from one pass, and the values, so that the script can check them against medpy's and MONAI's.
+
+use std::time::{Duration, Instant};
+
+use distmap::surface::SurfaceDistances;
+use ndarray::ArrayD;
+use ndarray_npy::read_npy;
+use serde_json::{json, Value};
+
+fn median_ms(mut run: impl FnMut()) -> f64 {
+    run(); // warm-up: page faults, thread start
+    let mut times = Vec::new();
+    let budget = Instant::now();
+    while times.len() < 5 || (budget.elapsed() < Duration::from_secs(2) && times.len() < 200) {
+        let started = Instant::now();
+        run();
+        times.push(started.elapsed().as_secs_f64() * 1e3);
+    }
+    times.sort_by(f64::total_cmp);
+    times[times.len() / 2]
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    let manifest: Value =
+        serde_json::from_str(&std::fs::read_to_string(&args[1]).expect("manifest")).expect("json");
+    let threads: usize = args[2].parse().expect("threads");
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build()
+        .unwrap();
+    let dir = std::path::Path::new(&args[1]).parent().unwrap();
+    for workload in manifest.as_array().unwrap() {
+        let load = |key: &str| -> ArrayD<bool> {
+            let a: ArrayD<u8> = read_npy(dir.join(workload[key].as_str().unwrap())).unwrap();
+            a.mapv(|v| v != 0)
+        };
+        let (pred, gt) = (load("pred"), load("gt"));
+        let spacing: Vec<f64> = workload["spacing"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_f64().unwrap())
+            .collect();
+        let distances = || {
+            SurfaceDistances::new(pred.view(), gt.view(), &spacing)
+                .unwrap()
+                .unwrap()
+        };
+        let (hd95_ms, all_ms, d) = pool.install(|| {
+            let hd95_ms = median_ms(|| {
+                std::hint::black_box(distances().hd95_pooled());
+            });
+            let all_ms = median_ms(|| {
+                let d = distances();
+                std::hint::black_box((
+                    d.hausdorff(),
+                    d.hd95_pooled(),
+                    d.hd95_max_directed(),
+                    d.assd_pooled(),
+                    d.assd_mean_of_directed(),
+                ));
+            });
+            (hd95_ms, all_ms, distances())
+        });
+        println!(
+            "{}",
+            json!({
+                "name": workload["name"],
+                "threads": threads,
+                "hd95_ms": hd95_ms,
+                "all_ms": all_ms,
+                "hd": d.hausdorff(),
+                "hd95_medpy": d.hd95_pooled(),
+                "hd95_monai": d.hd95_max_directed(),
+                "assd_pooled": d.assd_pooled(),
+            })
+        );
+    }
+}
