@@ -9,8 +9,8 @@ mod commands;
 mod console;
 
 use commands::{
-    demo, distmap as distmap_cmd, metrics, network as network_cmd, report, slice as slice_cmd,
-    surface_metrics, synth, train as train_cmd, unpack,
+    demo, distmap as distmap_cmd, experiment as experiment_cmd, metrics, network as network_cmd,
+    plot, report, slice as slice_cmd, surface_metrics, synth, train as train_cmd, unpack,
 };
 
 use std::process::ExitCode;
@@ -59,6 +59,12 @@ enum Command {
     /// A table of runs at their best epoch: mean and std of each metric (the original's
     /// report.py), as text, Markdown or JSON.
     Report(report::ReportArgs),
+    /// Curves over epochs, box plots and histograms at the best epoch, and a GIF of one
+    /// patient's predictions, for several runs (PNG, SVG, CSV).
+    Plot(plot::PlotArgs),
+    /// A whole experiment from a recipe (the original's make files): data, every target over
+    /// seeds, metrics, plots, report, archive; skips what is done.
+    Experiment(experiment_cmd::ExperimentArgs),
     /// Print the blocks and parameter count of one of the original's networks.
     Network(network_cmd::NetworkArgs),
 }
@@ -72,6 +78,8 @@ fn main() -> ExitCode {
         Command::Metrics(args) => metrics::run(&args),
         Command::SurfaceMetrics(args) => surface_metrics::run(&args),
         Command::Report(args) => report::run(&args),
+        Command::Plot(args) => plot::run(&args),
+        Command::Experiment(args) => experiment_cmd::run(&args),
         Command::Train(args) => train_cmd::run(&args),
         Command::Slice(command) => slice_cmd::run(&command),
         Command::Synth(args) => synth::run(&args),

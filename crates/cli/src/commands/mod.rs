@@ -3,8 +3,10 @@
 
 pub mod demo;
 pub mod distmap;
+pub mod experiment;
 pub mod metrics;
 pub mod network;
+pub mod plot;
 pub mod report;
 pub mod slice;
 pub mod surface_metrics;

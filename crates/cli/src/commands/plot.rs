@@ -1,0 +1,59 @@
+//! `boundary-loss plot RUN_DIR...`: metric curves over epochs, box plots and histograms at each
+//! run's best epoch, and a GIF of one patient's predictions (the original's plot.py,
+//! moustache.py and hist.py), as PNG, SVG and CSV.
+
+use std::path::PathBuf;
+
+use boundary_loss::train::run_folder::RUN_FILE;
+use boundary_loss::train::RunConfig;
+use clap::Args;
+use experiment::figures::{array_stem, plot_runs, run_refs, PlotRequest};
+
+#[derive(Args, Debug, Clone)]
+pub struct PlotArgs {
+    /// Run folders (`METHOD/seedN` folders are grouped by METHOD: mean line and ± std band).
+    #[arg(required = true)]
+    pub runs: Vec<PathBuf>,
+    /// Output folder (curves.png/svg/csv, box_<metric>, hist_<metric>, prediction_<patient>.gif).
+    #[arg(long)]
+    pub out: PathBuf,
+    /// Arrays to plot (file stems, `val_` optional); the first chooses each run's best epoch.
+    #[arg(
+        long,
+        value_delimiter = ',',
+        default_value = "val_dice,val_3d_dsc,val_3d_hd95"
+    )]
+    pub metrics: Vec<String>,
+    /// Classes averaged [default: the first run's metric_classes].
+    #[arg(long, value_delimiter = ',')]
+    pub classes: Option<Vec<usize>>,
+    /// Moving-average window of the curves, in epochs.
+    #[arg(long, default_value_t = 1)]
+    pub smooth: usize,
+    /// Also a GIF of this validation patient's predictions over the epochs (first run); an
+    /// empty value takes the first patient.
+    #[arg(long)]
+    pub gif: Option<String>,
+    /// Title of the figures [default: the first run's folder name].
+    #[arg(long)]
+    pub title: Option<String>,
+}
+
+pub fn run(args: &PlotArgs) -> anyhow::Result<()> {
+    let classes = match &args.classes {
+        Some(c) => c.clone(),
+        None => RunConfig::from_file(&args.runs[0].join(RUN_FILE))?.metric_classes(),
+    };
+    let runs = run_refs(&args.runs);
+    let request = PlotRequest {
+        metrics: args.metrics.iter().map(|m| array_stem(m)).collect(),
+        classes,
+        smooth: args.smooth.max(1),
+        title: args.title.clone().unwrap_or_else(|| runs[0].group.clone()),
+        gif_patient: args.gif.clone(),
+    };
+    for path in plot_runs(&runs, &request, &args.out)? {
+        println!("{}", path.display());
+    }
+    Ok(())
+}

@@ -1,0 +1,221 @@
+//! The experiment recipe (TOML): where the data comes from, the training targets (run files),
+//! the seeds, and what to measure, plot and report. Paths are relative to the recipe's folder.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context};
+use serde::Deserialize;
+
+/// Where the data set comes from.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
+pub enum DataSource {
+    /// The built-in synthetic data set (`boundary_loss::data::synthetic`).
+    Synthetic {
+        #[serde(default = "defaults::train_patients")]
+        train_patients: usize,
+        #[serde(default = "defaults::val_patients")]
+        val_patients: usize,
+        #[serde(default = "defaults::slices")]
+        slices_per_patient: usize,
+        #[serde(default = "defaults::side")]
+        side: usize,
+        #[serde(default = "defaults::modalities")]
+        modalities: usize,
+        #[serde(default)]
+        seed: u64,
+    },
+    /// An official data set: its archives are checked, unpacked and sliced as the make files do.
+    Official {
+        dataset: OfficialName,
+        /// The folder holding the downloaded archives.
+        archives: PathBuf,
+        /// Validation cases [default: the make files' 20 / 10 / 25].
+        retain: Option<usize>,
+        #[serde(default)]
+        seed: u64,
+        #[serde(default = "defaults::shape")]
+        shape: [usize; 2],
+        #[serde(default)]
+        augment: usize,
+    },
+    /// A data set already in the sliced layout.
+    Folder { path: PathBuf },
+}
+
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum OfficialName {
+    Isles,
+    Wmh,
+    Acdc,
+}
+
+/// A training target: a method, trained once per seed.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Target {
+    pub name: String,
+    /// Its run file; its `dataset` and `seed` are replaced by the experiment's.
+    pub run_file: PathBuf,
+}
+
+mod defaults {
+    pub fn train_patients() -> usize {
+        8
+    }
+    pub fn val_patients() -> usize {
+        3
+    }
+    pub fn slices() -> usize {
+        12
+    }
+    pub fn side() -> usize {
+        64
+    }
+    pub fn modalities() -> usize {
+        2
+    }
+    pub fn shape() -> [usize; 2] {
+        [256, 256]
+    }
+    pub fn seeds() -> Vec<u64> {
+        vec![0]
+    }
+    pub fn metrics() -> Vec<String> {
+        vec!["3d_dsc".into(), "3d_hd95".into()]
+    }
+    pub fn report() -> Vec<String> {
+        vec!["val_dice".into(), "val_3d_dsc".into(), "val_3d_hd95".into()]
+    }
+    pub fn last_epochs() -> usize {
+        5
+    }
+    pub fn yes() -> bool {
+        true
+    }
+}
+
+/// A whole experiment.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Recipe {
+    /// Name of the experiment (archive name) [default: the recipe's file stem].
+    pub name: Option<String>,
+    /// Output folder, relative to the recipe [default: `results/<name>` in the current folder].
+    pub out: Option<PathBuf>,
+    pub data: DataSource,
+    pub targets: Vec<Target>,
+    /// Every target is trained once per seed (the run's `seed`).
+    #[serde(default = "defaults::seeds")]
+    pub seeds: Vec<u64>,
+    /// Epochs of every run [default: each run file's].
+    pub epochs: Option<usize>,
+    /// What `metrics` computes on every run (3d_dsc, 3d_hd, 3d_hd95, 3d_assd, hd, boundary).
+    #[serde(default = "defaults::metrics")]
+    pub metrics: Vec<String>,
+    /// Arrays reported and plotted; the first chooses each run's best epoch.
+    #[serde(default = "defaults::report")]
+    pub report: Vec<String>,
+    /// Classes averaged [default: the first target's `metric_classes`].
+    pub classes: Option<Vec<usize>>,
+    /// The report also averages the last epochs of each run.
+    #[serde(default = "defaults::last_epochs")]
+    pub last_epochs: usize,
+    /// Moving-average window of the curves.
+    #[serde(default)]
+    pub smooth: usize,
+    /// A GIF of this validation patient's predictions (first seed of the first target)
+    /// [default: the first patient].
+    pub gif_patient: Option<String>,
+    /// Pack the results into `<out>/<name>.tar.gz`.
+    #[serde(default = "defaults::yes")]
+    pub archive: bool,
+}
+
+/// A recipe and the file it came from.
+#[derive(Debug, Clone)]
+pub struct LoadedRecipe {
+    pub path: PathBuf,
+    pub name: String,
+    pub recipe: Recipe,
+}
+
+impl LoadedRecipe {
+    /// Reads and checks a recipe; errors name the file and the line.
+    pub fn from_file(path: &Path) -> anyhow::Result<Self> {
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("{}: cannot read the recipe", path.display()))?;
+        let recipe: Recipe = toml::from_str(&text).map_err(|e| {
+            let line = e
+                .span()
+                .map(|s| text[..s.start.min(text.len())].matches('\n').count() + 1);
+            match line {
+                Some(line) => anyhow::anyhow!("{}: line {line}: {}", path.display(), e.message()),
+                None => anyhow::anyhow!("{}: {}", path.display(), e.message()),
+            }
+        })?;
+        let name = recipe.name.clone().unwrap_or_else(|| {
+            path.file_stem()
+                .map_or_else(|| "experiment".into(), |s| s.to_string_lossy().into_owned())
+        });
+        let loaded = LoadedRecipe {
+            path: path.to_path_buf(),
+            name,
+            recipe,
+        };
+        loaded.check()?;
+        Ok(loaded)
+    }
+
+    fn check(&self) -> anyhow::Result<()> {
+        let r = &self.recipe;
+        let here = self.path.display();
+        if r.targets.is_empty() {
+            bail!("{here}: no [[targets]]");
+        }
+        if r.seeds.is_empty() {
+            bail!("{here}: seeds: at least one seed");
+        }
+        let mut names = std::collections::BTreeSet::new();
+        for t in &r.targets {
+            if t.name.is_empty() || t.name.contains(['/', '\\']) || !names.insert(&t.name) {
+                bail!(
+                    "{here}: target name '{}' is empty, has a slash or is used twice",
+                    t.name
+                );
+            }
+            let run_file = self.resolve(&t.run_file);
+            if !run_file.is_file() {
+                bail!(
+                    "{here}: target '{}': run file {}: missing",
+                    t.name,
+                    run_file.display()
+                );
+            }
+        }
+        for m in &r.metrics {
+            m.parse::<boundary_loss::eval::over_epochs::RunMetric>()
+                .map_err(|e| anyhow::anyhow!("{here}: metrics: {e}"))?;
+        }
+        if r.report.is_empty() {
+            bail!("{here}: report: at least one array");
+        }
+        if let DataSource::Folder { path } = &r.data {
+            let path = self.resolve(path);
+            if !path.is_dir() {
+                bail!("{here}: data.path {}: missing", path.display());
+            }
+        }
+        Ok(())
+    }
+
+    /// A path of the recipe, relative to its folder.
+    pub fn resolve(&self, path: &Path) -> PathBuf {
+        if path.is_absolute() {
+            path.to_path_buf()
+        } else {
+            self.path.parent().unwrap_or(Path::new("")).join(path)
+        }
+    }
+}
