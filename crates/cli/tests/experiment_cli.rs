@@ -3,27 +3,9 @@
 //! recipes; the figures of trained runs.
 
 mod common;
-use common::{boundary_loss, prepared, RUN_FILE};
+use common::{boundary_loss, failed, ok, prepared, RUN_FILE};
 
 use std::path::Path;
-use std::process::Output;
-
-fn ok(out: &Output) -> String {
-    assert!(
-        out.status.success(),
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
-fn failed(out: &Output) -> String {
-    assert_eq!(out.status.code(), Some(1), "{out:?}");
-    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
-    assert!(stderr.starts_with("error: "), "{stderr}");
-    stderr
-}
 
 /// A recipe of two targets over two seeds on a tiny synthetic data set, in `dir`.
 fn recipe(dir: &Path, boundary_run_file: &str) -> std::path::PathBuf {

@@ -4,10 +4,9 @@
 //! bad input.
 
 mod common;
-use common::{boundary_loss, prepared, RUN_FILE};
+use common::{boundary_loss, failed, ok, prepared, RUN_FILE};
 
 use std::path::{Path, PathBuf};
-use std::process::Output;
 
 use ndarray::Array3;
 use ndarray_npy::read_npy;
@@ -35,25 +34,6 @@ fn copy_dir(from: &Path, to: &Path) {
             std::fs::copy(entry.path(), target).unwrap();
         }
     }
-}
-
-fn ok(out: &Output) -> String {
-    assert!(
-        out.status.success(),
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
-/// The single `error:` line of a failed run.
-fn failed(out: &Output) -> String {
-    assert_eq!(out.status.code(), Some(1), "{out:?}");
-    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
-    assert!(stderr.starts_with("error: "), "{stderr}");
-    assert_eq!(stderr.trim_end().lines().count(), 1, "{stderr}");
-    stderr
 }
 
 fn array(path: &Path) -> Array3<f32> {

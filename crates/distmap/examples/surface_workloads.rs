@@ -6,25 +6,14 @@
 //! median milliseconds of HD95 alone (surfaces, both transforms, percentile) and of every metric
 //! from one pass, and the values, so that the script can check them against medpy's and MONAI's.
 
-use std::time::{Duration, Instant};
-
 use distmap::surface::SurfaceDistances;
 use ndarray::ArrayD;
 use ndarray_npy::read_npy;
 use serde_json::{json, Value};
 
-fn median_ms(mut run: impl FnMut()) -> f64 {
-    run(); // warm-up: page faults, thread start
-    let mut times = Vec::new();
-    let budget = Instant::now();
-    while times.len() < 5 || (budget.elapsed() < Duration::from_secs(2) && times.len() < 200) {
-        let started = Instant::now();
-        run();
-        times.push(started.elapsed().as_secs_f64() * 1e3);
-    }
-    times.sort_by(f64::total_cmp);
-    times[times.len() / 2]
-}
+#[path = "common/timing.rs"]
+mod timing;
+use timing::median_ms;
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();

@@ -424,6 +424,14 @@ pub struct Sample {
     pub values: Vec<f64>,
 }
 
+/// An error when no sample holds a number.
+fn no_values(samples: &[Sample], title: &str) -> Result<(), PlotError> {
+    if samples.iter().all(|s| s.values.iter().all(|v| v.is_nan())) {
+        return Err(PlotError::Empty(title.to_string()));
+    }
+    Ok(())
+}
+
 /// Box plots, one box per sample, coloured by group: the box spans the quartiles, the whiskers
 /// the 5th and 95th percentiles (as `moustache.py`), the line the median, the diamond the mean;
 /// every value is drawn as a dot.
@@ -447,13 +455,7 @@ fn percentile_sorted(sorted: &[f64], q: f64) -> f64 {
 
 impl BoxFigure {
     pub fn save(&self, base: &Path) -> Result<Vec<PathBuf>, PlotError> {
-        if self
-            .samples
-            .iter()
-            .all(|s| s.values.iter().all(|v| v.is_nan()))
-        {
-            return Err(PlotError::Empty(self.title.clone()));
-        }
+        no_values(&self.samples, &self.title)?;
         let width = (200 + 170 * self.samples.len() as u32).max(700);
         save(self, base, (width, 600))
     }
@@ -577,13 +579,7 @@ pub struct HistogramFigure {
 
 impl HistogramFigure {
     pub fn save(&self, base: &Path) -> Result<Vec<PathBuf>, PlotError> {
-        if self
-            .samples
-            .iter()
-            .all(|s| s.values.iter().all(|v| v.is_nan()))
-        {
-            return Err(PlotError::Empty(self.title.clone()));
-        }
+        no_values(&self.samples, &self.title)?;
         save(self, base, (900, 550))
     }
 }

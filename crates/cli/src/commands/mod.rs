@@ -42,3 +42,42 @@ fn progress_bar(unit: &str) -> ProgressBar {
             .expect("a valid template"),
     )
 }
+
+/// Which arrays of run folders a table or figure shows, and over which classes.
+#[derive(clap::Args, Debug, Clone)]
+pub struct ArraySelection {
+    /// Arrays of the run folders (file stems, `val_` optional); the first chooses each run's
+    /// best epoch.
+    #[arg(
+        long,
+        value_delimiter = ',',
+        default_value = "val_dice,val_3d_dsc,val_3d_hd95"
+    )]
+    pub metrics: Vec<String>,
+    /// Classes averaged [default: the first run's metric_classes].
+    #[arg(long, value_delimiter = ',')]
+    pub classes: Option<Vec<usize>>,
+}
+
+impl ArraySelection {
+    /// The array stems (`val_3d_dsc`).
+    pub fn stems(&self) -> Vec<String> {
+        self.metrics
+            .iter()
+            .map(|m| ::experiment::figures::array_stem(m))
+            .collect()
+    }
+
+    /// `--classes`, or the metric classes of the run file in `first_run`.
+    pub fn classes(&self, first_run: &std::path::Path) -> anyhow::Result<Vec<usize>> {
+        let classes = match &self.classes {
+            Some(c) => c.clone(),
+            None => boundary_loss::train::RunConfig::from_file(
+                &first_run.join(boundary_loss::train::run_folder::RUN_FILE),
+            )?
+            .metric_classes(),
+        };
+        anyhow::ensure!(!classes.is_empty(), "--classes: at least one class");
+        Ok(classes)
+    }
+}

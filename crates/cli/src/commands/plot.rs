@@ -4,10 +4,10 @@
 
 use std::path::PathBuf;
 
-use boundary_loss::train::run_folder::RUN_FILE;
-use boundary_loss::train::RunConfig;
 use clap::Args;
-use experiment::figures::{array_stem, plot_runs, run_refs, PlotRequest};
+use experiment::figures::{plot_runs, run_refs, PlotRequest};
+
+use super::ArraySelection;
 
 #[derive(Args, Debug, Clone)]
 pub struct PlotArgs {
@@ -17,16 +17,8 @@ pub struct PlotArgs {
     /// Output folder (curves.png/svg/csv, box_<metric>, hist_<metric>, prediction_<patient>.gif).
     #[arg(long)]
     pub out: PathBuf,
-    /// Arrays to plot (file stems, `val_` optional); the first chooses each run's best epoch.
-    #[arg(
-        long,
-        value_delimiter = ',',
-        default_value = "val_dice,val_3d_dsc,val_3d_hd95"
-    )]
-    pub metrics: Vec<String>,
-    /// Classes averaged [default: the first run's metric_classes].
-    #[arg(long, value_delimiter = ',')]
-    pub classes: Option<Vec<usize>>,
+    #[command(flatten)]
+    pub arrays: ArraySelection,
     /// Moving-average window of the curves, in epochs.
     #[arg(long, default_value_t = 1)]
     pub smooth: usize,
@@ -40,13 +32,10 @@ pub struct PlotArgs {
 }
 
 pub fn run(args: &PlotArgs) -> anyhow::Result<()> {
-    let classes = match &args.classes {
-        Some(c) => c.clone(),
-        None => RunConfig::from_file(&args.runs[0].join(RUN_FILE))?.metric_classes(),
-    };
+    let classes = args.arrays.classes(&args.runs[0])?;
     let runs = run_refs(&args.runs);
     let request = PlotRequest {
-        metrics: args.metrics.iter().map(|m| array_stem(m)).collect(),
+        metrics: args.arrays.stems(),
         classes,
         smooth: args.smooth.max(1),
         title: args.title.clone().unwrap_or_else(|| runs[0].group.clone()),

@@ -1,14 +1,14 @@
 //! `boundary-loss report RUN_DIR...`: a table of runs at their best epoch (the original's
 //! `report.py`), as text, Markdown or JSON.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
-use anyhow::bail;
-use boundary_loss::eval::report::{build_report, MetricArray, Selection};
+use boundary_loss::eval::report::{build_report, Selection};
 use boundary_loss::train::run_folder::RUN_FILE;
-use boundary_loss::train::RunConfig;
 use clap::{Args, ValueEnum};
-use ndarray::Array3;
+use experiment::figures::load_array;
+
+use super::ArraySelection;
 use volume_io::FileError;
 
 #[derive(Args, Debug, Clone)]
@@ -16,16 +16,8 @@ pub struct ReportArgs {
     /// Run folders.
     #[arg(required = true)]
     pub runs: Vec<PathBuf>,
-    /// Arrays of the run folders (file stems, `val_` optional); the first chooses the epoch.
-    #[arg(
-        long,
-        value_delimiter = ',',
-        default_value = "val_dice,val_3d_dsc,val_3d_hd95"
-    )]
-    pub metrics: Vec<String>,
-    /// Classes averaged [default: the first run's metric_classes].
-    #[arg(long, value_delimiter = ',')]
-    pub classes: Option<Vec<usize>>,
+    #[command(flatten)]
+    pub arrays: ArraySelection,
     /// How the epoch is chosen: auto (max for Dice, min for distances), max, min, or avg (the
     /// mean of the last --last-epochs epochs).
     #[arg(long, value_enum, default_value_t = Mode::Auto)]
@@ -53,41 +45,6 @@ pub enum Mode {
     Max,
     Min,
     Avg,
-}
-
-/// `val_3d_dsc` from `3d_dsc`, `val_3d_dsc.npy` or `val_3d_dsc`.
-fn array_stem(name: &str) -> String {
-    let name = name.strip_suffix(".npy").unwrap_or(name);
-    if name.starts_with("val_") || name.starts_with("tra_") {
-        name.to_string()
-    } else {
-        format!("val_{name}")
-    }
-}
-
-fn read_array(run: &Path, stem: &str) -> anyhow::Result<MetricArray> {
-    let path = run.join(format!("{stem}.npy"));
-    if !path.is_file() {
-        return Err(FileError::new(
-            &path,
-            format!(
-                "missing (training writes val_dice, val_3d_dsc, val_3d_hd95; `boundary-loss metrics {}` the others)",
-                run.display()
-            ),
-        )
-        .into());
-    }
-    volume_io::guard::check_npy_file(&path)?;
-    let values: Array3<f32> = ndarray_npy::read_npy(&path).map_err(|e| {
-        FileError::new(
-            &path,
-            format!("not an (epochs, rows, classes) float32 array: {e}"),
-        )
-    })?;
-    Ok(MetricArray {
-        name: stem.to_string(),
-        values,
-    })
 }
 
 /// Run names: the folder names, or the paths as given when two folders share a name.
@@ -123,19 +80,13 @@ pub fn run(args: &ReportArgs) -> anyhow::Result<()> {
             .into());
         }
     }
-    let classes = match &args.classes {
-        Some(c) => c.clone(),
-        None => RunConfig::from_file(&args.runs[0].join(RUN_FILE))?.metric_classes(),
-    };
-    if classes.is_empty() {
-        bail!("--classes: at least one class");
-    }
-    let stems: Vec<String> = args.metrics.iter().map(|m| array_stem(m)).collect();
+    let classes = args.arrays.classes(&args.runs[0])?;
+    let stems = args.arrays.stems();
     let mut runs = Vec::new();
     for (run, name) in args.runs.iter().zip(run_names(&args.runs)) {
         let arrays = stems
             .iter()
-            .map(|stem| read_array(run, stem))
+            .map(|stem| load_array(run, stem))
             .collect::<anyhow::Result<Vec<_>>>()?;
         runs.push((name, arrays));
     }

@@ -15,6 +15,26 @@ pub fn boundary_loss(args: &[&str]) -> Output {
         .unwrap()
 }
 
+/// The standard output of a run that must succeed (else the test fails showing both streams).
+pub fn ok(out: &Output) -> String {
+    assert!(
+        out.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// The one `error:` line of a run that must fail with status 1.
+pub fn failed(out: &Output) -> String {
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(stderr.starts_with("error: "), "{stderr}");
+    assert_eq!(stderr.trim_end().lines().count(), 1, "{stderr}");
+    stderr
+}
+
 /// A Dimwit run file (GDL + boundary loss, rebalanced) for the data set of [`prepared`].
 pub const RUN_FILE: &str = r#"
 dataset = "data"
