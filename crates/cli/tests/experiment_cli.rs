@@ -247,3 +247,32 @@ fn plot_draws_the_figures_of_trained_runs() {
         "{e}"
     );
 }
+
+#[test]
+fn the_demo_is_an_experiment_over_seeds() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("demo");
+    let args = [
+        "demo",
+        "--out",
+        out.to_str().unwrap(),
+        "--epochs",
+        "2",
+        "--base",
+        "2",
+        "--seeds",
+        "2",
+    ];
+    let first = ok(&boundary_loss(&args));
+    assert!(first.contains("12 of 12 steps run"), "{first}");
+    let report = std::fs::read_to_string(out.join("results/report.md")).unwrap();
+    assert!(
+        report.contains("| gdl | 2 | ") && report.contains("| gdl_boundary | 2 | "),
+        "{report}"
+    );
+    assert!(out.join("results/plots/curves.png").is_file());
+    // Again: nothing to do, and the table of the finished demo is shown.
+    let second = ok(&boundary_loss(&args));
+    assert!(second.contains("0 of 12 steps run"), "{second}");
+    assert!(second.contains("| gdl_boundary | 2 | "), "{second}");
+}
