@@ -276,3 +276,53 @@ fn the_demo_is_an_experiment_over_seeds() {
     assert!(second.contains("0 of 12 steps run"), "{second}");
     assert!(second.contains("| gdl_boundary | 2 | "), "{second}");
 }
+
+/// The shipped ISLES, WMH and ACDC recipes, end to end (debug) on synthetic raw data in the
+/// official layouts: slicing as the original, every make-file target, metrics, plots, report.
+#[test]
+fn the_official_recipes_run_on_synthetic_raw_data() {
+    let recipes = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../recipes");
+    for (dataset, targets) in [("isles", 6), ("wmh", 6), ("acdc", 3)] {
+        let dir = tempfile::tempdir().unwrap();
+        let raw = dir.path().join("raw");
+        ok(&boundary_loss(&[
+            "synth",
+            dataset,
+            "--dest",
+            raw.to_str().unwrap(),
+        ]));
+        let text = std::fs::read_to_string(recipes.join(format!("{dataset}.toml"))).unwrap();
+        let archives = format!("archives = \"../downloads/{dataset}\"");
+        assert!(text.contains(&archives), "{dataset}: {text}");
+        let text = text
+            .replace(
+                &archives,
+                &format!("raw = {:?}\nretain = 2", raw.to_str().unwrap()),
+            )
+            .replace(
+                &format!("run_file = \"{dataset}_"),
+                &format!("run_file = \"{}/{dataset}_", recipes.display()),
+            );
+        let recipe = dir.path().join(format!("{dataset}.toml"));
+        // Results next to the recipe (by default they go to results/ in the current folder).
+        std::fs::write(&recipe, format!("out = \"out\"\n{text}")).unwrap();
+        let out = ok(&boundary_loss(&[
+            "experiment",
+            recipe.to_str().unwrap(),
+            "--debug",
+        ]));
+        let steps = 1 + 2 * targets + 3;
+        assert!(
+            out.contains(&format!("{steps} of {steps} steps run")),
+            "{dataset}: {out}"
+        );
+        let report = std::fs::read_to_string(dir.path().join("out-debug/report.md")).unwrap();
+        assert!(
+            report.contains(&format!(
+                "| {} | 1 | ",
+                if dataset == "acdc" { "ce" } else { "gdl" }
+            )),
+            "{report}"
+        );
+    }
+}

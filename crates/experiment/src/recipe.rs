@@ -28,8 +28,10 @@ pub enum DataSource {
     /// An official data set: its archives are checked, unpacked and sliced as the make files do.
     Official {
         dataset: OfficialName,
-        /// The folder holding the downloaded archives.
-        archives: PathBuf,
+        /// The folder holding the downloaded archives (checked and unpacked).
+        archives: Option<PathBuf>,
+        /// Or the raw folder `slice DATASET --source` reads (unpacked, or written by `synth`).
+        raw: Option<PathBuf>,
         /// Validation cases [default: the make files' 20 / 10 / 25].
         retain: Option<usize>,
         #[serde(default)]
@@ -200,6 +202,11 @@ impl LoadedRecipe {
         }
         if r.report.is_empty() {
             bail!("{here}: report: at least one array");
+        }
+        if let DataSource::Official { archives, raw, .. } = &r.data {
+            if archives.is_some() == raw.is_some() {
+                bail!("{here}: [data]: give either `archives` (the downloaded archives) or `raw` (an unpacked folder)");
+            }
         }
         if let DataSource::Folder { path } = &r.data {
             let path = self.resolve(path);

@@ -346,6 +346,7 @@ impl Experiment {
             DataSource::Official {
                 dataset,
                 archives,
+                raw,
                 retain,
                 seed,
                 shape,
@@ -356,24 +357,32 @@ impl Experiment {
                     OfficialName::Wmh => (OfficialDataset::Wmh, 10, ""),
                     OfficialName::Acdc => (OfficialDataset::Acdc, 25, "training"),
                 };
-                let raw = self.out.join("raw");
-                let raw_partial = self.out.join(".raw.partial");
-                if !raw.is_dir() {
-                    remove_dir(&raw_partial)?;
-                    Unpack {
-                        dataset,
-                        archives: self.recipe.resolve(archives),
-                        dest: raw_partial.clone(),
-                        expected: official_archives(dataset),
+                let source = match (raw, archives) {
+                    (Some(raw), _) => self.recipe.resolve(raw),
+                    (None, archives) => {
+                        let raw = self.out.join("raw");
+                        let raw_partial = self.out.join(".raw.partial");
+                        if !raw.is_dir() {
+                            remove_dir(&raw_partial)?;
+                            Unpack {
+                                dataset,
+                                archives: self
+                                    .recipe
+                                    .resolve(archives.as_deref().unwrap_or(Path::new("."))),
+                                dest: raw_partial.clone(),
+                                expected: official_archives(dataset),
+                            }
+                            .run(&indicatif::ProgressBar::hidden())?;
+                            std::fs::rename(&raw_partial, &raw)
+                                .with_context(|| raw.display().to_string())?;
+                        }
+                        raw.join(raw_source)
                     }
-                    .run(&indicatif::ProgressBar::hidden())?;
-                    std::fs::rename(&raw_partial, &raw)
-                        .with_context(|| raw.display().to_string())?;
-                }
+                };
                 remove_dir(&data)?;
                 SliceDataset {
                     dataset,
-                    source: raw.join(raw_source),
+                    source,
                     dest: data.clone(),
                     retain: retain.unwrap_or(default_retain),
                     seed: *seed,

@@ -76,8 +76,7 @@ fn write_recipe(args: &DemoArgs, out: &Path) -> anyhow::Result<PathBuf> {
         ),
     ];
     let run_files = out.join("run_files");
-    std::fs::create_dir_all(&run_files)
-        .map_err(|e| volume_io::FileError::new(&run_files, e))?;
+    std::fs::create_dir_all(&run_files).map_err(|e| volume_io::FileError::new(&run_files, e))?;
     let mut recipe = format!(
         "# Written by `boundary-loss demo` (the quick version of recipes/synthetic.toml).\nout = \"results\"\nname = \"demo\"\nseeds = {:?}\nmetrics = [\"3d_dsc\", \"3d_hd95\", \"3d_assd\"]\nreport = [\"val_dice\", \"val_3d_dsc\", \"val_3d_hd95\", \"val_3d_assd\"]\nlast_epochs = 5\n\n[data]\nkind = \"synthetic\"\nval_patients = 6\nseed = {}\n",
         (0..args.seeds.max(1)).collect::<Vec<_>>(),
