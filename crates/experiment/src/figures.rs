@@ -114,6 +114,10 @@ pub struct PlotRequest {
     pub title: String,
     /// A GIF of this validation patient of the first run (`Some("")`: its first patient).
     pub gif_patient: Option<String>,
+    /// Curves per class (each class its own group) instead of the mean over the classes.
+    pub per_class: bool,
+    /// y limits of every panel [default: 0 to 1 for Dice, from the data otherwise].
+    pub ylim: Option<(f64, f64)>,
 }
 
 /// Draws the figures of `runs` into `out_dir`; returns the files written.
@@ -156,13 +160,26 @@ pub fn plot_runs(
             curves: runs
                 .iter()
                 .zip(&arrays)
-                .map(|(run, a)| Curve {
-                    group: run.group.clone(),
-                    label: run.label.clone(),
-                    values: a[m].epoch_means(&request.classes),
+                .flat_map(|(run, a)| {
+                    let per_class: Vec<(String, Vec<usize>)> = if request.per_class {
+                        request
+                            .classes
+                            .iter()
+                            .map(|&k| (format!(" class {k}"), vec![k]))
+                            .collect()
+                    } else {
+                        vec![(String::new(), request.classes.clone())]
+                    };
+                    per_class.into_iter().map(move |(suffix, classes)| Curve {
+                        group: format!("{}{suffix}", run.group),
+                        label: format!("{}{suffix}", run.label),
+                        values: a[m].epoch_means(&classes),
+                    })
                 })
                 .collect(),
-            ylim: (!lower_is_better(metric)).then_some((0.0, 1.0)),
+            ylim: request
+                .ylim
+                .or((!lower_is_better(metric)).then_some((0.0, 1.0))),
         })
         .collect();
     written.extend(

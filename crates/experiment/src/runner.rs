@@ -469,6 +469,8 @@ impl Experiment {
             smooth: self.recipe.recipe.smooth.max(1),
             title: self.recipe.name.clone(),
             gif_patient: Some(self.recipe.recipe.gif_patient.clone().unwrap_or_default()),
+            per_class: false,
+            ylim: None,
         };
         plot_runs(&run_refs(&dirs), &request, &partial)?;
         let plots = self.out.join("plots");

@@ -270,12 +270,13 @@ impl Report {
             for run in &self.runs {
                 let m = &run.metrics[i];
                 out.push_str(&format!(
-                    "\t{}: {} ({}) at epoch {}\n",
+                    "\t{}: {} ({}) {}\n",
                     run.run,
                     fixed(m.value.mean, precision),
                     fixed(m.value.std, precision),
+                    // The original printed "at epoch 0" in avg mode.
                     run.epoch
-                        .map_or_else(|| self.selection.clone(), |e| e.to_string())
+                        .map_or_else(|| self.selection.clone(), |e| format!("at epoch {e}"))
                 ));
                 if per_class && self.classes.len() > 1 {
                     let parts: Vec<String> = m

@@ -26,12 +26,24 @@ pub struct PlotArgs {
     /// empty value takes the first patient.
     #[arg(long)]
     pub gif: Option<String>,
+    /// One curve per class instead of the mean over the classes.
+    #[arg(long)]
+    pub per_class: bool,
+    /// y limits of every panel, e.g. 0,1 [default: 0 to 1 for Dice, from the data otherwise].
+    #[arg(long, value_delimiter = ',', allow_negative_numbers = true)]
+    pub ylim: Option<Vec<f64>>,
     /// Title of the figures [default: the first run's folder name].
     #[arg(long)]
     pub title: Option<String>,
 }
 
 pub fn run(args: &PlotArgs) -> anyhow::Result<()> {
+    if let Some(l) = &args.ylim {
+        anyhow::ensure!(
+            l.len() == 2 && l[0] < l[1],
+            "--ylim {l:?}: two values, the lower below the upper (e.g. --ylim 0,1)"
+        );
+    }
     let classes = args.arrays.classes(&args.runs[0])?;
     let runs = run_refs(&args.runs);
     let request = PlotRequest {
@@ -40,6 +52,8 @@ pub fn run(args: &PlotArgs) -> anyhow::Result<()> {
         smooth: args.smooth.max(1),
         title: args.title.clone().unwrap_or_else(|| runs[0].group.clone()),
         gif_patient: args.gif.clone(),
+        per_class: args.per_class,
+        ylim: args.ylim.as_ref().map(|l| (l[0], l[1])),
     };
     for path in plot_runs(&runs, &request, &args.out)? {
         println!("{}", path.display());
