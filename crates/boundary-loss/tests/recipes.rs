@@ -1,23 +1,46 @@
-//! Every shipped run file (recipes/) parses and passes the checks that need no data.
+//! Every shipped run file (recipes/, recipes/synthetic/) parses and passes the checks that need
+//! no data. The experiment recipes next to them (`[[targets]]`) are tested by the command line's
+//! experiment tests.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use boundary_loss::train::RunConfig;
 
-#[test]
-fn every_recipe_is_a_valid_run_file() {
+/// The run files of `recipes/` (top level, sorted), and with `nested` those of its subfolders.
+fn run_files(nested: bool) -> Vec<PathBuf> {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../recipes");
-    let mut names: Vec<String> = Vec::new();
-    for entry in std::fs::read_dir(&dir).unwrap() {
-        let path = entry.unwrap().path();
-        if path.extension().is_some_and(|e| e == "toml") {
-            let config = RunConfig::from_file(&path).unwrap();
-            config
-                .validate()
-                .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-            names.push(path.file_stem().unwrap().to_string_lossy().into_owned());
+    let mut files = Vec::new();
+    let mut folders = vec![dir];
+    while let Some(folder) = folders.pop() {
+        for entry in std::fs::read_dir(&folder).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                if nested {
+                    folders.push(path);
+                }
+            } else if path.extension().is_some_and(|e| e == "toml")
+                && !std::fs::read_to_string(&path).unwrap().contains("[[targets]]")
+            {
+                files.push(path);
+            }
         }
     }
+    files.sort();
+    files
+}
+
+#[test]
+fn every_recipe_is_a_valid_run_file() {
+    for path in run_files(true) {
+        let config = RunConfig::from_file(&path).unwrap_or_else(|e| panic!("{e}"));
+        config
+            .validate()
+            .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    }
+    let mut names: Vec<String> = run_files(false)
+        .iter()
+        .map(|p| p.file_stem().unwrap().to_string_lossy().into_owned())
+        .collect();
     names.sort();
     let targets = [
         "gdl",
@@ -57,9 +80,7 @@ mod fuzz {
             which in 0usize..15,
             m in prop::collection::vec((any::<u8>(), any::<usize>(), any::<u8>()), 1..8),
         ) {
-            let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../recipes");
-            let mut recipes: Vec<_> = std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().path()).collect();
-            recipes.sort();
+            let recipes = run_files(true);
             let mut bytes = std::fs::read(&recipes[which % recipes.len()]).unwrap();
             for &(kind, pos, value) in &m {
                 if bytes.is_empty() { break; }
@@ -110,8 +131,7 @@ fn typed_fields_are_checked_and_round_trip() {
     assert!(e.contains("network") && e.contains("3-D"), "{e}");
     let e = error(format!("device = \"tpu:0\"\n{recipe}"));
     assert!(e.contains("tpu"), "{e}");
-    for entry in std::fs::read_dir(&dir).unwrap() {
-        let path = entry.unwrap().path();
+    for path in run_files(true) {
         let config = RunConfig::from_file(&path).unwrap();
         let copy = tmp.path().join("copy.toml");
         std::fs::write(&copy, config.to_toml()).unwrap();
