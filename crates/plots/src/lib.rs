@@ -456,7 +456,7 @@ fn percentile_sorted(sorted: &[f64], q: f64) -> f64 {
 impl BoxFigure {
     pub fn save(&self, base: &Path) -> Result<Vec<PathBuf>, PlotError> {
         no_values(&self.samples, &self.title)?;
-        let width = (200 + 170 * self.samples.len() as u32).max(700);
+        let width = (200 + 230 * self.samples.len() as u32).max(700);
         save(self, base, (width, 600))
     }
 }
