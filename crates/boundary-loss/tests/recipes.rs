@@ -19,7 +19,9 @@ fn run_files(nested: bool) -> Vec<PathBuf> {
                     folders.push(path);
                 }
             } else if path.extension().is_some_and(|e| e == "toml")
-                && !std::fs::read_to_string(&path).unwrap().contains("[[targets]]")
+                && !std::fs::read_to_string(&path)
+                    .unwrap()
+                    .contains("[[targets]]")
             {
                 files.push(path);
             }

@@ -62,16 +62,22 @@ pub trait Figure {
     fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Result<(), String>;
 }
 
+/// Where `path` is drawn before it is renamed: a hidden name in the same folder, ending in `ext`
+/// (the backends choose the image format by the extension).
+fn temporary(path: &Path, ext: &str) -> PathBuf {
+    let name = path
+        .file_name()
+        .map_or_else(String::new, |n| n.to_string_lossy().into_owned());
+    path.with_file_name(format!(".{name}.tmp.{ext}"))
+}
+
 /// Writes `figure` as `base.png` and `base.svg`.
 fn save(figure: &impl Figure, base: &Path, size: (u32, u32)) -> Result<Vec<PathBuf>, PlotError> {
     register_font();
     let mut written = Vec::new();
     for ext in ["png", "svg"] {
         let path = base.with_extension(ext);
-        let name = path
-            .file_name()
-            .map_or_else(String::new, |n| n.to_string_lossy().into_owned());
-        let temp = path.with_file_name(format!(".{name}.tmp.{ext}"));
+        let temp = temporary(&path, ext);
         let fail = |reason: String| PlotError::Draw {
             path: path.clone(),
             reason,
@@ -703,10 +709,7 @@ pub fn prediction_gif(
         tiles as u32 * (width as u32 * scale + gap) + gap,
         height as u32 * scale + caption + gap,
     );
-    let name = out
-        .file_name()
-        .map_or_else(String::new, |n| n.to_string_lossy().into_owned());
-    let temp = out.with_file_name(format!(".{name}.tmp.gif"));
+    let temp = temporary(out, "gif");
     let fail = |reason: String| PlotError::Draw {
         path: out.to_path_buf(),
         reason,
