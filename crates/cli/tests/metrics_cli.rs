@@ -169,6 +169,29 @@ fn metrics_of_a_trained_run_equal_what_training_wrote() {
     for (file, before) in ["val_3d_dsc.npy", "val_3d_hd95.npy"].iter().zip(&trained) {
         assert_arrays(&array(&run.join(file)), before, 0.0, file);
     }
+    // Another HD95 in the array training extends: resuming is refused until it is restored.
+    run_metrics(&run, &["--metrics", "3d_hd95", "--hd95", "monai"]);
+    let e = failed(&boundary_loss(&[
+        "train",
+        "--resume",
+        run.to_str().unwrap(),
+    ]));
+    assert!(
+        e.contains("val_3d_hd95.npy") && e.contains("--force"),
+        "{e}"
+    );
+    run_metrics(&run, &["--metrics", "3d_hd95", "--force"]);
+    ok(&boundary_loss(&[
+        "train",
+        "--resume",
+        run.to_str().unwrap(),
+    ]));
+    assert_arrays(
+        &array(&run.join("val_3d_hd95.npy")),
+        &trained[1],
+        0.0,
+        "restored",
+    );
 }
 
 #[test]

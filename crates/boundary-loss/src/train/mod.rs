@@ -206,6 +206,24 @@ pub fn run(
         if let Some(dir) = run_folder::checkpoint_dir(run_dir) {
             let state;
             (state, net, optimizer) = run_folder::load_checkpoint(run_dir, &dir, net, optimizer)?;
+            // `metrics` may have replaced the arrays training extends with other definitions.
+            let records = eval::over_epochs::read_records(run_dir)?;
+            for (metric, record) in
+                eval::over_epochs::training_records(config, val_set.has_spacing())
+            {
+                if records.get(metric.name()).is_some_and(|r| *r != record) {
+                    return Err(FileError::new(
+                        run_dir.join(&record.file),
+                        format!(
+                            "was recomputed by `metrics` with another definition than training's ({}); run `boundary-loss metrics {} --metrics {} --force` with the defaults before resuming",
+                            record.definition,
+                            run_dir.display(),
+                            metric.name()
+                        ),
+                    )
+                    .into());
+                }
+            }
             history.load(run_dir, state.epochs_done)?;
             learning_rate = state.learning_rate;
             best_epoch = state.best_epoch;
