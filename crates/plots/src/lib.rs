@@ -600,7 +600,11 @@ impl Figure for HistogramFigure {
             .flat_map(|s| s.values.iter().copied())
             .filter(|v| v.is_finite())
             .collect();
-        let (lo, hi) = y_range(all.iter().copied());
+        // The bins span the values exactly (from 0 when all are positive): no padding past the
+        // largest value (Dice would reach past 1).
+        let lo = all.iter().copied().fold(0.0f64, f64::min);
+        let hi = all.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+        let hi = if hi > lo { hi } else { lo + 1.0 };
         let bins = self.bins.max(1);
         let width = (hi - lo) / bins as f64;
         let curves: Vec<Curve> = self
