@@ -150,3 +150,54 @@ fn the_same_seed_gives_the_same_run_in_two_processes() {
     assert_eq!(a, b, "same seed, same files");
     assert_ne!(a.1, c.1, "another seed, another run");
 }
+
+/// `recalibrate_batch_norm` changes what validation sees, never what training does.
+#[test]
+fn batch_norm_recalibration_leaves_training_alone() {
+    let dir = tempfile::tempdir().unwrap();
+    let plain = prepared(
+        dir.path(),
+        &RUN_FILE.replace(
+            "network = \"Dimwit\"",
+            "network = \"UNet\"\nnetwork_base = 2",
+        ),
+        1,
+        1,
+    );
+    let recalibrated = dir.path().join("recalibrated.toml");
+    std::fs::write(
+        &recalibrated,
+        format!(
+            "recalibrate_batch_norm = true\n{}",
+            std::fs::read_to_string(&plain).unwrap()
+        ),
+    )
+    .unwrap();
+    let mut outputs = Vec::new();
+    for (name, file) in [("plain", &plain), ("recalibrated", &recalibrated)] {
+        let out = dir.path().join(name);
+        let run = boundary_loss(&[
+            "train",
+            file.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+            "--epochs",
+            "2",
+        ]);
+        assert!(
+            run.status.success(),
+            "{}",
+            String::from_utf8_lossy(&run.stderr)
+        );
+        outputs.push(out);
+    }
+    let read = |dir: &std::path::Path, name: &str| std::fs::read(dir.join(name)).unwrap();
+    assert_eq!(
+        read(&outputs[0], "tra_loss.npy"),
+        read(&outputs[1], "tra_loss.npy")
+    );
+    assert_ne!(
+        read(&outputs[0], "val_loss.npy"),
+        read(&outputs[1], "val_loss.npy")
+    );
+}

@@ -109,6 +109,11 @@ pub struct RunConfig {
     /// Check loss inputs (probabilities sum to one, one-hot targets).
     #[serde(default = "yes")]
     pub check_loss_inputs: bool,
+    /// Before each validation, one forward pass over the training split with the epoch's final
+    /// weights, so that BatchNorm's running statistics describe the network that is validated
+    /// (off: the original validates with averages gathered while the weights moved).
+    #[serde(default)]
+    pub recalibrate_batch_norm: bool,
 }
 
 fn default_schedule() -> Schedule {
@@ -178,6 +183,7 @@ impl Default for RunConfig {
             use_spacing: yes(),
             truncate_distance_maps: false,
             check_loss_inputs: yes(),
+            recalibrate_batch_norm: false,
         }
     }
 }

@@ -313,6 +313,16 @@ pub fn run(
             loader.waited().as_secs_f64(),
         );
         drop(loader);
+        if config.recalibrate_batch_norm {
+            for batch in Loader::new(
+                train_set.clone(),
+                slice_batches(train_set.len(), config.batch_size, None),
+                PREFETCH_BATCHES,
+                caches.as_ref().map(|c| c.0.clone()),
+            ) {
+                step::forward_only(&net, &batch?, &device, config)?;
+            }
+        }
 
         // Validation.
         let model = net.valid();

@@ -100,6 +100,18 @@ pub struct BatchOutcome {
 }
 
 /// Runs `batch` through `net` on `device` and evaluates every loss term with its weight.
+/// The network's forward pass in training mode, nothing else: BatchNorm layers update their
+/// running statistics (see `recalibrate_batch_norm`).
+pub fn forward_only(
+    net: &Network,
+    batch: &Batch,
+    device: &Device,
+    config: &RunConfig,
+) -> Result<(), TrainError> {
+    net.forward_2d(config.modalities, stream_tensor(batch, 0, device))?;
+    Ok(())
+}
+
 pub fn run_batch(
     net: &Network,
     batch: &Batch,
