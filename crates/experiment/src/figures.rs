@@ -9,7 +9,7 @@ use boundary_loss::data::slice_stem;
 use boundary_loss::eval::report::{best_epoch, lower_is_better, MetricArray};
 use boundary_loss::train::config::{anchored_regex, RunConfig};
 use boundary_loss::train::inputs::{open_split, patients_of};
-use boundary_loss::train::run_folder::{iteration_dir, RUN_FILE};
+use boundary_loss::train::run_folder::{iteration_dir, val_prediction, RUN_FILE};
 use ndarray::Array3;
 use plots::{BoxFigure, Curve, CurvesFigure, Frame, HistogramFigure, Panel, Sample};
 use volume_io::{read_label_map, FileError};
@@ -319,13 +319,12 @@ pub fn prediction_gif(run: &RunRef, patient: &str, out_dir: &Path) -> anyhow::Re
     }
     let mut frames = Vec::new();
     for epoch in 0.. {
-        let dir = iteration_dir(&run.dir, epoch).join("val");
-        if !dir.is_dir() {
+        if !iteration_dir(&run.dir, epoch).join("val").is_dir() {
             break;
         }
         let mut tiles = Vec::new();
         for ((i, truth), image) in shown.iter().zip(&images) {
-            let path = dir.join(format!("{}.png", slice_stem(&val_set.names()[*i])));
+            let path = val_prediction(&run.dir, epoch, slice_stem(&val_set.names()[*i]));
             let predicted = read_label_map(&path)?.labels;
             if predicted.shape() != size {
                 bail!(

@@ -3,7 +3,7 @@
 
 use std::path::PathBuf;
 
-use boundary_loss::eval::report::{best_epoch, lower_is_better, MetricArray};
+use boundary_loss::eval::report::{best_epoch, lower_is_better, MetricArray, Stat};
 use serde::Serialize;
 
 use crate::figures::{load_array, metric_unit};
@@ -29,22 +29,12 @@ pub struct Spread {
 
 impl Spread {
     fn of(values: impl IntoIterator<Item = f64>) -> Spread {
-        let v: Vec<f64> = values.into_iter().filter(|x| !x.is_nan()).collect();
-        let n = v.len();
-        if n == 0 {
-            return Spread {
-                mean: f64::NAN,
-                std: f64::NAN,
-                n,
-            };
+        let stat = Stat::with_ddof(values, 1);
+        Spread {
+            mean: stat.mean,
+            std: stat.std,
+            n: stat.count,
         }
-        let mean = v.iter().sum::<f64>() / n as f64;
-        let std = if n > 1 {
-            (v.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / (n - 1) as f64).sqrt()
-        } else {
-            f64::NAN
-        };
-        Spread { mean, std, n }
     }
 
     fn cell(&self, precision: usize) -> String {

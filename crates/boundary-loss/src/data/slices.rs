@@ -297,6 +297,11 @@ impl Dataset {
         &self.names
     }
 
+    /// How on-the-fly distance maps of this split are computed.
+    pub fn map_options(&self) -> &MapOptions {
+        &self.options.map_options
+    }
+
     /// Whether the split has per-slice spacings (and uses them).
     pub fn has_spacing(&self) -> bool {
         !self.spacing.is_empty()

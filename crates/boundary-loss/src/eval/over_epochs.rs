@@ -25,9 +25,11 @@ use super::{EmptyMaskRule, MetricError, Overlap};
 use crate::data::{slice_stem, Dataset};
 use crate::train::config::RunConfig;
 use crate::train::inputs::{open_split, patient_spacings, patients_of};
-use crate::train::run_folder::{iteration_dir, write_text, PATIENTS_FILE, RUN_FILE};
+use crate::train::run_folder::{
+    iteration_dir, val_prediction, write_text, PATIENTS_FILE, RUN_FILE,
+};
 use crate::train::TrainError;
-use distmap::{distance_maps, MapOptions};
+use distmap::distance_maps;
 
 /// What `val_metrics.json` describes: one record per array.
 pub const METRICS_RECORD_FILE: &str = "val_metrics.json";
@@ -85,7 +87,7 @@ impl RunMetric {
 
     /// Lower is better (a distance), as opposed to Dice.
     pub fn lower_is_better(self) -> bool {
-        self != RunMetric::Dsc3d
+        super::report::lower_is_better(self.name())
     }
 
     fn surface_measure(self, options: &MetricsOptions) -> Option<SurfaceMeasure> {
@@ -312,9 +314,7 @@ fn epoch_count(run_dir: &Path) -> Result<usize, EvalError> {
 
 /// The predictions file of slice `index` at `epoch`.
 fn prediction_path(run_dir: &Path, epoch: usize, val_set: &Dataset, index: usize) -> PathBuf {
-    iteration_dir(run_dir, epoch)
-        .join("val")
-        .join(format!("{}.png", slice_stem(&val_set.names()[index])))
+    val_prediction(run_dir, epoch, slice_stem(&val_set.names()[index]))
 }
 
 impl MetricsPlan {
@@ -522,18 +522,7 @@ impl MetricsPlan {
                     }
                 }
             }
-            let epoch_means = (0..self.epochs)
-                .map(|e| {
-                    super::nan_mean(array.slice(ndarray::s![e, .., ..]).outer_iter().flat_map(
-                        |row| {
-                            metric_classes
-                                .iter()
-                                .map(move |&k| row[k] as f64)
-                                .collect::<Vec<_>>()
-                        },
-                    ))
-                })
-                .collect();
+            let epoch_means = super::report::epoch_means(&array, &metric_classes);
             summaries.push(MetricSummary {
                 metric,
                 file: self.run_dir.join(metric.file()),
@@ -686,13 +675,11 @@ impl MetricsPlan {
                 &spacing,
             );
         }
-        let options = MapOptions {
-            truncate: self.config.truncate_distance_maps,
-            ..MapOptions::default()
-        };
+        // The maps the run's loader computes (its options, this slice's spacing).
+        let options = self.val_set.map_options();
         let truth_view = ArrayViewD::from_shape(IxDyn(&self.size), truth).expect("slice size");
         let maps =
-            distance_maps::<u8, f32>(truth_view, classes, &spacing, &options).map_err(|e| {
+            distance_maps::<u8, f32>(truth_view, classes, &spacing, options).map_err(|e| {
                 MetricError {
                     shape: self.size.to_vec(),
                     spacing: spacing.clone(),

@@ -34,7 +34,14 @@ pub struct Stat {
 }
 
 impl Stat {
+    /// Mean and population std (numpy's ddof 0).
     pub fn of(values: impl IntoIterator<Item = f64>) -> Stat {
+        Stat::with_ddof(values, 0)
+    }
+
+    /// Mean and std with `ddof` delta degrees of freedom (1: the sample std); the std is NaN
+    /// when there are no more values than `ddof`.
+    pub fn with_ddof(values: impl IntoIterator<Item = f64>, ddof: usize) -> Stat {
         let values: Vec<f64> = values.into_iter().filter(|v| !v.is_nan()).collect();
         let count = values.len();
         if count == 0 {
@@ -45,13 +52,32 @@ impl Stat {
             };
         }
         let mean = values.iter().sum::<f64>() / count as f64;
-        let var = values.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / count as f64;
-        Stat {
-            mean,
-            std: var.sqrt(),
-            count,
-        }
+        let std = if count > ddof {
+            (values.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / (count - ddof) as f64).sqrt()
+        } else {
+            f64::NAN
+        };
+        Stat { mean, std, count }
     }
+}
+
+/// Per epoch of an `(epochs, rows, classes)` array, the mean over rows and `classes` (NaN
+/// skipped).
+pub fn epoch_means(values: &Array3<f32>, classes: &[usize]) -> Vec<f64> {
+    (0..values.dim().0)
+        .map(|e| stat_at(values, e, classes).mean)
+        .collect()
+}
+
+/// Mean and population std over the rows and `classes` of one epoch.
+fn stat_at(values: &Array3<f32>, epoch: usize, classes: &[usize]) -> Stat {
+    let e = values.slice(s![epoch, .., ..]);
+    Stat::of(e.outer_iter().flat_map(|row| {
+        classes
+            .iter()
+            .map(move |&k| row[k] as f64)
+            .collect::<Vec<_>>()
+    }))
 }
 
 /// One metric of one run: `(epochs, rows, classes)`.
@@ -63,20 +89,12 @@ pub struct MetricArray {
 
 impl MetricArray {
     fn at(&self, epoch: usize, classes: &[usize]) -> Stat {
-        let e = self.values.slice(s![epoch, .., ..]);
-        Stat::of(e.outer_iter().flat_map(|row| {
-            classes
-                .iter()
-                .map(move |&k| row[k] as f64)
-                .collect::<Vec<_>>()
-        }))
+        stat_at(&self.values, epoch, classes)
     }
 
     /// Per epoch, the mean over rows and `classes`.
     pub fn epoch_means(&self, classes: &[usize]) -> Vec<f64> {
-        (0..self.values.dim().0)
-            .map(|e| self.at(e, classes).mean)
-            .collect()
+        epoch_means(&self.values, classes)
     }
 }
 

@@ -45,6 +45,13 @@ pub fn iteration_dir(run_dir: &Path, epoch: usize) -> PathBuf {
     run_dir.join(format!("iter{epoch:03}"))
 }
 
+/// The validation prediction of slice `stem` at `epoch`: `iterNNN/val/<stem>.png`.
+pub fn val_prediction(run_dir: &Path, epoch: usize, stem: &str) -> PathBuf {
+    iteration_dir(run_dir, epoch)
+        .join("val")
+        .join(format!("{stem}.png"))
+}
+
 /// Whether `dir` holds (part of) a run.
 pub fn holds_run(dir: &Path) -> bool {
     [RUN_FILE, METRICS_CSV, CHECKPOINT_DIR, CHECKPOINT_TEMP]

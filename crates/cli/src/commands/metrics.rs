@@ -4,6 +4,7 @@
 use std::path::PathBuf;
 
 use boundary_loss::eval::over_epochs::{MetricsOptions, MetricsPlan, RunMetric};
+use boundary_loss::eval::report::best_epoch;
 use boundary_loss::eval::{AssdDefinition, Hd95Definition};
 use clap::Args;
 
@@ -53,19 +54,8 @@ pub fn run(args: &MetricsArgs) -> anyhow::Result<()> {
     bar.finish_and_clear();
     for s in summaries {
         let last = s.epoch_means.last().copied().unwrap_or(f64::NAN);
-        let best = if s.metric.lower_is_better() {
-            s.epoch_means
-                .iter()
-                .copied()
-                .filter(|v| !v.is_nan())
-                .fold(f64::INFINITY, f64::min)
-        } else {
-            s.epoch_means
-                .iter()
-                .copied()
-                .filter(|v| !v.is_nan())
-                .fold(f64::NEG_INFINITY, f64::max)
-        };
+        let best = best_epoch(&s.epoch_means, s.metric.lower_is_better())
+            .map_or(f64::NAN, |e| s.epoch_means[e]);
         let empty = if s.empty_cases > 0 {
             format!(", {} values with an empty mask", s.empty_cases)
         } else {
