@@ -107,12 +107,32 @@ impl StagedDir {
     /// Renames the folder into place; an existing `dest` is replaced when `replace`, an error
     /// otherwise.
     pub fn finish(mut self, replace: bool) -> Result<(), FileError> {
-        if replace && self.dest.exists() {
-            std::fs::remove_dir_all(&self.dest).map_err(|e| FileError::new(&self.dest, e))?;
+        // The old folder leaves in one rename before it is deleted: deleting it in place could be
+        // interrupted half way, leaving `dest` neither old nor new.
+        let old = replace.then(|| {
+            let name = self
+                .dest
+                .file_name()
+                .map_or_else(String::new, |n| n.to_string_lossy().into_owned());
+            self.dest.with_file_name(format!(".{name}.old.tmp"))
+        });
+        if let Some(old) = old.as_ref().filter(|_| self.dest.exists()) {
+            remove_dir_if_present(old)?;
+            std::fs::rename(&self.dest, old).map_err(|e| FileError::new(&self.dest, e))?;
         }
         std::fs::rename(&self.temp, &self.dest).map_err(|e| FileError::new(&self.dest, e))?;
         self.finished = true;
+        if let Some(old) = &old {
+            remove_dir_if_present(old)?;
+        }
         Ok(())
+    }
+}
+
+fn remove_dir_if_present(dir: &Path) -> Result<(), FileError> {
+    match std::fs::remove_dir_all(dir) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(FileError::new(dir, e)),
+        _ => Ok(()),
     }
 }
 
