@@ -27,9 +27,50 @@
 //! assert_eq!(maps[IxDyn(&[1, 0, 2])], 0.5); // on the border: -(0.5 - 1)
 //! ```
 
+/// A choice among named options (a map kind, an HD95 definition...): one set of names for the
+/// command line, the run files and the Python package.
+pub trait NamedChoice:
+    Sized + Copy + std::fmt::Display + std::str::FromStr<Err = String> + 'static
+{
+    /// Every accepted name, in declaration order.
+    const NAMES: &'static [&'static str];
+    /// This option's name.
+    fn name(self) -> &'static str;
+}
+
+/// Implements [`NamedChoice`], `Display` and `FromStr` (whose error lists the accepted names).
+macro_rules! named_choice {
+    ($type:ty, $(($variant:path, $name:literal)),+) => {
+        impl $crate::NamedChoice for $type {
+            const NAMES: &'static [&'static str] = &[$($name),+];
+            fn name(self) -> &'static str {
+                match self { $($variant => $name),+ }
+            }
+        }
+        impl ::std::fmt::Display for $type {
+            fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                f.write_str($crate::NamedChoice::name(*self))
+            }
+        }
+        impl ::std::str::FromStr for $type {
+            type Err = String;
+            fn from_str(s: &str) -> Result<Self, String> {
+                match s {
+                    $($name => Ok($variant),)+
+                    _ => Err(format!(
+                        "'{s}' is not one of {}",
+                        <Self as $crate::NamedChoice>::NAMES.join(", ")
+                    )),
+                }
+            }
+        }
+    };
+}
+
 mod buffers;
 mod error;
 mod maps;
+pub mod metrics;
 pub mod surface;
 mod transform;
 

@@ -57,6 +57,22 @@ pub struct MapOptions {
     pub truncate: bool,
 }
 
+named_choice!(
+    MapKind,
+    (MapKind::Signed, "signed"),
+    (MapKind::Hausdorff, "hd")
+);
+named_choice!(
+    BorderOffset,
+    (BorderOffset::Voxel, "voxel"),
+    (BorderOffset::Corrected, "corrected")
+);
+named_choice!(
+    WholeImageClass,
+    (WholeImageClass::ScipyCompatible, "scipy"),
+    (WholeImageClass::Zeros, "zeros")
+);
+
 /// An integer class label.
 pub trait ClassLabel: Copy + PartialEq + Send + Sync {
     /// The class index, or `None` if the label is negative or does not fit `usize`.

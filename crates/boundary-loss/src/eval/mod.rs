@@ -11,18 +11,16 @@
 use std::collections::BTreeMap;
 
 use regex::Regex;
-use serde::{Deserialize, Serialize};
 
 pub mod over_epochs;
 pub mod report;
 pub mod surface;
 
+pub use distmap::metrics::dice;
 pub use surface::{
-    diagonal, hd95, pair_metrics, volume_metrics, AssdDefinition, ClassSurfaces, Hd95Definition,
-    MetricError, PairMetrics, SurfaceMeasure, SurfaceValue, VolumeMetrics,
+    diagonal, hd95, pair_metrics, volume_metrics, AssdDefinition, ClassSurfaces, EmptyMaskRule,
+    Hd95Definition, MetricError, PairMetrics, SurfaceMeasure, SurfaceValue, VolumeMetrics,
 };
-
-const SMOOTH: f64 = 1e-8;
 
 /// Per-class intersection and sizes of a predicted and a true class map.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -65,11 +63,6 @@ impl Overlap {
             .map(|k| dice(self.intersection[k], self.predicted[k], self.truth[k]))
             .collect()
     }
-}
-
-/// Dice from element counts, `(2|A&B| + 1e-8) / (|A| + |B| + 1e-8)`: 1 when both are empty.
-pub fn dice(intersection: u64, predicted: u64, truth: u64) -> f64 {
-    (2.0 * intersection as f64 + SMOOTH) / ((predicted + truth) as f64 + SMOOTH)
 }
 
 /// A slice stem that the patient regex does not match.
@@ -117,17 +110,6 @@ pub fn group_patients(
         groups[at].1.push(i);
     }
     Ok(groups)
-}
-
-/// What a surface distance is when a mask is empty (no surface to measure).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
-#[serde(rename_all = "snake_case")]
-pub enum EmptyMaskRule {
-    /// Both empty: 0; exactly one empty: the diagonal of the volume in mm.
-    #[default]
-    Diagonal,
-    /// NaN whenever a mask is empty (left out of means).
-    Nan,
 }
 
 /// Mean of the values that are not NaN; NaN when there is none.

@@ -24,8 +24,8 @@ pub struct DistmapArgs {
     #[arg(long, value_delimiter = ',', num_args = 1..)]
     pub spacing: Option<Vec<f64>>,
     /// Signed map of the boundary loss (one_hot2dist) or the Hausdorff-DT map (one_hot2hd_dist).
-    #[arg(long, value_enum, default_value_t = Kind::Signed)]
-    pub kind: Kind,
+    #[arg(long, default_value = "signed", value_parser = super::choice::<MapKind>())]
+    pub kind: MapKind,
     /// Output element type (maps are computed in f64 and rounded once).
     #[arg(long, value_enum, default_value_t = Dtype::F32)]
     pub dtype: Dtype,
@@ -33,20 +33,14 @@ pub struct DistmapArgs {
     #[arg(long)]
     pub truncate: bool,
     /// Inside offset: the original's one voxel, or corrected (inner border exactly 0 at any spacing).
-    #[arg(long, value_enum, default_value_t = Border::Voxel)]
-    pub border: Border,
+    #[arg(long, default_value = "voxel", value_parser = super::choice::<BorderOffset>())]
+    pub border: BorderOffset,
     /// A class covering the whole image: scipy's artefact (as the original) or zeros.
-    #[arg(long, value_enum, default_value_t = WholeImage::Scipy)]
-    pub whole_image: WholeImage,
+    #[arg(long, default_value = "scipy", value_parser = super::choice::<WholeImageClass>())]
+    pub whole_image: WholeImageClass,
     /// Worker threads [default: all cores].
     #[arg(long)]
     pub threads: Option<usize>,
-}
-
-#[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Kind {
-    Signed,
-    Hd,
 }
 
 #[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
@@ -55,33 +49,12 @@ pub enum Dtype {
     F64,
 }
 
-#[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Border {
-    Voxel,
-    Corrected,
-}
-
-#[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
-pub enum WholeImage {
-    Scipy,
-    Zeros,
-}
-
 impl DistmapArgs {
     fn options(&self) -> MapOptions {
         MapOptions {
-            kind: match self.kind {
-                Kind::Signed => MapKind::Signed,
-                Kind::Hd => MapKind::Hausdorff,
-            },
-            border: match self.border {
-                Border::Voxel => BorderOffset::Voxel,
-                Border::Corrected => BorderOffset::Corrected,
-            },
-            whole_image: match self.whole_image {
-                WholeImage::Scipy => WholeImageClass::ScipyCompatible,
-                WholeImage::Zeros => WholeImageClass::Zeros,
-            },
+            kind: self.kind,
+            border: self.border,
+            whole_image: self.whole_image,
             truncate: self.truncate,
         }
     }

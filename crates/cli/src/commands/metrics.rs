@@ -23,10 +23,10 @@ pub struct MetricsArgs {
     )]
     pub metrics: Vec<RunMetric>,
     /// HD95: medpy (both directions pooled) or monai (larger directed 95th percentile).
-    #[arg(long, default_value = "medpy")]
+    #[arg(long, default_value = "medpy", value_parser = super::choice::<Hd95Definition>())]
     pub hd95: Hd95Definition,
     /// ASSD: pooled (medpy 0.5, MONAI) or mean-of-directed (medpy 0.4).
-    #[arg(long, default_value = "pooled")]
+    #[arg(long, default_value = "pooled", value_parser = super::choice::<AssdDefinition>())]
     pub assd: AssdDefinition,
     /// Recompute every epoch (otherwise epochs already computed the same way are kept).
     #[arg(long)]

@@ -14,6 +14,7 @@ pub mod synth;
 pub mod train;
 pub mod unpack;
 
+use ::distmap::NamedChoice;
 use indicatif::{ProgressBar, ProgressStyle};
 use preprocess::OfficialDataset;
 
@@ -33,6 +34,14 @@ impl From<DatasetName> for OfficialDataset {
             DatasetName::Acdc => OfficialDataset::Acdc,
         }
     }
+}
+
+/// The clap parser of a [`NamedChoice`]: its own names (listed by `--help`, checked by clap),
+/// so the command line, the run files and the Python package spell the options alike.
+pub fn choice<T: NamedChoice + Send + Sync>() -> impl clap::builder::TypedValueParser<Value = T> {
+    use clap::builder::TypedValueParser;
+    clap::builder::PossibleValuesParser::new(T::NAMES)
+        .map(|name| name.parse::<T>().expect("clap accepted one of the names"))
 }
 
 /// A bar counting `unit`s (volumes, archive entries).

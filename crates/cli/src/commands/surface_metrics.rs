@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use anyhow::bail;
 use boundary_loss::eval::{pair_metrics, EmptyMaskRule};
-use clap::{Args, ValueEnum};
+use clap::Args;
 use volume_io::{read_label_map, FileError};
 
 #[derive(Args, Debug, Clone)]
@@ -25,14 +25,8 @@ pub struct SurfaceMetricsArgs {
     pub classes: Option<usize>,
     /// Distances when a mask is empty: diagonal (both empty 0, one empty the volume's diagonal)
     /// or nan (null in the JSON).
-    #[arg(long, value_enum, default_value_t = EmptyRule::Diagonal)]
-    pub empty_mask: EmptyRule,
-}
-
-#[derive(ValueEnum, Debug, Clone, Copy)]
-pub enum EmptyRule {
-    Diagonal,
-    Nan,
+    #[arg(long, default_value = "diagonal", value_parser = super::choice::<EmptyMaskRule>())]
+    pub empty_mask: EmptyMaskRule,
 }
 
 pub fn run(args: &SurfaceMetricsArgs) -> anyhow::Result<()> {
@@ -84,16 +78,12 @@ pub fn run(args: &SurfaceMetricsArgs) -> anyhow::Result<()> {
         }
         None => (largest(&pred).max(largest(&gt)) + 1).max(2),
     };
-    let rule = match args.empty_mask {
-        EmptyRule::Diagonal => EmptyMaskRule::Diagonal,
-        EmptyRule::Nan => EmptyMaskRule::Nan,
-    };
     let per_class = pair_metrics(
         pred.labels.view(),
         gt.labels.view(),
         &spacing,
         classes,
-        rule,
+        args.empty_mask,
     )?;
     let classes_json: serde_json::Map<String, serde_json::Value> = per_class
         .into_iter()
@@ -107,7 +97,7 @@ pub fn run(args: &SurfaceMetricsArgs) -> anyhow::Result<()> {
     let out = serde_json::json!({
         "classes": classes_json,
         "spacing": spacing,
-        "empty_mask": format!("{:?}", args.empty_mask).to_lowercase(),
+        "empty_mask": args.empty_mask.to_string(),
     });
     println!("{}", serde_json::to_string_pretty(&out)?);
     Ok(())
