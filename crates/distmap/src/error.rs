@@ -17,6 +17,8 @@ pub enum DistmapError {
     NoSpatialAxis,
     #[error("at least one class is needed")]
     NoClass,
+    #[error("an input of {got} values does not fit (channels of) shape {shape:?}")]
+    InputSize { shape: Vec<usize>, got: usize },
     #[error("output buffer holds {got} values, {expected} needed")]
     OutputSize { expected: usize, got: usize },
     #[error("the two masks differ in shape: {first:?} and {second:?}")]

@@ -76,7 +76,7 @@ mod transform;
 
 pub use error::DistmapError;
 pub use maps::{
-    distance_maps, distance_maps_from_one_hot, distance_maps_into, BorderOffset, ClassLabel,
+    distance_maps, distance_maps_from_one_hot, distance_maps_from_one_hot_into, distance_maps_into, BorderOffset, ClassLabel,
     MapFloat, MapKind, MapOptions, WholeImageClass,
 };
 pub use transform::{edt, squared_edt_into};

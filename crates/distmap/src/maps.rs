@@ -269,28 +269,50 @@ pub fn distance_maps_from_one_hot<O: MapFloat>(
     if one_hot.ndim() < 2 {
         return Err(DistmapError::NoSpatialAxis);
     }
-    let classes = one_hot.shape()[0];
-    let shape = one_hot.shape()[1..].to_vec();
-    let total = validate(
-        &shape,
-        classes,
-        spacing,
-        one_hot.len() / classes.max(1),
-        one_hot.len(),
-    )?;
     let mut out = zeroed_array::<O>(one_hot.shape());
-    let inputs: Vec<&[u8]> = one_hot
-        .as_slice()
-        .expect("standard layout is contiguous")
-        .chunks(total.max(1))
-        .collect();
-    if total == 0 {
-        return Ok(out);
+    distance_maps_from_one_hot_into(
+        one_hot.as_slice().expect("standard layout is contiguous"),
+        &one_hot.shape()[1..],
+        spacing,
+        options,
+        out.as_slice_mut().expect("fresh array is contiguous"),
+    )?;
+    Ok(out)
+}
+
+/// [`distance_maps_from_one_hot`] on a row-major buffer of `K * prod(shape)` bytes (K channels
+/// of `shape`), into `out` of the same length: the form for batches and reused buffers.
+pub fn distance_maps_from_one_hot_into<O: MapFloat>(
+    one_hot: &[u8],
+    shape: &[usize],
+    spacing: &[f64],
+    options: &MapOptions,
+    out: &mut [O],
+) -> Result<(), DistmapError> {
+    if shape.is_empty() {
+        return Err(DistmapError::NoSpatialAxis);
     }
-    out.as_slice_mut()
-        .expect("fresh array is contiguous")
-        .par_chunks_mut(total)
-        .zip(inputs.into_par_iter())
+    let per_channel: usize = shape.iter().product();
+    let misfit = DistmapError::InputSize {
+        shape: shape.to_vec(),
+        got: one_hot.len(),
+    };
+    if per_channel == 0 {
+        // An empty image: nothing to compute, but the buffers must be empty too.
+        check_spacing(shape, spacing)?;
+        return if one_hot.is_empty() && out.is_empty() {
+            Ok(())
+        } else {
+            Err(misfit)
+        };
+    }
+    if one_hot.len() % per_channel != 0 {
+        return Err(misfit);
+    }
+    let classes = one_hot.len() / per_channel;
+    let total = validate(shape, classes, spacing, per_channel, out.len())?;
+    out.par_chunks_mut(total)
+        .zip(one_hot.par_chunks(total))
         .for_each(|(channel, mask)| {
             let count = mask.iter().filter(|&&m| m != 0).count();
             let presence = match count {
@@ -299,17 +321,17 @@ pub fn distance_maps_from_one_hot<O: MapFloat>(
                 _ => Presence::Partial,
             };
             if presence != Presence::Partial {
-                fill_without_transform(channel, presence, &shape, spacing, options);
+                fill_without_transform(channel, presence, shape, spacing, options);
                 return;
             }
             let in_class: Vec<bool> = mask.par_iter().map(|&m| m != 0).collect();
             if options.truncate {
-                class_map::<O, TowardZero>(&in_class, &shape, spacing, options, channel);
+                class_map::<O, TowardZero>(&in_class, shape, spacing, options, channel);
             } else {
-                class_map::<O, Exact>(&in_class, &shape, spacing, options, channel);
+                class_map::<O, Exact>(&in_class, shape, spacing, options, channel);
             }
         });
-    Ok(out)
+    Ok(())
 }
 
 /// A zero array from `vec![0; n]`, which gets fresh zero pages from the allocator instead of
@@ -335,8 +357,8 @@ fn validate(
     check_spacing(shape, spacing)?;
     let total: usize = shape.iter().product();
     if input_len != total {
-        return Err(DistmapError::OutputSize {
-            expected: total,
+        return Err(DistmapError::InputSize {
+            shape: shape.to_vec(),
             got: input_len,
         });
     }

@@ -1,0 +1,457 @@
+//! `boundary_loss`, the Python package: the exact, parallel distance maps of the boundary loss
+//! (scipy-identical `one_hot2dist` / `one_hot2hd_dist`) and the surface metrics (Dice,
+//! Hausdorff, HD95, ASSD) of the `distmap` crate, for NumPy / PyTorch / MONAI data loaders.
+//!
+//! It owns the Python surface only: argument conversion ([`arrays`]), the thread pool
+//! ([`pool`]) and the mapping of errors to `TypeError` / `ValueError`. Every computation is
+//! `distmap`'s, run with the GIL released; option names are `distmap`'s own ([`NamedChoice`]).
+
+mod arrays;
+mod pool;
+
+use std::panic::{catch_unwind, AssertUnwindSafe};
+
+use distmap::metrics::{pair_metrics, EmptyMaskRule, PairMetrics};
+use distmap::{
+    distance_maps_from_one_hot_into, distance_maps_into, BorderOffset, ClassLabel, MapFloat,
+    MapKind, MapOptions, NamedChoice, WholeImageClass,
+};
+use numpy::ndarray::{self, ArrayD, ArrayViewD, Axis, IxDyn};
+use numpy::{IntoPyArray, PyArrayDescr, PyArrayDescrMethods, PyUntypedArrayMethods};
+use pyo3::exceptions::{PyRuntimeError, PyTypeError, PyValueError};
+use pyo3::prelude::*;
+use pyo3::types::{PyAny, PyDict};
+use rayon::prelude::*;
+
+use crate::arrays::{native_array, one_hot_bytes, spacing, LabelDtype};
+
+/// Runs `work` without the GIL, on the package's pool; a Rust panic (a bug) becomes a
+/// `RuntimeError` instead of a `PanicException`.
+fn compute<R: Send>(py: Python<'_>, work: impl FnOnce() -> R + Send) -> PyResult<R> {
+    let pool = pool::current()?;
+    py.detach(|| catch_unwind(AssertUnwindSafe(|| pool.install(work))))
+        .map_err(|panic| {
+            let reason = panic
+                .downcast_ref::<String>()
+                .cloned()
+                .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
+                .unwrap_or_default();
+            PyRuntimeError::new_err(format!(
+                "internal error in boundary_loss (please report it): {reason}"
+            ))
+        })
+}
+
+fn choice<T: NamedChoice>(value: &str, argument: &str) -> PyResult<T> {
+    value
+        .parse::<T>()
+        .map_err(|e| PyValueError::new_err(format!("{argument}: {e}")))
+}
+
+fn distmap_error(what: &str, e: impl std::fmt::Display) -> PyErr {
+    PyValueError::new_err(format!("{what}: {e}"))
+}
+
+/// The element type the maps are delivered in.
+enum OutputType<'py> {
+    F32,
+    F64,
+    /// Computed in float64 and cast as numpy assigns (`zeros_like(seg, dtype)[k] = map`): the
+    /// original's `dtype=None` on an integer one-hot truncates toward zero.
+    Cast(Bound<'py, PyArrayDescr>),
+}
+
+impl<'py> OutputType<'py> {
+    fn of(
+        py: Python<'py>,
+        dtype: Option<&Bound<'py, PyAny>>,
+        default: Bound<'py, PyArrayDescr>,
+    ) -> PyResult<Self> {
+        let descr = match dtype {
+            Some(d) if !d.is_none() => py
+                .import("numpy")?
+                .call_method1("dtype", (d,))
+                .map_err(|e| PyTypeError::new_err(format!("dtype: {e}")))?
+                .cast_into::<PyArrayDescr>()?,
+            _ => default,
+        };
+        Ok(
+            match (descr.kind(), descr.itemsize(), descr.is_native_byteorder()) {
+                (b'f', 4, Some(true) | None) => OutputType::F32,
+                (b'f', 8, Some(true) | None) => OutputType::F64,
+                _ => OutputType::Cast(descr),
+            },
+        )
+    }
+}
+
+/// Wraps an owned array for Python without copying, casting it if asked.
+fn deliver<'py, O: MapFloat + numpy::Element>(
+    py: Python<'py>,
+    maps: ArrayD<O>,
+    output: &OutputType<'py>,
+) -> PyResult<Bound<'py, PyAny>> {
+    let array = maps.into_pyarray(py).into_any();
+    match output {
+        OutputType::Cast(descr) => array.call_method1("astype", (descr,)),
+        _ => Ok(array),
+    }
+}
+
+fn map_options(
+    kind: &str,
+    border: &str,
+    whole_image: &str,
+    truncate: bool,
+) -> PyResult<MapOptions> {
+    Ok(MapOptions {
+        kind: choice::<MapKind>(kind, "kind")?,
+        border: choice::<BorderOffset>(border, "border")?,
+        whole_image: choice::<WholeImageClass>(whole_image, "whole_image")?,
+        truncate,
+    })
+}
+
+/// Maps of a batch of one-hot arrays `(B, K, *spatial)` (`batched`) or of one `(K, *spatial)`.
+fn one_hot_maps<'py>(
+    seg: &Bound<'py, PyAny>,
+    resolution: Option<&Bound<'py, PyAny>>,
+    dtype: Option<&Bound<'py, PyAny>>,
+    options: MapOptions,
+    batched: bool,
+) -> PyResult<Bound<'py, PyAny>> {
+    let py = seg.py();
+    let what = "seg";
+    let array = native_array(seg, what)?;
+    let label_dtype = LabelDtype::of(&array, what)?;
+    let leading = usize::from(batched);
+    if array.ndim() < 2 + leading {
+        return Err(PyValueError::new_err(format!(
+            "{what}: expected shape {}(K, *spatial), got {:?}",
+            if batched { "(B, " } else { "" },
+            array.shape()
+        )));
+    }
+    let shape = array.shape().to_vec();
+    let spatial = shape[1 + leading..].to_vec();
+    let spacing = spacing(resolution, spatial.len(), "resolution")?;
+    let bytes: ArrayD<u8> = with_label_view!(&array, label_dtype, |view| {
+        let items: Vec<ArrayViewD<'_, _>> = if batched {
+            view.axis_iter(Axis(0)).collect()
+        } else {
+            vec![view.view()]
+        };
+        let mut checked = Vec::with_capacity(items.len());
+        for (b, item) in items.into_iter().enumerate() {
+            let name = if batched {
+                format!("{what}[{b}]")
+            } else {
+                what.to_string()
+            };
+            checked.push(one_hot_bytes(item, &name)?);
+        }
+        let views: Vec<_> = checked.iter().map(|c| c.view()).collect();
+        Ok(if batched {
+            ndarray::stack(Axis(0), &views).expect("items of one array share a shape")
+        } else {
+            checked.pop().expect("one item")
+        })
+    })?;
+    let output = OutputType::of(py, dtype, array.dtype())?;
+    match output {
+        OutputType::F32 => deliver(
+            py,
+            batch_maps::<f32>(py, &bytes, &shape, &spatial, &spacing, &options)?,
+            &output,
+        ),
+        _ => deliver(
+            py,
+            batch_maps::<f64>(py, &bytes, &shape, &spatial, &spacing, &options)?,
+            &output,
+        ),
+    }
+}
+
+fn batch_maps<O: MapFloat>(
+    py: Python<'_>,
+    bytes: &ArrayD<u8>,
+    shape: &[usize],
+    spatial: &[usize],
+    spacing: &[f64],
+    options: &MapOptions,
+) -> PyResult<ArrayD<O>> {
+    let input = bytes.as_slice().expect("a fresh array is contiguous");
+    let item_len = shape[shape.len() - spatial.len() - 1..]
+        .iter()
+        .product::<usize>();
+    compute(py, || {
+        let mut out = vec![O::default(); input.len()];
+        if item_len > 0 {
+            out.par_chunks_mut(item_len)
+                .zip(input.par_chunks(item_len))
+                .try_for_each(|(o, i)| {
+                    distance_maps_from_one_hot_into(i, spatial, spacing, options, o)
+                })?;
+        }
+        Ok(ArrayD::from_shape_vec(IxDyn(shape), out).expect("one value per input element"))
+    })?
+    .map_err(|e: distmap::DistmapError| distmap_error("seg", e))
+}
+
+/// `one_hot2dist(seg, resolution=None, dtype=None)`: the boundary loss's signed distance maps
+/// of a one-hot array `(K, *spatial)`, bit for bit those of the original (scipy's
+/// `distance_transform_edt`): outside class k the distance to it, inside `-(distance to the
+/// outside - 1)`, 0 for an absent class. `resolution`: spacing per spatial axis (or one number).
+/// `dtype=None` keeps `seg`'s dtype as the original does, so an integer one-hot gives maps
+/// truncated toward zero; pass `numpy.float32` for the exact maps.
+#[pyfunction]
+#[pyo3(signature = (seg, resolution=None, dtype=None))]
+fn one_hot2dist<'py>(
+    seg: &Bound<'py, PyAny>,
+    resolution: Option<&Bound<'py, PyAny>>,
+    dtype: Option<&Bound<'py, PyAny>>,
+) -> PyResult<Bound<'py, PyAny>> {
+    one_hot_maps(seg, resolution, dtype, MapOptions::default(), false)
+}
+
+/// `one_hot2hd_dist(seg, resolution=None, dtype=None)`: the Hausdorff-DT loss's maps of a
+/// one-hot array `(K, *spatial)`: inside class k the distance to the outside, 0 elsewhere;
+/// bit for bit the original's. Same arguments as `one_hot2dist`.
+#[pyfunction]
+#[pyo3(signature = (seg, resolution=None, dtype=None))]
+fn one_hot2hd_dist<'py>(
+    seg: &Bound<'py, PyAny>,
+    resolution: Option<&Bound<'py, PyAny>>,
+    dtype: Option<&Bound<'py, PyAny>>,
+) -> PyResult<Bound<'py, PyAny>> {
+    let options = MapOptions {
+        kind: MapKind::Hausdorff,
+        ..MapOptions::default()
+    };
+    one_hot_maps(seg, resolution, dtype, options, false)
+}
+
+/// `one_hot2dist_batch(seg, resolution=None, dtype=None, kind="signed", border="voxel",
+/// whole_image="scipy")`: the maps of a batch of one-hot arrays `(B, K, *spatial)`, the batch
+/// computed in parallel; `[one_hot2dist(s) for s in seg]` stacked, for `kind="signed"`.
+#[pyfunction]
+#[pyo3(signature = (seg, resolution=None, dtype=None, kind="signed", border="voxel", whole_image="scipy"))]
+fn one_hot2dist_batch<'py>(
+    seg: &Bound<'py, PyAny>,
+    resolution: Option<&Bound<'py, PyAny>>,
+    dtype: Option<&Bound<'py, PyAny>>,
+    kind: &str,
+    border: &str,
+    whole_image: &str,
+) -> PyResult<Bound<'py, PyAny>> {
+    let options = map_options(kind, border, whole_image, false)?;
+    one_hot_maps(seg, resolution, dtype, options, true)
+}
+
+/// `label2dist(labels, classes=None, spacing=None, kind="signed", truncate=False,
+/// border="voxel", whole_image="scipy", dtype=numpy.float32)`: the per-class maps
+/// `(K, *labels.shape)` of an integer label map, without building the one-hot.
+/// `classes` defaults to the largest label + 1; `kind`: "signed" (`one_hot2dist`) or "hd"
+/// (`one_hot2hd_dist`); `truncate`: toward zero, as the original's integer data loader;
+/// `border`: "voxel" (the original: inside `-(d - 1 voxel)`) or "corrected" (the inner border
+/// exactly 0 at any spacing); `whole_image`: a class covering the whole image gets "scipy"'s
+/// artefact (as the original) or "zeros".
+#[pyfunction]
+#[pyo3(signature = (labels, classes=None, spacing=None, kind="signed", truncate=false, border="voxel", whole_image="scipy", dtype=None))]
+#[allow(clippy::too_many_arguments)]
+fn label2dist<'py>(
+    labels: &Bound<'py, PyAny>,
+    classes: Option<usize>,
+    spacing: Option<&Bound<'py, PyAny>>,
+    kind: &str,
+    truncate: bool,
+    border: &str,
+    whole_image: &str,
+    dtype: Option<&Bound<'py, PyAny>>,
+) -> PyResult<Bound<'py, PyAny>> {
+    let py = labels.py();
+    let what = "labels";
+    let options = map_options(kind, border, whole_image, truncate)?;
+    let array = native_array(labels, what)?;
+    let label_dtype = LabelDtype::of(&array, what)?;
+    if array.ndim() == 0 {
+        return Err(PyValueError::new_err(format!(
+            "{what}: a label map needs at least one axis"
+        )));
+    }
+    let spacing = arrays::spacing(spacing, array.ndim(), "spacing")?;
+    let output = OutputType::of(py, dtype, numpy::dtype::<f32>(py))?;
+    with_label_view!(&array, label_dtype, |view| {
+        let k = match classes {
+            Some(k) => k,
+            None => largest_label(view.view())?.map_or(1, |l| l + 1),
+        };
+        match output {
+            OutputType::F32 => deliver(
+                py,
+                label_maps::<_, f32>(py, view, k, &spacing, &options)?,
+                &output,
+            ),
+            _ => deliver(
+                py,
+                label_maps::<_, f64>(py, view, k, &spacing, &options)?,
+                &output,
+            ),
+        }
+    })
+}
+
+/// `distmap::distance_maps` of a label view, `(classes, *shape)`.
+fn label_maps<T: ClassLabel, O: MapFloat>(
+    py: Python<'_>,
+    labels: ArrayViewD<'_, T>,
+    classes: usize,
+    spacing: &[f64],
+    options: &MapOptions,
+) -> PyResult<ArrayD<O>> {
+    let labels = labels.as_standard_layout();
+    let flat = labels.as_slice().expect("standard layout is contiguous");
+    let mut shape = vec![classes];
+    shape.extend_from_slice(labels.shape());
+    let maps = compute(py, || {
+        let mut out = vec![O::default(); flat.len() * classes];
+        distance_maps_into(flat, labels.shape(), classes, spacing, options, &mut out).map(|()| out)
+    })?
+    .map_err(|e| distmap_error("labels", e))?;
+    Ok(ArrayD::from_shape_vec(IxDyn(&shape), maps).expect("one value per class and element"))
+}
+
+/// The largest label, `None` for an empty map; a negative label is a `ValueError`.
+fn largest_label<T: ClassLabel>(labels: ArrayViewD<'_, T>) -> PyResult<Option<usize>> {
+    let mut largest = None;
+    for &l in labels.iter() {
+        match l.class_index() {
+            Some(i) => largest = Some(largest.map_or(i, |m: usize| m.max(i))),
+            None => {
+                return Err(PyValueError::new_err(format!(
+                    "labels: label {} is not a class index (negative)",
+                    l.wide()
+                )))
+            }
+        }
+    }
+    Ok(largest)
+}
+
+/// `surface_metrics(pred, gt, spacing=None, classes=None, empty_mask="diagonal")`: per class
+/// `k >= 1`, a dict of `dice`, `hd`, `hd95_medpy` (medpy's pooled 95th percentile, the
+/// original's), `hd95_monai` (the larger directed 95th percentile), `assd_pooled` (medpy 0.5,
+/// MONAI), `assd_mean_of_directed` (medpy 0.4) in the units of `spacing`, and `empty` (None,
+/// "prediction", "truth" or "both"); the values of the `boundary-loss surface-metrics` command.
+/// `empty_mask`: "diagonal" (both empty 0, one empty the volume's diagonal) or "nan".
+#[pyfunction]
+#[pyo3(signature = (pred, gt, spacing=None, classes=None, empty_mask="diagonal"))]
+fn surface_metrics<'py>(
+    pred: &Bound<'py, PyAny>,
+    gt: &Bound<'py, PyAny>,
+    spacing: Option<&Bound<'py, PyAny>>,
+    classes: Option<usize>,
+    empty_mask: &str,
+) -> PyResult<Bound<'py, PyDict>> {
+    let py = pred.py();
+    let rule = choice::<EmptyMaskRule>(empty_mask, "empty_mask")?;
+    let wide = |obj: &Bound<'py, PyAny>, what: &str| -> PyResult<ArrayD<i64>> {
+        let array = native_array(obj, what)?;
+        let dtype = LabelDtype::of(&array, what)?;
+        with_label_view!(&array, dtype, |view| {
+            if let Some(bad) = view.iter().find(|v| v.class_index().is_none()) {
+                return Err(PyValueError::new_err(format!(
+                    "{what}: label {} is not a class index",
+                    bad.wide()
+                )));
+            }
+            // Row-major whatever the input's layout.
+            Ok(ArrayD::from_shape_vec(
+                view.raw_dim(),
+                view.iter().map(|v| v.wide() as i64).collect(),
+            )
+            .expect("one value per element"))
+        })
+    };
+    let p = wide(pred, "pred")?;
+    let t = wide(gt, "gt")?;
+    if p.shape() != t.shape() {
+        return Err(PyValueError::new_err(format!(
+            "pred has shape {:?}, gt {:?}",
+            p.shape(),
+            t.shape()
+        )));
+    }
+    if t.ndim() == 0 {
+        return Err(PyValueError::new_err(
+            "gt: a label map needs at least one axis",
+        ));
+    }
+    let spacing = arrays::spacing(spacing, t.ndim(), "spacing")?;
+    let largest = p.iter().chain(t.iter()).copied().max().unwrap_or(0) as usize;
+    let k = match classes {
+        Some(k) if largest >= k => {
+            return Err(PyValueError::new_err(format!(
+                "label {largest} is not below classes={k}"
+            )))
+        }
+        Some(k) => k,
+        None => (largest + 1).max(2),
+    };
+    fn view(a: &ArrayD<i64>) -> distmap_ndarray::ArrayViewD<'_, i64> {
+        distmap_ndarray::ArrayViewD::from_shape(
+            distmap_ndarray::IxDyn(a.shape()),
+            a.as_slice().expect("a fresh array is contiguous"),
+        )
+        .expect("shape and length of one array")
+    }
+    let per_class = compute(py, || pair_metrics(view(&p), view(&t), &spacing, k, rule))?
+        .map_err(|e| PyValueError::new_err(e.to_string()))?;
+    let out = PyDict::new(py);
+    for (class, m) in per_class {
+        out.set_item(class, metrics_dict(py, &m)?)?;
+    }
+    Ok(out)
+}
+
+fn metrics_dict<'py>(py: Python<'py>, m: &PairMetrics) -> PyResult<Bound<'py, PyDict>> {
+    let d = PyDict::new(py);
+    d.set_item("dice", m.dice)?;
+    d.set_item("hd", m.hd)?;
+    d.set_item("hd95_medpy", m.hd95_medpy)?;
+    d.set_item("hd95_monai", m.hd95_monai)?;
+    d.set_item("assd_pooled", m.assd_pooled)?;
+    d.set_item("assd_mean_of_directed", m.assd_mean_of_directed)?;
+    d.set_item("empty", m.empty)?;
+    Ok(d)
+}
+
+/// `set_num_threads(n)`: worker threads of later calls (0: all cores, the default). In a
+/// `DataLoader` with several workers, 1 per worker avoids oversubscribing the cores.
+#[pyfunction]
+fn set_num_threads(n: usize) -> PyResult<()> {
+    pool::set_threads(n)
+}
+
+/// `get_num_threads()`: the number of worker threads calls use.
+#[pyfunction]
+fn get_num_threads() -> PyResult<usize> {
+    pool::threads()
+}
+
+#[pymodule]
+fn boundary_loss(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_function(wrap_pyfunction!(one_hot2dist, m)?)?;
+    m.add_function(wrap_pyfunction!(one_hot2hd_dist, m)?)?;
+    m.add_function(wrap_pyfunction!(one_hot2dist_batch, m)?)?;
+    m.add_function(wrap_pyfunction!(label2dist, m)?)?;
+    m.add_function(wrap_pyfunction!(surface_metrics, m)?)?;
+    m.add_function(wrap_pyfunction!(set_num_threads, m)?)?;
+    m.add_function(wrap_pyfunction!(get_num_threads, m)?)?;
+    m.add("__version__", env!("CARGO_PKG_VERSION"))?;
+    m.add("KINDS", MapKind::NAMES.to_vec())?;
+    m.add("BORDERS", BorderOffset::NAMES.to_vec())?;
+    m.add("WHOLE_IMAGE", WholeImageClass::NAMES.to_vec())?;
+    m.add("EMPTY_MASK", EmptyMaskRule::NAMES.to_vec())?;
+    Ok(())
+}
