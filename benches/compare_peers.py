@@ -32,7 +32,8 @@ def ensure_venv():
     os.execv(str(python), [str(python), __file__, *sys.argv[1:]])
 
 
-ensure_venv()
+if __name__ == "__main__":  # imported by compare_python.py, which brings its own venv
+    ensure_venv()
 
 import numpy as np  # noqa: E402
 from scipy.ndimage import distance_transform_edt  # noqa: E402

@@ -70,7 +70,7 @@ impl LabelDtype {
             (b'i', 8) => LabelDtype::I64,
             _ => {
                 return Err(PyTypeError::new_err(format!(
-                    "{what}: labels must be an integer or bool array, got dtype {}{}",
+                    "{what}: must be an integer or bool array, got dtype {}{}",
                     dtype.str()?,
                     if kind == b'f' {
                         " (round and cast it first, e.g. .astype(numpy.int64))"

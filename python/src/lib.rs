@@ -198,12 +198,11 @@ fn batch_maps<O: MapFloat>(
     .map_err(|e: distmap::DistmapError| distmap_error("seg", e))
 }
 
-/// `one_hot2dist(seg, resolution=None, dtype=None)`: the boundary loss's signed distance maps
-/// of a one-hot array `(K, *spatial)`, bit for bit those of the original (scipy's
-/// `distance_transform_edt`): outside class k the distance to it, inside `-(distance to the
-/// outside - 1)`, 0 for an absent class. `resolution`: spacing per spatial axis (or one number).
-/// `dtype=None` keeps `seg`'s dtype as the original does, so an integer one-hot gives maps
-/// truncated toward zero; pass `numpy.float32` for the exact maps.
+/// The boundary loss's signed distance maps of a one-hot array `(K, *spatial)`, bit for bit those
+/// of the original (scipy's `distance_transform_edt`): outside class k the distance to it, inside
+/// `-(distance to the outside - 1)`, 0 for an absent class. `resolution`: spacing per spatial axis
+/// (or one number). `dtype=None` keeps `seg`'s dtype as the original does, so an integer one-hot
+/// gives maps truncated toward zero; pass `numpy.float32` for the exact maps.
 #[pyfunction]
 #[pyo3(signature = (seg, resolution=None, dtype=None))]
 fn one_hot2dist<'py>(
@@ -214,9 +213,8 @@ fn one_hot2dist<'py>(
     one_hot_maps(seg, resolution, dtype, MapOptions::default(), false)
 }
 
-/// `one_hot2hd_dist(seg, resolution=None, dtype=None)`: the Hausdorff-DT loss's maps of a
-/// one-hot array `(K, *spatial)`: inside class k the distance to the outside, 0 elsewhere;
-/// bit for bit the original's. Same arguments as `one_hot2dist`.
+/// The Hausdorff-DT loss's maps of a one-hot array `(K, *spatial)`: inside class k the distance to
+/// the outside, 0 elsewhere; bit for bit the original's. Same arguments as `one_hot2dist`.
 #[pyfunction]
 #[pyo3(signature = (seg, resolution=None, dtype=None))]
 fn one_hot2hd_dist<'py>(
@@ -231,9 +229,8 @@ fn one_hot2hd_dist<'py>(
     one_hot_maps(seg, resolution, dtype, options, false)
 }
 
-/// `one_hot2dist_batch(seg, resolution=None, dtype=None, kind="signed", border="voxel",
-/// whole_image="scipy")`: the maps of a batch of one-hot arrays `(B, K, *spatial)`, the batch
-/// computed in parallel; `[one_hot2dist(s) for s in seg]` stacked, for `kind="signed"`.
+/// The maps of a batch of one-hot arrays `(B, K, *spatial)`, the batch computed in parallel;
+/// `[one_hot2dist(s) for s in seg]` stacked, for `kind="signed"`.
 #[pyfunction]
 #[pyo3(signature = (seg, resolution=None, dtype=None, kind="signed", border="voxel", whole_image="scipy"))]
 fn one_hot2dist_batch<'py>(
@@ -248,13 +245,11 @@ fn one_hot2dist_batch<'py>(
     one_hot_maps(seg, resolution, dtype, options, true)
 }
 
-/// `label2dist(labels, classes=None, spacing=None, kind="signed", truncate=False,
-/// border="voxel", whole_image="scipy", dtype=numpy.float32)`: the per-class maps
-/// `(K, *labels.shape)` of an integer label map, without building the one-hot.
-/// `classes` defaults to the largest label + 1; `kind`: "signed" (`one_hot2dist`) or "hd"
-/// (`one_hot2hd_dist`); `truncate`: toward zero, as the original's integer data loader;
-/// `border`: "voxel" (the original: inside `-(d - 1 voxel)`) or "corrected" (the inner border
-/// exactly 0 at any spacing); `whole_image`: a class covering the whole image gets "scipy"'s
+/// The per-class maps `(K, *labels.shape)` of an integer label map, without building the one-hot.
+/// `dtype=None` means float32. `classes` defaults to the largest label + 1; `kind`: "signed"
+/// (`one_hot2dist`) or "hd" (`one_hot2hd_dist`); `truncate`: toward zero, as the original's integer
+/// data loader; `border`: "voxel" (the original: inside `-(d - 1 voxel)`) or "corrected" (the inner
+/// border exactly 0 at any spacing); `whole_image`: a class covering the whole image gets "scipy"'s
 /// artefact (as the original) or "zeros".
 #[pyfunction]
 #[pyo3(signature = (labels, classes=None, spacing=None, kind="signed", truncate=false, border="voxel", whole_image="scipy", dtype=None))]
@@ -338,8 +333,7 @@ fn largest_label<T: ClassLabel>(labels: ArrayViewD<'_, T>) -> PyResult<Option<us
     Ok(largest)
 }
 
-/// `surface_metrics(pred, gt, spacing=None, classes=None, empty_mask="diagonal")`: per class
-/// `k >= 1`, a dict of `dice`, `hd`, `hd95_medpy` (medpy's pooled 95th percentile, the
+/// Per class `k >= 1`, a dict of `dice`, `hd`, `hd95_medpy` (medpy's pooled 95th percentile, the
 /// original's), `hd95_monai` (the larger directed 95th percentile), `assd_pooled` (medpy 0.5,
 /// MONAI), `assd_mean_of_directed` (medpy 0.4) in the units of `spacing`, and `empty` (None,
 /// "prediction", "truth" or "both"); the values of the `boundary-loss surface-metrics` command.
@@ -426,14 +420,14 @@ fn metrics_dict<'py>(py: Python<'py>, m: &PairMetrics) -> PyResult<Bound<'py, Py
     Ok(d)
 }
 
-/// `set_num_threads(n)`: worker threads of later calls (0: all cores, the default). In a
-/// `DataLoader` with several workers, 1 per worker avoids oversubscribing the cores.
+/// Worker threads of later calls (0: all cores, the default). In a `DataLoader` with several
+/// workers, 1 per worker avoids oversubscribing the cores.
 #[pyfunction]
 fn set_num_threads(n: usize) -> PyResult<()> {
     pool::set_threads(n)
 }
 
-/// `get_num_threads()`: the number of worker threads calls use.
+/// The number of worker threads calls use.
 #[pyfunction]
 fn get_num_threads() -> PyResult<usize> {
     pool::threads()

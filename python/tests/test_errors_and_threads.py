@@ -33,7 +33,7 @@ SEG = one_hot(LABELS, 2)
         (lambda: bl.one_hot2dist(SEG, (1.0, float("nan"))), ValueError, "finite and positive"),
         (lambda: bl.one_hot2dist(SEG, "1,1"), TypeError, "one per spatial axis"),
         (lambda: bl.one_hot2dist(SEG, dtype="not-a-dtype"), TypeError, "dtype"),
-        (lambda: bl.one_hot2dist(object()), TypeError, "integer or bool"),
+        (lambda: bl.one_hot2dist(object()), TypeError, "got dtype object"),
         (lambda: bl.one_hot2dist_batch(SEG), ValueError, "not one-hot"),
         (lambda: bl.one_hot2dist_batch(SEG[None], kind="sdf"), ValueError, "signed, hd"),
         (lambda: bl.label2dist(LABELS, classes=1), ValueError, "label 1 at element"),

@@ -76,8 +76,8 @@ mod transform;
 
 pub use error::DistmapError;
 pub use maps::{
-    distance_maps, distance_maps_from_one_hot, distance_maps_from_one_hot_into, distance_maps_into, BorderOffset, ClassLabel,
-    MapFloat, MapKind, MapOptions, WholeImageClass,
+    distance_maps, distance_maps_from_one_hot, distance_maps_from_one_hot_into, distance_maps_into,
+    BorderOffset, ClassLabel, MapFloat, MapKind, MapOptions, WholeImageClass,
 };
 pub use transform::{edt, squared_edt_into};
 

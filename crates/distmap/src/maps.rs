@@ -306,7 +306,7 @@ pub fn distance_maps_from_one_hot_into<O: MapFloat>(
             Err(misfit)
         };
     }
-    if one_hot.len() % per_channel != 0 {
+    if !one_hot.len().is_multiple_of(per_channel) {
         return Err(misfit);
     }
     let classes = one_hot.len() / per_channel;

@@ -197,7 +197,7 @@ impl LoadedRecipe {
             }
         }
         for m in &r.metrics {
-            m.parse::<boundary_loss::eval::over_epochs::RunMetric>()
+            m.parse::<boundary_loss::eval::records::RunMetric>()
                 .map_err(|e| anyhow::anyhow!("{here}: metrics: {e}"))?;
         }
         if r.report.is_empty() {

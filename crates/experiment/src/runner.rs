@@ -12,8 +12,11 @@ use std::time::SystemTime;
 
 use anyhow::Context;
 use boundary_loss::data::synthetic::{generate, SyntheticSpec};
-use boundary_loss::eval::over_epochs::{MetricsOptions, MetricsPlan, RunMetric};
 use boundary_loss::eval::report::{build_report, Selection};
+use boundary_loss::eval::{
+    over_epochs::MetricsPlan,
+    records::{MetricsOptions, RunMetric},
+};
 use boundary_loss::nets::Architecture;
 use boundary_loss::train::run_folder::{holds_run, RUN_FILE};
 use boundary_loss::train::{resume, train, Observer, RunConfig, TrainOptions};

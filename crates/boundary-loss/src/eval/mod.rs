@@ -13,6 +13,7 @@ use std::collections::BTreeMap;
 use regex::Regex;
 
 pub mod over_epochs;
+pub mod records;
 pub mod report;
 pub mod surface;
 

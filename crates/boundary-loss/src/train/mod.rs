@@ -207,10 +207,8 @@ pub fn run(
             let state;
             (state, net, optimizer) = run_folder::load_checkpoint(run_dir, &dir, net, optimizer)?;
             // `metrics` may have replaced the arrays training extends with other definitions.
-            let records = eval::over_epochs::read_records(run_dir)?;
-            for (metric, record) in
-                eval::over_epochs::training_records(config, val_set.has_spacing())
-            {
+            let records = eval::records::read_records(run_dir)?;
+            for (metric, record) in eval::records::training_records(config, val_set.has_spacing()) {
                 if records.get(metric.name()).is_some_and(|r| *r != record) {
                     return Err(FileError::new(
                         run_dir.join(&record.file),
@@ -247,9 +245,9 @@ pub fn run(
             .collect::<String>(),
     )?;
     // What val_3d_dsc.npy and val_3d_hd95.npy hold, for `metrics` (which keeps their epochs).
-    eval::over_epochs::write_records(
+    eval::records::write_records(
         run_dir,
-        eval::over_epochs::training_records(config, val_set.has_spacing()),
+        eval::records::training_records(config, val_set.has_spacing()),
     )?;
     observer.run_started(start, config.epochs);
     let val_batches = if config.group {

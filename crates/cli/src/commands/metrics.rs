@@ -3,8 +3,11 @@
 
 use std::path::PathBuf;
 
-use boundary_loss::eval::over_epochs::{MetricsOptions, MetricsPlan, RunMetric};
 use boundary_loss::eval::report::best_epoch;
+use boundary_loss::eval::{
+    over_epochs::MetricsPlan,
+    records::{MetricsOptions, RunMetric},
+};
 use boundary_loss::eval::{AssdDefinition, Hd95Definition};
 use clap::Args;
 

@@ -1,0 +1,182 @@
+#!/usr/bin/env python3
+"""The Python package (python/) against the original's one_hot2dist (scipy) and the `edt` package,
+timed in one process on the workloads of docs/benchmarks.md, next to the Rust benchmark of the
+same maps (`bench_workloads`, run in the same session): the package's cost over Rust is the
+array conversion and the checks. Then a PyTorch DataLoader with 2 workers computing the maps on
+the fly for ISLES-like 256x256 slices, with the original's function and with ours.
+
+Usage: python3 benches/compare_python.py [--quick] [--markdown OUT.md]
+It makes its own virtual environment (numpy, scipy, edt, torch from PyPI, and the package
+installed from ./python) under ~/.cache/boundary-loss/python-bench-venv; set PYTHON_BENCH_VENV to
+use another venv (the script installs what is missing into it).
+"""
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+CACHE = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "boundary-loss"
+VENV = Path(os.environ.get("PYTHON_BENCH_VENV", CACHE / "python-bench-venv"))
+PACKAGES = ["numpy", "scipy", "edt", "torch"]
+
+
+def ensure_venv():
+    """Re-executes this script inside its venv, with the packages and ours installed."""
+    if Path(sys.prefix).resolve() == VENV.resolve():
+        return
+    python = VENV / "bin" / "python"
+    if not python.exists():
+        subprocess.run([sys.executable, "-m", "venv", str(VENV)], check=True)
+    missing = [p for p in PACKAGES
+               if subprocess.run([str(python), "-c", f"import {p}"], capture_output=True).returncode]
+    if missing:
+        subprocess.run([str(python), "-m", "pip", "install", "-q", *missing], check=True)
+    env = dict(os.environ)
+    env.setdefault("CARGO_TARGET_DIR", str(CACHE / "target-python"))
+    subprocess.run([str(python), "-m", "pip", "install", "-q", "--force-reinstall", "--no-deps",
+                    str(ROOT / "python")], check=True, env=env)
+    os.execv(str(python), [str(python), __file__, *sys.argv[1:]])
+
+
+ensure_venv()
+
+import numpy as np  # noqa: E402
+
+sys.path.insert(0, str(ROOT / "benches"))
+import compare_peers as peers  # noqa: E402  (the workloads, the original and the edt variants)
+
+import boundary_loss as bl  # noqa: E402
+
+
+def rust_bench(manifest, threads):
+    subprocess.run(["cargo", "build", "--release", "-q", "-p", "distmap", "--example",
+                    "bench_workloads"], cwd=ROOT, check=True)
+    return peers.ours(manifest, threads)
+
+
+def maps_table(budget):
+    tmp = Path(tempfile.mkdtemp(prefix="python-bench-"))
+    manifest, loads = [], peers.workloads()
+    for i, (name, labels, K, spacing) in enumerate(loads):
+        np.save(tmp / f"w{i}.npy", labels)
+        manifest.append({"name": name, "file": f"w{i}.npy", "classes": K, "spacing": spacing})
+    (tmp / "manifest.json").write_text(json.dumps(manifest))
+    rust = rust_bench(tmp / "manifest.json", 1)
+    bl.set_num_threads(1)
+    rows = []
+    for name, labels, K, spacing in loads:
+        seg = np.stack([(labels == k) for k in range(K)]).astype(np.uint8)
+        reference = peers.one_hot2dist(seg, spacing, dtype=np.float64)
+        mine = bl.one_hot2dist(seg, spacing, dtype=np.float64)
+        exact = bool(np.array_equal(mine.view(np.uint64), reference.view(np.uint64)))
+        scipy_ms = peers.median_ms(lambda: peers.one_hot2dist(seg, spacing, dtype=np.float64), budget)
+        edt_ms = min(peers.median_ms(lambda: fn(labels, K, spacing, 1), budget)
+                     for fn in (peers.edt_per_class, peers.edt_multilabel))
+        one_hot_ms = peers.median_ms(lambda: bl.one_hot2dist(seg, spacing, dtype=np.float64), budget)
+        label_ms = peers.median_ms(lambda: bl.label2dist(labels, K, spacing, dtype=np.float64), budget)
+        rust_ms = rust[name]["f64_ms"]
+        rows.append((name, scipy_ms, edt_ms, rust_ms, one_hot_ms, label_ms, exact))
+        print(f"{name}: scipy {scipy_ms:.2f} | edt {edt_ms:.3f} | Rust {rust_ms:.3f} | "
+              f"one_hot2dist {one_hot_ms:.3f} | label2dist {label_ms:.3f} ms | exact={exact}", flush=True)
+    lines = [
+        "| workload | scipy one_hot2dist (ms) | best edt (ms) | Rust distmap (ms) "
+        "| Python one_hot2dist (ms) | Python label2dist (ms) | Python vs scipy | Python vs edt "
+        "| Rust vs edt | Python / Rust time | == scipy |",
+        "|" + "---|" * 11,
+    ]
+    for name, scipy_ms, edt_ms, rust_ms, one_hot_ms, label_ms, exact in rows:
+        lines.append(
+            f"| {name} | {scipy_ms:.2f} | {edt_ms:.3f} | {rust_ms:.3f} | {one_hot_ms:.3f} | "
+            f"{label_ms:.3f} | {scipy_ms / one_hot_ms:.1f}x | {edt_ms / one_hot_ms:.2f}x | "
+            f"{edt_ms / rust_ms:.2f}x | {one_hot_ms / rust_ms:.3f} | {'yes' if exact else 'no'} |")
+    return "\n".join(lines)
+
+
+class IslesLikeSlices:
+    """256x256 slices with one or two small lesions (about 1 % of the pixels), as `Dataset`
+    returns them for the boundary loss: image, one-hot target, distance map."""
+
+    def __init__(self, n, maps):
+        rng = np.random.default_rng(0)
+        yy, xx = np.mgrid[:256, :256]
+        self.labels = np.zeros((n, 256, 256), np.uint8)
+        for i in range(n):
+            for _ in range(rng.integers(1, 3)):
+                cy, cx, r = rng.uniform(60, 196), rng.uniform(60, 196), rng.uniform(5, 14)
+                self.labels[i][(yy - cy) ** 2 + (xx - cx) ** 2 <= r * r] = 1
+        self.images = rng.standard_normal((n, 1, 256, 256)).astype(np.float32)
+        self.maps = maps
+
+    def __len__(self):
+        return len(self.labels)
+
+    def __getitem__(self, i):
+        import torch
+
+        one_hot = np.stack([self.labels[i] == 0, self.labels[i] == 1]).astype(np.int64)
+        dist = self.maps(one_hot)
+        return (torch.from_numpy(self.images[i]), torch.from_numpy(one_hot),
+                torch.from_numpy(np.asarray(dist, dtype=np.float32)))
+
+
+def ours_map(one_hot):
+    return bl.one_hot2dist(one_hot, None, np.float32)
+
+
+def scipy_map(one_hot):
+    return peers.one_hot2dist(one_hot, None, np.float32)
+
+
+def no_map(one_hot):
+    return np.zeros(one_hot.shape, np.float32)
+
+
+def one_thread_each(_worker):
+    # Two worker processes on two cores: one thread each, no oversubscription.
+    bl.set_num_threads(1)
+
+
+def loader_throughput(maps, n, epochs):
+    import torch
+    from torch.utils.data import DataLoader
+
+    torch.set_num_threads(1)
+    loader = DataLoader(IslesLikeSlices(n, maps), batch_size=8, shuffle=True, num_workers=2,
+                        worker_init_fn=one_thread_each, persistent_workers=True)
+    for _ in loader:  # warm-up epoch (workers start)
+        pass
+    start = time.perf_counter()
+    for _ in range(epochs):
+        for _ in loader:
+            pass
+    return n * epochs / (time.perf_counter() - start)
+
+
+def main():
+    quick = "--quick" in sys.argv
+    markdown = sys.argv[sys.argv.index("--markdown") + 1] if "--markdown" in sys.argv else None
+    table = maps_table(0.5 if quick else 2.0)
+    print()
+    print(table)
+    n = 128 if quick else 512
+    scipy_rate = loader_throughput(scipy_map, n, 1)
+    ours_rate = loader_throughput(ours_map, n, 1 if quick else 3)
+    none_rate = loader_throughput(no_map, n, 1 if quick else 3)
+    loader = (
+        "| DataLoader, 2 workers, batch 8, 256x256 K=2 | slices/s |\n|---|---|\n"
+        f"| scipy one_hot2dist on the fly | {scipy_rate:.0f} |\n"
+        f"| boundary_loss.one_hot2dist on the fly | {ours_rate:.0f} ({ours_rate / scipy_rate:.1f}x) |\n"
+        f"| no distance map (the loader's own cost) | {none_rate:.0f} |"
+    )
+    print()
+    print(loader)
+    if markdown:
+        Path(markdown).write_text(table + "\n\n" + loader + "\n")
+
+
+if __name__ == "__main__":
+    main()
