@@ -69,16 +69,18 @@ macro_rules! named_choice {
 
 mod buffers;
 mod error;
+mod fill;
 mod maps;
 pub mod metrics;
+mod options;
 pub mod surface;
 mod transform;
 
 pub use error::DistmapError;
 pub use maps::{
     distance_maps, distance_maps_from_one_hot, distance_maps_from_one_hot_into, distance_maps_into,
-    BorderOffset, ClassLabel, MapFloat, MapKind, MapOptions, WholeImageClass,
 };
+pub use options::{BorderOffset, ClassLabel, MapFloat, MapKind, MapOptions, WholeImageClass};
 pub use transform::{edt, squared_edt_into};
 
 /// Checks that `spacing` has one finite, positive value per axis of `shape`.
