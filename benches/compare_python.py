@@ -117,7 +117,7 @@ class IslesLikeSlices:
     def __getitem__(self, i):
         import torch
 
-        one_hot = np.stack([self.labels[i] == 0, self.labels[i] == 1]).astype(np.int64)
+        one_hot = np.stack([self.labels[i] == 0, self.labels[i] == 1]).astype(np.uint8)
         dist = self.maps(one_hot)
         return (torch.from_numpy(self.images[i]), torch.from_numpy(one_hot),
                 torch.from_numpy(np.asarray(dist, dtype=np.float32)))

@@ -2,7 +2,7 @@
 //! spacing, and the errors a Python user expects (`TypeError` for a wrong kind of array,
 //! `ValueError` for wrong values), never a panic.
 
-use numpy::ndarray::{ArrayD, ArrayViewD};
+use numpy::ndarray::ArrayViewD;
 use numpy::{
     Element, PyArrayDescrMethods, PyArrayDyn, PyArrayMethods, PyUntypedArray, PyUntypedArrayMethods,
 };
@@ -11,6 +11,7 @@ use pyo3::prelude::*;
 use pyo3::types::PyAny;
 
 use distmap::ClassLabel;
+use rayon::prelude::*;
 
 /// `numpy.asarray(obj)` in native byte order: lists, torch CPU tensors and big-endian arrays
 /// are accepted; what numpy cannot turn into an array is a `TypeError`.
@@ -149,57 +150,69 @@ pub fn spacing(obj: Option<&Bound<'_, PyAny>>, rank: usize, what: &str) -> PyRes
     Ok(values)
 }
 
-/// A one-hot array `(K, *spatial)` of any integer or bool dtype as 0/1 bytes, checked as the
-/// original asserts `one_hot(seg, axis=0)`: every element 0 or 1, each spatial element in exactly
-/// one channel.
-pub fn one_hot_bytes<T: ClassLabel>(
-    one_hot: ArrayViewD<'_, T>,
-    what: &str,
-) -> PyResult<ArrayD<u8>> {
-    if one_hot.ndim() < 2 {
-        return Err(PyValueError::new_err(format!(
-            "{what}: a one-hot array has shape (K, *spatial), got rank {}",
-            one_hot.ndim()
-        )));
+/// Elements per parallel chunk of the one-hot check.
+const CHUNK: usize = 1 << 16;
+
+/// The label map of a one-hot buffer (`channels` row-major channels of `n` elements each),
+/// checked as the original asserts `one_hot(seg, axis=0)`: every value 0 or 1, each element in
+/// exactly one channel. The first problem in element order is reported, so a bad input gets the
+/// same message every time.
+pub fn one_hot_labels<T: ClassLabel, L: ClassLabel>(
+    flat: &[T],
+    channels: usize,
+    spatial: &[usize],
+) -> Result<Vec<L>, String> {
+    let n: usize = spatial.iter().product();
+    let zero = L::from_class_index(0);
+    let mut labels = vec![zero; n];
+    let mut counts = vec![0u8; n];
+    let problems: Vec<Option<(usize, String)>> = labels
+        .par_chunks_mut(CHUNK)
+        .zip(counts.par_chunks_mut(CHUNK))
+        .enumerate()
+        .map(|(c, (labels, counts))| {
+            let start = c * CHUNK;
+            for k in 0..channels {
+                let label = L::from_class_index(k);
+                let channel = &flat[k * n + start..k * n + start + labels.len()];
+                for (j, v) in channel.iter().enumerate() {
+                    match v.class_index() {
+                        Some(0) => {}
+                        Some(1) => {
+                            counts[j] = counts[j].saturating_add(1);
+                            labels[j] = label;
+                        }
+                        _ => {
+                            let reason = format!(
+                                "a one-hot array holds only 0 and 1, found {}",
+                                v.wide()
+                            );
+                            return Some((start + j, reason));
+                        }
+                    }
+                }
+            }
+            let j = counts.iter().position(|&c| c != 1)?;
+            let index = unravel(start + j, spatial);
+            let reason = format!(
+                "not one-hot along axis 0: element {index:?} is in {}{} channels",
+                counts[j],
+                if counts[j] == u8::MAX { " or more" } else { "" }
+            );
+            Some((start + j, reason))
+        })
+        .collect();
+    match problems.into_iter().flatten().min_by_key(|(at, _)| *at) {
+        Some((_, reason)) => Err(reason),
+        None => Ok(labels),
     }
-    if let Some(v) = one_hot
-        .iter()
-        .find(|v| !matches!(v.class_index(), Some(0 | 1)))
-    {
-        return Err(PyValueError::new_err(format!(
-            "{what}: a one-hot array holds only 0 and 1, found {}",
-            v.wide()
-        )));
+}
+
+fn unravel(mut flat: usize, shape: &[usize]) -> Vec<usize> {
+    let mut index = vec![0; shape.len()];
+    for (i, &n) in shape.iter().enumerate().rev() {
+        index[i] = flat % n.max(1);
+        flat /= n.max(1);
     }
-    // Row-major whatever the input's layout (`mapv` would keep a Fortran order).
-    let bytes = ArrayD::from_shape_vec(
-        one_hot.raw_dim(),
-        one_hot
-            .iter()
-            .map(|v| v.class_index().unwrap_or(0) as u8)
-            .collect(),
-    )
-    .expect("one byte per element");
-    let channels = bytes.shape()[0];
-    let flat = bytes.as_slice().expect("a fresh array is contiguous");
-    let per_channel = flat.len() / channels.max(1);
-    let mut counts = vec![0u32; per_channel];
-    for channel in flat.chunks(per_channel.max(1)) {
-        for (c, &v) in counts.iter_mut().zip(channel) {
-            *c += u32::from(v);
-        }
-    }
-    if let Some((i, &c)) = counts.iter().enumerate().find(|(_, &c)| c != 1) {
-        let mut index = Vec::new();
-        let mut rest = i;
-        for &n in bytes.shape()[1..].iter().rev() {
-            index.push(rest % n);
-            rest /= n;
-        }
-        index.reverse();
-        return Err(PyValueError::new_err(format!(
-            "{what}: not one-hot along axis 0: element {index:?} is in {c} channels"
-        )));
-    }
-    Ok(bytes)
+    index
 }

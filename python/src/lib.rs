@@ -13,17 +13,17 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 
 use distmap::metrics::{pair_metrics, EmptyMaskRule, PairMetrics};
 use distmap::{
-    distance_maps_from_one_hot_into, distance_maps_into, BorderOffset, ClassLabel, MapFloat,
+    distance_maps_into, BorderOffset, ClassLabel, MapFloat,
     MapKind, MapOptions, NamedChoice, WholeImageClass,
 };
-use numpy::ndarray::{self, ArrayD, ArrayViewD, Axis, IxDyn};
+use numpy::ndarray::{ArrayD, ArrayViewD, IxDyn};
 use numpy::{IntoPyArray, PyArrayDescr, PyArrayDescrMethods, PyUntypedArrayMethods};
 use pyo3::exceptions::{PyRuntimeError, PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PyAny, PyDict};
 use rayon::prelude::*;
 
-use crate::arrays::{native_array, one_hot_bytes, spacing, LabelDtype};
+use crate::arrays::{native_array, one_hot_labels, spacing, LabelDtype};
 
 /// Runs `work` without the GIL, on the package's pool; a Rust panic (a bug) becomes a
 /// `RuntimeError` instead of a `PanicException`.
@@ -135,67 +135,70 @@ fn one_hot_maps<'py>(
     let shape = array.shape().to_vec();
     let spatial = shape[1 + leading..].to_vec();
     let spacing = spacing(resolution, spatial.len(), "resolution")?;
-    let bytes: ArrayD<u8> = with_label_view!(&array, label_dtype, |view| {
-        let items: Vec<ArrayViewD<'_, _>> = if batched {
-            view.axis_iter(Axis(0)).collect()
-        } else {
-            vec![view.view()]
-        };
-        let mut checked = Vec::with_capacity(items.len());
-        for (b, item) in items.into_iter().enumerate() {
-            let name = if batched {
-                format!("{what}[{b}]")
-            } else {
-                what.to_string()
-            };
-            checked.push(one_hot_bytes(item, &name)?);
-        }
-        let views: Vec<_> = checked.iter().map(|c| c.view()).collect();
-        Ok(if batched {
-            ndarray::stack(Axis(0), &views).expect("items of one array share a shape")
-        } else {
-            checked.pop().expect("one item")
-        })
-    })?;
     let output = OutputType::of(py, dtype, array.dtype())?;
-    match output {
-        OutputType::F32 => deliver(
-            py,
-            batch_maps::<f32>(py, &bytes, &shape, &spatial, &spacing, &options)?,
-            &output,
-        ),
-        _ => deliver(
-            py,
-            batch_maps::<f64>(py, &bytes, &shape, &spatial, &spacing, &options)?,
-            &output,
-        ),
-    }
+    with_label_view!(&array, label_dtype, |view| {
+        let view = view.as_standard_layout();
+        let flat = view.as_slice().expect("standard layout is contiguous");
+        match output {
+            OutputType::F32 => deliver(
+                py,
+                one_hot_batch_maps::<_, f32>(py, flat, &shape, leading, &spacing, &options)?,
+                &output,
+            ),
+            _ => deliver(
+                py,
+                one_hot_batch_maps::<_, f64>(py, flat, &shape, leading, &spacing, &options)?,
+                &output,
+            ),
+        }
+    })
 }
 
-fn batch_maps<O: MapFloat>(
+/// The maps of `flat`, one-hot items `(K, *spatial)` after `leading` batch axes of `shape`:
+/// each item becomes a label map (checked one-hot), whose maps are the label path's (one
+/// transform for both classes when K = 2), in parallel over the batch.
+fn one_hot_batch_maps<T: ClassLabel, O: MapFloat>(
     py: Python<'_>,
-    bytes: &ArrayD<u8>,
+    flat: &[T],
     shape: &[usize],
-    spatial: &[usize],
+    leading: usize,
     spacing: &[f64],
     options: &MapOptions,
 ) -> PyResult<ArrayD<O>> {
-    let input = bytes.as_slice().expect("a fresh array is contiguous");
-    let item_len = shape[shape.len() - spatial.len() - 1..]
-        .iter()
-        .product::<usize>();
-    compute(py, || {
-        let mut out = vec![O::default(); input.len()];
-        if item_len > 0 {
-            out.par_chunks_mut(item_len)
-                .zip(input.par_chunks(item_len))
-                .try_for_each(|(o, i)| {
-                    distance_maps_from_one_hot_into(i, spatial, spacing, options, o)
-                })?;
+    let channels = shape[leading];
+    let spatial = &shape[leading + 1..];
+    let item_len = shape[leading..].iter().product::<usize>();
+    let result = compute(py, || -> Result<Vec<O>, (usize, String)> {
+        let mut out = distmap::map_buffer::<O>(flat.len());
+        if item_len == 0 {
+            return Ok(out);
         }
-        Ok(ArrayD::from_shape_vec(IxDyn(shape), out).expect("one value per input element"))
-    })?
-    .map_err(|e: distmap::DistmapError| distmap_error("seg", e))
+        let items: Vec<Result<(), (usize, String)>> = out
+            .par_chunks_mut(item_len)
+            .zip(flat.par_chunks(item_len))
+            .enumerate()
+            .map(|(b, (out, item))| {
+                let labelled = if channels <= 256 {
+                    one_hot_labels::<T, u8>(item, channels, spatial).and_then(|labels| {
+                        distance_maps_into(&labels, spatial, channels, spacing, options, out)
+                            .map_err(|e| e.to_string())
+                    })
+                } else {
+                    one_hot_labels::<T, u32>(item, channels, spatial).and_then(|labels| {
+                        distance_maps_into(&labels, spatial, channels, spacing, options, out)
+                            .map_err(|e| e.to_string())
+                    })
+                };
+                labelled.map_err(|reason| (b, reason))
+            })
+            .collect();
+        items.into_iter().collect::<Result<(), _>>().map(|()| out)
+    })?;
+    let maps = result.map_err(|(b, reason)| {
+        let item = if leading > 0 { format!("seg[{b}]") } else { "seg".to_string() };
+        PyValueError::new_err(format!("{item}: {reason}"))
+    })?;
+    Ok(ArrayD::from_shape_vec(IxDyn(shape), maps).expect("one value per input element"))
 }
 
 /// The boundary loss's signed distance maps of a one-hot array `(K, *spatial)`, bit for bit those
@@ -309,7 +312,7 @@ fn label_maps<T: ClassLabel, O: MapFloat>(
     let mut shape = vec![classes];
     shape.extend_from_slice(labels.shape());
     let maps = compute(py, || {
-        let mut out = vec![O::default(); flat.len() * classes];
+        let mut out = distmap::map_buffer::<O>(flat.len() * classes);
         distance_maps_into(flat, labels.shape(), classes, spacing, options, &mut out).map(|()| out)
     })?
     .map_err(|e| distmap_error("labels", e))?;

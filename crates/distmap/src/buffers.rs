@@ -7,8 +7,8 @@
 const HUGE_PAGE_THRESHOLD: usize = 4 << 20;
 
 /// `vec![T::default(); len]` (fresh zero pages from the allocator for float zeros), advised to use
-/// huge pages when large.
-pub(crate) fn zeroed_vec<T: Default + Clone>(len: usize) -> Vec<T> {
+/// huge pages when large: the output buffer of a map that is written once, element by element.
+pub fn zeroed_vec<T: Default + Clone>(len: usize) -> Vec<T> {
     let buffer = vec![T::default(); len];
     advise_huge_pages(&buffer);
     buffer

@@ -76,6 +76,7 @@ mod options;
 pub mod surface;
 mod transform;
 
+pub use buffers::zeroed_vec as map_buffer;
 pub use error::DistmapError;
 pub use maps::{
     distance_maps, distance_maps_from_one_hot, distance_maps_from_one_hot_into, distance_maps_into,

@@ -7,11 +7,12 @@
 //! nothing about networks or losses.
 
 mod loader;
+mod names;
 mod slices;
+mod streams;
 pub mod synthetic;
 
 pub use loader::{patient_batches, slice_batches, Batch, Loader, SliceCache};
-pub use slices::{
-    natural_cmp, read_spacing, stem as slice_stem, DataError, Dataset, MapNormalization,
-    OpenOptions, Slice, Stream, StreamKind,
-};
+pub use names::{natural_cmp, stem as slice_stem};
+pub use slices::{read_spacing, DataError, Dataset, OpenOptions, Slice};
+pub use streams::{MapNormalization, Stream, StreamKind};

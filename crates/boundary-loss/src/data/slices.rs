@@ -1,12 +1,13 @@
-use std::cmp::Ordering;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use ndarray::ArrayD;
 
+use super::names::{natural_cmp, stem};
+use super::streams::{Stream, StreamKind};
+
 use distmap::{distance_maps_into, MapOptions};
-use serde::{Deserialize, Serialize};
 use volume_io::{read_label_map, read_npy_f32, read_png_levels};
 
 /// One slice as read.
@@ -36,96 +37,6 @@ fn bad(path: &Path, reason: impl Into<String>) -> DataError {
     DataError::Bad {
         path: path.to_path_buf(),
         reason: reason.into(),
-    }
-}
-
-/// How a stream's files become a `(channels, H, W)` float array.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum StreamKind {
-    /// Network input: float32 `.npy` `(modalities, H, W)` or `(H, W)`, values in [0, 1].
-    ImageNpy,
-    /// Network input: 8-bit gray PNG divided by 255.
-    ImagePng,
-    /// Class map (`.npy` integers or gray PNG levels) to a one-hot `(K, H, W)`.
-    OneHot,
-    /// Class map to its signed distance maps `(K, H, W)`, computed on the fly with the slice's
-    /// spacing (the original 2-D data loader).
-    DistanceMap,
-    /// A precomputed float `.npy` `(K, H, W)`, read as is (e.g. `3d_distmap`).
-    Precomputed,
-}
-
-/// How distance maps (computed or precomputed) are scaled before the loss sees them. The
-/// boundary loss is linear in the map, so a scale divides the loss and its gradient by the same
-/// factor (the original's FAQ: "several persons reported that normalization helped").
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, Default)]
-#[serde(rename_all = "snake_case")]
-pub enum MapNormalization {
-    /// Distances in mm (or voxels without spacing), as the original.
-    #[default]
-    None,
-    /// Per image and class, divided by the largest absolute value of that map (maps in [-1, 1];
-    /// an all-zero map stays zero).
-    MaxAbs,
-    /// Divided by a fixed distance in mm (e.g. `normalize = { scale = 10.0 }`).
-    Scale(f64),
-}
-
-impl MapNormalization {
-    /// Why the setting cannot be used, if it cannot.
-    pub fn check(&self) -> Result<(), String> {
-        match self {
-            MapNormalization::Scale(s) if !(s.is_finite() && *s > 0.0) => {
-                Err(format!("scale {s} must be a positive number of mm"))
-            }
-            _ => Ok(()),
-        }
-    }
-
-    fn is_none(&self) -> bool {
-        *self == MapNormalization::None
-    }
-
-    /// Scales `(classes, pixels)` maps in place.
-    pub fn apply(&self, maps: &mut [f32], classes: usize) {
-        match *self {
-            MapNormalization::None => {}
-            MapNormalization::Scale(scale) => {
-                let inverse = (1.0 / scale) as f32;
-                maps.iter_mut().for_each(|v| *v *= inverse);
-            }
-            MapNormalization::MaxAbs => {
-                let pixels = maps.len() / classes.max(1);
-                for map in maps.chunks_mut(pixels.max(1)) {
-                    let largest = map.iter().fold(0f32, |m, v| m.max(v.abs()));
-                    if largest > 0.0 {
-                        map.iter_mut().for_each(|v| *v /= largest);
-                    }
-                }
-            }
-        }
-    }
-}
-
-/// One input stream: a folder of the split and what to do with its files.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Stream {
-    pub folder: String,
-    pub kind: StreamKind,
-    /// Distance-map streams only (`distance_map`, `precomputed`).
-    #[serde(default, skip_serializing_if = "MapNormalization::is_none")]
-    pub normalize: MapNormalization,
-}
-
-impl Stream {
-    pub fn new(folder: &str, kind: StreamKind) -> Self {
-        Stream {
-            folder: folder.to_string(),
-            kind,
-            normalize: MapNormalization::None,
-        }
     }
 }
 
@@ -174,47 +85,6 @@ pub struct Dataset {
 /// array axis; empty when neither exists.
 pub fn read_spacing(dir: &Path, name: &str) -> Result<BTreeMap<String, Vec<f64>>, DataError> {
     Ok(volume_io::read_spacing(dir, name)?.unwrap_or_default())
-}
-
-/// Natural (numeric-aware) order: `case_2` before `case_10`.
-pub fn natural_cmp(a: &str, b: &str) -> Ordering {
-    let (mut a, mut b) = (a.as_bytes(), b.as_bytes());
-    loop {
-        match (a.first(), b.first()) {
-            (None, None) => return Ordering::Equal,
-            (None, _) => return Ordering::Less,
-            (_, None) => return Ordering::Greater,
-            (Some(x), Some(y)) if x.is_ascii_digit() && y.is_ascii_digit() => {
-                let da = a.iter().take_while(|c| c.is_ascii_digit()).count();
-                let db = b.iter().take_while(|c| c.is_ascii_digit()).count();
-                let (na, nb) = (trim_zeros(&a[..da]), trim_zeros(&b[..db]));
-                let order = na.len().cmp(&nb.len()).then(na.cmp(nb)).then(da.cmp(&db));
-                if order != Ordering::Equal {
-                    return order;
-                }
-                (a, b) = (&a[da..], &b[db..]);
-            }
-            (Some(x), Some(y)) => {
-                if x != y {
-                    return x.cmp(y);
-                }
-                (a, b) = (&a[1..], &b[1..]);
-            }
-        }
-    }
-}
-
-fn trim_zeros(digits: &[u8]) -> &[u8] {
-    let first = digits
-        .iter()
-        .position(|&d| d != b'0')
-        .unwrap_or(digits.len());
-    &digits[first..]
-}
-
-/// The stem of a slice file name (without `.npy` / `.png`).
-pub fn stem(name: &str) -> &str {
-    name.rsplit_once('.').map_or(name, |(s, _)| s)
 }
 
 impl Dataset {

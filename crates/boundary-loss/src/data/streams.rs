@@ -1,0 +1,94 @@
+//! What a data set's streams are: the folder, how its files become arrays ([`StreamKind`]) and
+//! how distance maps are scaled ([`MapNormalization`]); the run file's `[[streams]]`.
+
+use serde::{Deserialize, Serialize};
+
+/// How a stream's files become a `(channels, H, W)` float array.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StreamKind {
+    /// Network input: float32 `.npy` `(modalities, H, W)` or `(H, W)`, values in [0, 1].
+    ImageNpy,
+    /// Network input: 8-bit gray PNG divided by 255.
+    ImagePng,
+    /// Class map (`.npy` integers or gray PNG levels) to a one-hot `(K, H, W)`.
+    OneHot,
+    /// Class map to its signed distance maps `(K, H, W)`, computed on the fly with the slice's
+    /// spacing (the original 2-D data loader).
+    DistanceMap,
+    /// A precomputed float `.npy` `(K, H, W)`, read as is (e.g. `3d_distmap`).
+    Precomputed,
+}
+
+/// How distance maps (computed or precomputed) are scaled before the loss sees them. The
+/// boundary loss is linear in the map, so a scale divides the loss and its gradient by the same
+/// factor (the original's FAQ: "several persons reported that normalization helped").
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum MapNormalization {
+    /// Distances in mm (or voxels without spacing), as the original.
+    #[default]
+    None,
+    /// Per image and class, divided by the largest absolute value of that map (maps in [-1, 1];
+    /// an all-zero map stays zero).
+    MaxAbs,
+    /// Divided by a fixed distance in mm (e.g. `normalize = { scale = 10.0 }`).
+    Scale(f64),
+}
+
+impl MapNormalization {
+    /// Why the setting cannot be used, if it cannot.
+    pub fn check(&self) -> Result<(), String> {
+        match self {
+            MapNormalization::Scale(s) if !(s.is_finite() && *s > 0.0) => {
+                Err(format!("scale {s} must be a positive number of mm"))
+            }
+            _ => Ok(()),
+        }
+    }
+
+    fn is_none(&self) -> bool {
+        *self == MapNormalization::None
+    }
+
+    /// Scales `(classes, pixels)` maps in place.
+    pub fn apply(&self, maps: &mut [f32], classes: usize) {
+        match *self {
+            MapNormalization::None => {}
+            MapNormalization::Scale(scale) => {
+                let inverse = (1.0 / scale) as f32;
+                maps.iter_mut().for_each(|v| *v *= inverse);
+            }
+            MapNormalization::MaxAbs => {
+                let pixels = maps.len() / classes.max(1);
+                for map in maps.chunks_mut(pixels.max(1)) {
+                    let largest = map.iter().fold(0f32, |m, v| m.max(v.abs()));
+                    if largest > 0.0 {
+                        map.iter_mut().for_each(|v| *v /= largest);
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// One input stream: a folder of the split and what to do with its files.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Stream {
+    pub folder: String,
+    pub kind: StreamKind,
+    /// Distance-map streams only (`distance_map`, `precomputed`).
+    #[serde(default, skip_serializing_if = "MapNormalization::is_none")]
+    pub normalize: MapNormalization,
+}
+
+impl Stream {
+    pub fn new(folder: &str, kind: StreamKind) -> Self {
+        Stream {
+            folder: folder.to_string(),
+            kind,
+            normalize: MapNormalization::None,
+        }
+    }
+}
