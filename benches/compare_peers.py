@@ -16,24 +16,14 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-CACHE = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "boundary-loss"
-VENV = CACHE / "bench-venv"
 PACKAGES = ["numpy==2.4.*", "scipy==1.17.*", "edt==3.1.*"]
 
 
-def ensure_venv():
-    """Re-executes this script inside its own venv (created on first use)."""
-    if Path(sys.prefix).resolve() == VENV.resolve():
-        return
-    python = VENV / "bin" / "python"
-    if not python.exists():
-        subprocess.run([sys.executable, "-m", "venv", str(VENV)], check=True)
-        subprocess.run([str(python), "-m", "pip", "install", "-q", *PACKAGES], check=True)
-    os.execv(str(python), [str(python), __file__, *sys.argv[1:]])
-
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import bench_venv  # noqa: E402
 
 if __name__ == "__main__":  # imported by compare_python.py, which brings its own venv
-    ensure_venv()
+    bench_venv.run_inside("bench-venv", PACKAGES)
 
 import numpy as np  # noqa: E402
 from scipy.ndimage import distance_transform_edt  # noqa: E402

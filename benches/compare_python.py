@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """The Python package (python/) against the original's one_hot2dist (scipy) and the `edt` package,
-timed in one process on the workloads of docs/benchmarks.md, next to the Rust benchmark of the
-same maps (`bench_workloads`, run in the same session): the package's cost over Rust is the
-array conversion and the checks. Then a PyTorch DataLoader with 2 workers computing the maps on
+timed in one process on the workloads of docs/benchmarks.md, next to the same maps timed inside
+Rust (distmap::distance_maps, call by call alternating with the Python calls): the package's
+cost over Rust is the array conversion and the checks. Then a PyTorch DataLoader with 2 workers computing the maps on
 the fly for ISLES-like 256x256 slices, with the original's function and with ours.
 
 Usage: python3 benches/compare_python.py [--quick] [--markdown OUT.md]
@@ -10,89 +10,91 @@ It makes its own virtual environment (numpy, scipy, edt, torch from PyPI, and th
 installed from ./python) under ~/.cache/boundary-loss/python-bench-venv; set PYTHON_BENCH_VENV to
 use another venv (the script installs what is missing into it).
 """
-import json
 import os
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-CACHE = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "boundary-loss"
-VENV = Path(os.environ.get("PYTHON_BENCH_VENV", CACHE / "python-bench-venv"))
 PACKAGES = ["numpy", "scipy", "edt", "torch"]
 
 
-def ensure_venv():
-    """Re-executes this script inside its venv, with the packages and ours installed."""
-    if Path(sys.prefix).resolve() == VENV.resolve():
-        return
-    python = VENV / "bin" / "python"
-    if not python.exists():
-        subprocess.run([sys.executable, "-m", "venv", str(VENV)], check=True)
+def install_ours(python):
+    """The peers' packages that are missing, and the package from ./python (rebuilt)."""
     missing = [p for p in PACKAGES
                if subprocess.run([str(python), "-c", f"import {p}"], capture_output=True).returncode]
     if missing:
         subprocess.run([str(python), "-m", "pip", "install", "-q", *missing], check=True)
     env = dict(os.environ)
-    env.setdefault("CARGO_TARGET_DIR", str(CACHE / "target-python"))
+    env.setdefault("CARGO_TARGET_DIR", str(bench_venv.CACHE / "target-python"))
     subprocess.run([str(python), "-m", "pip", "install", "-q", "--force-reinstall", "--no-deps",
                     str(ROOT / "python")], check=True, env=env)
-    os.execv(str(python), [str(python), __file__, *sys.argv[1:]])
 
 
-ensure_venv()
+sys.path.insert(0, str(ROOT / "benches"))
+import bench_venv  # noqa: E402
+
+bench_venv.run_inside("python-bench-venv", PACKAGES, override="PYTHON_BENCH_VENV",
+                      setup=install_ours)
 
 import numpy as np  # noqa: E402
 
-sys.path.insert(0, str(ROOT / "benches"))
 import compare_peers as peers  # noqa: E402  (the workloads, the original and the edt variants)
 
 import boundary_loss as bl  # noqa: E402
 
 
-def rust_bench(manifest, threads):
-    subprocess.run(["cargo", "build", "--release", "-q", "-p", "distmap", "--example",
-                    "bench_workloads"], cwd=ROOT, check=True)
-    return peers.ours(manifest, threads)
-
-
 def maps_table(budget):
-    tmp = Path(tempfile.mkdtemp(prefix="python-bench-"))
-    manifest, loads = [], peers.workloads()
-    for i, (name, labels, K, spacing) in enumerate(loads):
-        np.save(tmp / f"w{i}.npy", labels)
-        manifest.append({"name": name, "file": f"w{i}.npy", "classes": K, "spacing": spacing})
-    (tmp / "manifest.json").write_text(json.dumps(manifest))
-    rust = rust_bench(tmp / "manifest.json", 1)
+    loads = peers.workloads()
     bl.set_num_threads(1)
-    rows = []
+    exact, scipy_ms, edt_ms = {}, {}, {}
     for name, labels, K, spacing in loads:
         seg = np.stack([(labels == k) for k in range(K)]).astype(np.uint8)
         reference = peers.one_hot2dist(seg, spacing, dtype=np.float64)
         mine = bl.one_hot2dist(seg, spacing, dtype=np.float64)
-        exact = bool(np.array_equal(mine.view(np.uint64), reference.view(np.uint64)))
-        scipy_ms = peers.median_ms(lambda: peers.one_hot2dist(seg, spacing, dtype=np.float64), budget)
-        edt_ms = min(peers.median_ms(lambda: fn(labels, K, spacing, 1), budget)
-                     for fn in (peers.edt_per_class, peers.edt_multilabel))
-        one_hot_ms = peers.median_ms(lambda: bl.one_hot2dist(seg, spacing, dtype=np.float64), budget)
-        label_ms = peers.median_ms(lambda: bl.label2dist(labels, K, spacing, dtype=np.float64), budget)
-        rust_ms = rust[name]["f64_ms"]
-        rows.append((name, scipy_ms, edt_ms, rust_ms, one_hot_ms, label_ms, exact))
-        print(f"{name}: scipy {scipy_ms:.2f} | edt {edt_ms:.3f} | Rust {rust_ms:.3f} | "
-              f"one_hot2dist {one_hot_ms:.3f} | label2dist {label_ms:.3f} ms | exact={exact}", flush=True)
+        exact[name] = bool(np.array_equal(mine.view(np.uint64), reference.view(np.uint64)))
+        scipy_ms[name] = peers.median_ms(lambda: peers.one_hot2dist(seg, spacing, np.float64), budget)
+        edt_ms[name] = min(peers.median_ms(lambda: fn(labels, K, spacing, 1), budget)
+                           for fn in (peers.edt_per_class, peers.edt_multilabel))
+    # This machine's speed drifts by tens of percent over minutes, so the Python calls and the
+    # same maps timed inside Rust (`_time_label_maps`: distmap::distance_maps to float64 on the
+    # package's pool, no conversion) alternate call by call, and each keeps its median.
+    rust_ms, one_hot_ms, label_ms = {}, {}, {}
+    for name, labels, K, spacing in loads:
+        seg = np.stack([(labels == k) for k in range(K)]).astype(np.uint8)
+        samples = ([], [], [])
+        start = time.perf_counter()
+        while len(samples[0]) < 5 or (time.perf_counter() - start < 3 * budget
+                                       and len(samples[0]) < 200):
+            t = time.perf_counter()
+            bl.one_hot2dist(seg, spacing, dtype=np.float64)
+            samples[0].append(time.perf_counter() - t)
+            t = time.perf_counter()
+            bl.label2dist(labels, K, spacing, dtype=np.float64)
+            samples[1].append(time.perf_counter() - t)
+            samples[2].append(bl._time_label_maps(labels, K, spacing)[0])
+        one_hot_ms[name], label_ms[name], rust_ms[name] = (
+            float(np.median(x[1:])) * 1e3 for x in samples)  # the first call warms up
+    rows = []
+    for name, *_ in loads:
+        rows.append((name, scipy_ms[name], edt_ms[name], rust_ms[name], one_hot_ms[name],
+                     label_ms[name], exact[name]))
+        print(f"{name}: scipy {scipy_ms[name]:.2f} | edt {edt_ms[name]:.3f} | Rust {rust_ms[name]:.3f} | "
+              f"one_hot2dist {one_hot_ms[name]:.3f} | label2dist {label_ms[name]:.3f} ms | "
+              f"exact={exact[name]}", flush=True)
     lines = [
-        "| workload | scipy one_hot2dist (ms) | best edt (ms) | Rust distmap (ms) "
+        "| workload | scipy one_hot2dist (ms) | best edt (ms) | Rust distance_maps (ms) "
         "| Python one_hot2dist (ms) | Python label2dist (ms) | Python vs scipy | Python vs edt "
-        "| Rust vs edt | Python / Rust time | == scipy |",
-        "|" + "---|" * 11,
+        "| Rust vs edt | one_hot2dist / Rust time | label2dist / Rust time | == scipy |",
+        "|" + "---|" * 12,
     ]
     for name, scipy_ms, edt_ms, rust_ms, one_hot_ms, label_ms, exact in rows:
         lines.append(
             f"| {name} | {scipy_ms:.2f} | {edt_ms:.3f} | {rust_ms:.3f} | {one_hot_ms:.3f} | "
             f"{label_ms:.3f} | {scipy_ms / one_hot_ms:.1f}x | {edt_ms / one_hot_ms:.2f}x | "
-            f"{edt_ms / rust_ms:.2f}x | {one_hot_ms / rust_ms:.3f} | {'yes' if exact else 'no'} |")
+            f"{edt_ms / rust_ms:.2f}x | {one_hot_ms / rust_ms:.3f} | {label_ms / rust_ms:.3f} | "
+            f"{'yes' if exact else 'no (1 ulp, see above)'} |")
     return "\n".join(lines)
 
 

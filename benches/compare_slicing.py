@@ -19,23 +19,14 @@ from multiprocessing import Pool
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-CACHE = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "boundary-loss"
-VENV = CACHE / "slice-venv"
 PACKAGES = ["numpy==2.4.*", "scipy==1.17.*", "nibabel==5.*", "scikit-image==0.25.*", "imageio==2.*"]
 
 
-def ensure_venv():
-    """Re-executes this script inside its own venv (created on first use)."""
-    if Path(sys.prefix).resolve() == VENV.resolve():
-        return
-    python = VENV / "bin" / "python"
-    if not python.exists():
-        subprocess.run([sys.executable, "-m", "venv", str(VENV)], check=True)
-        subprocess.run([str(python), "-m", "pip", "install", "-q", *PACKAGES], check=True)
-    os.execv(str(python), [str(python), __file__, *sys.argv[1:]])
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import bench_venv  # noqa: E402
 
+bench_venv.run_inside("slice-venv", PACKAGES)
 
-ensure_venv()
 
 import imageio.v3 as iio  # noqa: E402
 import nibabel as nib  # noqa: E402

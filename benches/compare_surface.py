@@ -18,25 +18,14 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-CACHE = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "boundary-loss"
-VENV = CACHE / "surface-venv"
 PACKAGES = ["numpy==2.4.*", "scipy==1.17.*", "medpy==0.5.*", "monai==1.6.*", "torch"]
 
 
-def ensure_python():
-    """Re-executes this script with a Python that has the peers (made on first use)."""
-    wanted = os.environ.get("SURFACE_PYTHON")
-    python = Path(wanted) if wanted else VENV / "bin" / "python"
-    if os.environ.get("SURFACE_REEXEC"):
-        return
-    if not python.exists():
-        subprocess.run([sys.executable, "-m", "venv", str(VENV)], check=True)
-        subprocess.run([str(python), "-m", "pip", "install", "-q", *PACKAGES], check=True)
-    os.environ["SURFACE_REEXEC"] = "1"
-    os.execv(str(python), [str(python), __file__, *sys.argv[1:]])
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import bench_venv  # noqa: E402
 
+bench_venv.run_inside("surface-venv", PACKAGES, override="SURFACE_PYTHON")
 
-ensure_python()
 
 import numpy as np  # noqa: E402
 import torch  # noqa: E402

@@ -20,21 +20,13 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-CACHE = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "boundary-loss"
-VENV = CACHE / "torch-venv"
 
 
-def ensure_venv():
-    if Path(sys.prefix).resolve() == VENV.resolve():
-        return
-    python = VENV / "bin" / "python"
-    if not python.exists():
-        subprocess.run([sys.executable, "-m", "venv", str(VENV)], check=True)
-        subprocess.run([str(python), "-m", "pip", "install", "-q", "torch", "numpy"], check=True)
-    os.execv(str(python), [str(python), __file__, *sys.argv[1:]])
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import bench_venv  # noqa: E402
 
+bench_venv.run_inside("torch-venv", ["torch", "numpy"])
 
-ensure_venv()
 
 import torch  # noqa: E402
 import torch.nn as nn  # noqa: E402

@@ -79,3 +79,9 @@ def set_num_threads(n: int) -> None:
 
 def get_num_threads() -> int:
     """The number of worker threads calls use."""
+
+def _time_label_maps(
+    labels: np.ndarray, classes: int, spacing: Spacing = None, repeats: int = 1
+) -> list[float]:
+    """Benchmark hook: seconds of each run of the Rust maps (float64) of a uint8 label map,
+    timed inside Rust without the conversion a Python call adds."""

@@ -183,10 +183,8 @@ pub fn one_hot_labels<T: ClassLabel, L: ClassLabel>(
                             labels[j] = label;
                         }
                         _ => {
-                            let reason = format!(
-                                "a one-hot array holds only 0 and 1, found {}",
-                                v.wide()
-                            );
+                            let reason =
+                                format!("a one-hot array holds only 0 and 1, found {}", v.wide());
                             return Some((start + j, reason));
                         }
                     }

@@ -13,8 +13,8 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 
 use distmap::metrics::{pair_metrics, EmptyMaskRule, PairMetrics};
 use distmap::{
-    distance_maps_into, BorderOffset, ClassLabel, MapFloat,
-    MapKind, MapOptions, NamedChoice, WholeImageClass,
+    distance_maps_into, BorderOffset, ClassLabel, MapFloat, MapKind, MapOptions, NamedChoice,
+    WholeImageClass,
 };
 use numpy::ndarray::{ArrayD, ArrayViewD, IxDyn};
 use numpy::{IntoPyArray, PyArrayDescr, PyArrayDescrMethods, PyUntypedArrayMethods};
@@ -195,7 +195,11 @@ fn one_hot_batch_maps<T: ClassLabel, O: MapFloat>(
         items.into_iter().collect::<Result<(), _>>().map(|()| out)
     })?;
     let maps = result.map_err(|(b, reason)| {
-        let item = if leading > 0 { format!("seg[{b}]") } else { "seg".to_string() };
+        let item = if leading > 0 {
+            format!("seg[{b}]")
+        } else {
+            "seg".to_string()
+        };
         PyValueError::new_err(format!("{item}: {reason}"))
     })?;
     Ok(ArrayD::from_shape_vec(IxDyn(shape), maps).expect("one value per input element"))
@@ -436,6 +440,38 @@ fn get_num_threads() -> PyResult<usize> {
     pool::threads()
 }
 
+/// For benchmarks: the seconds of each of `repeats` runs of `distmap::distance_maps` (float64)
+/// on a uint8 label map, timed inside Rust on the package's pool, without the argument
+/// conversion and checks a call from Python adds; interleaved with `label2dist` calls it
+/// measures that overhead on a machine whose speed drifts.
+#[pyfunction]
+#[pyo3(signature = (labels, classes, spacing=None, repeats=1))]
+fn _time_label_maps(
+    labels: numpy::PyReadonlyArrayDyn<'_, u8>,
+    classes: usize,
+    spacing: Option<&Bound<'_, PyAny>>,
+    repeats: usize,
+) -> PyResult<Vec<f64>> {
+    let py = labels.py();
+    let view = labels.as_array();
+    let spacing = arrays::spacing(spacing, view.ndim(), "spacing")?;
+    let view = view.as_standard_layout();
+    let flat = view.as_slice().expect("standard layout is contiguous");
+    let options = MapOptions::default();
+    compute(py, || {
+        (0..repeats)
+            .map(|_| {
+                let start = std::time::Instant::now();
+                let mut out = distmap::map_buffer::<f64>(flat.len() * classes);
+                distance_maps_into(flat, view.shape(), classes, &spacing, &options, &mut out)
+                    .map_err(|e| distmap_error("labels", e))?;
+                drop(std::hint::black_box(out));
+                Ok(start.elapsed().as_secs_f64())
+            })
+            .collect()
+    })?
+}
+
 #[pymodule]
 fn boundary_loss(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(one_hot2dist, m)?)?;
@@ -445,6 +481,7 @@ fn boundary_loss(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(surface_metrics, m)?)?;
     m.add_function(wrap_pyfunction!(set_num_threads, m)?)?;
     m.add_function(wrap_pyfunction!(get_num_threads, m)?)?;
+    m.add_function(wrap_pyfunction!(_time_label_maps, m)?)?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     m.add("KINDS", MapKind::NAMES.to_vec())?;
     m.add("BORDERS", BorderOffset::NAMES.to_vec())?;

@@ -131,3 +131,10 @@ def test_thread_count_can_be_set():
     assert bl.get_num_threads() == 1
     bl.set_num_threads(0)
     assert bl.get_num_threads() >= 1
+
+
+def test_the_benchmark_hook_times_the_same_maps():
+    times = bl._time_label_maps(LABELS.astype(np.uint8), 2, (0.5, 2.0), repeats=3)
+    assert len(times) == 3 and all(t > 0 for t in times)
+    with pytest.raises(ValueError, match="label 1 at element"):
+        bl._time_label_maps(LABELS.astype(np.uint8), 1)

@@ -5,6 +5,23 @@
 //!
 //! Modules: [`recipe`] (the TOML recipe), [`runner`] (steps and their markers), [`figures`]
 //! (run folders to figures, also the `plot` command's), [`summary`] (the report over seeds).
+//!
+//! ```
+//! use experiment::{Experiment, ExperimentOptions, LoadedRecipe};
+//! use std::path::Path;
+//!
+//! // The shipped synthetic study, planned into an empty folder: every step would run.
+//! let recipes = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../recipes");
+//! let mut recipe = LoadedRecipe::from_file(&recipes.join("synthetic.toml")).unwrap();
+//! let out = std::env::temp_dir().join(format!("experiment-doc-{}", std::process::id()));
+//! recipe.recipe.out = Some(out);
+//! let experiment = Experiment::new(recipe, ExperimentOptions::default()).unwrap();
+//! let plan = experiment.plan();
+//! assert_eq!(plan[0].name, "data");
+//! assert!(plan.iter().all(|step| step.runs));
+//! // 3 targets x 3 seeds, each trained and measured.
+//! assert_eq!(plan.iter().filter(|s| s.name.starts_with("train")).count(), 9);
+//! ```
 
 pub mod figures;
 pub mod recipe;

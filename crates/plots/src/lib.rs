@@ -7,6 +7,28 @@
 //! uses the bundled DejaVu Sans (assets/, its licence next to it), so figures look the same on
 //! every machine and no system font library is needed. Every file is written to a temporary
 //! name and renamed.
+//!
+//! ```
+//! use plots::{Curve, CurvesFigure, Panel};
+//!
+//! let seed = |label: &str, values: Vec<f64>| Curve {
+//!     group: "gdl".into(),
+//!     label: label.into(),
+//!     values,
+//! };
+//! let dice = Panel {
+//!     metric: "val_dice".into(),
+//!     unit: String::new(),
+//!     lower_is_better: false,
+//!     curves: vec![seed("seed 0", vec![0.2, 0.5, 0.7]), seed("seed 1", vec![0.3, 0.6, 0.65])],
+//!     ylim: None,
+//! };
+//! let figure = CurvesFigure { title: "Validation Dice".into(), panels: vec![dice], smooth: 1 };
+//! let dir = std::env::temp_dir().join(format!("plots-doc-{}", std::process::id()));
+//! let written = figure.save(&dir.join("dice")).unwrap();
+//! assert_eq!(written.len(), 3); // dice.png, dice.svg and the numbers in dice.csv
+//! # std::fs::remove_dir_all(&dir).unwrap();
+//! ```
 
 use std::path::{Path, PathBuf};
 
