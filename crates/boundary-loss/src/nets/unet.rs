@@ -90,43 +90,6 @@ impl UNet {
             ),
         }
     }
-
-    /// Logits `(B, K, H, W)` of an input `(B, modalities, H, W)`.
-    pub fn forward(&self, x: Tensor<4>) -> Tensor<4> {
-        let x0 = self.conv0.forward(x);
-        let x1 = self.conv1.forward(x0.clone());
-        let x2 = self.conv2.forward(x1.clone());
-        let bridge = &self.bridge;
-        let b = bridge
-            .out
-            .forward(bridge.residual.forward(bridge.down.forward(x2.clone())));
-        let y0 = self.deconv1.forward(b);
-        let y1 = self
-            .deconv2
-            .forward(self.conv5.forward(Tensor::cat(vec![y0, x2], 1)));
-        let y2 = self
-            .deconv3
-            .forward(self.conv6.forward(Tensor::cat(vec![y1, x1], 1)));
-        let y3 = self.conv7.forward(Tensor::cat(vec![y2, x0], 1));
-        self.last.forward(y3)
-    }
-
-    /// Parameters of each top-level block, in forward order.
-    pub fn blocks(&self) -> Vec<(&'static str, usize)> {
-        vec![
-            ("conv0", self.conv0.trainable_params()),
-            ("conv1", self.conv1.trainable_params()),
-            ("conv2", self.conv2.trainable_params()),
-            ("bridge", self.bridge.trainable_params()),
-            ("deconv1", self.deconv1.trainable_params()),
-            ("conv5", self.conv5.trainable_params()),
-            ("deconv2", self.deconv2.trainable_params()),
-            ("conv6", self.conv6.trainable_params()),
-            ("deconv3", self.deconv3.trainable_params()),
-            ("conv7", self.conv7.trainable_params()),
-            ("final", self.last.trainable_params()),
-        ]
-    }
 }
 
 /// Two 3-D `convBatch`, the first one with a stride.
@@ -194,40 +157,52 @@ impl UNet3D {
             last: conv3d([g, classes], 1, 1, 0, true, device),
         }
     }
-
-    /// Logits `(B, K, D, H, W)` of an input `(B, modalities, D, H, W)`.
-    pub fn forward(&self, x: Tensor<5>) -> Tensor<5> {
-        let x0 = self.conv0.forward(x);
-        let x1 = self.conv1.forward(x0.clone());
-        let x2 = self.conv2.forward(x1.clone());
-        let bridge = &self.bridge;
-        let b = bridge
-            .out
-            .forward(bridge.residual.forward(bridge.down.forward(x2.clone())));
-        let y0 = self.deconv1.forward(b);
-        let y1 = self
-            .deconv2
-            .forward(self.conv5.forward(Tensor::cat(vec![y0, x2], 1)));
-        let y2 = self
-            .deconv3
-            .forward(self.conv6.forward(Tensor::cat(vec![y1, x1], 1)));
-        let y3 = self.conv7.forward(Tensor::cat(vec![y2, x0], 1));
-        self.last.forward(y3)
-    }
-
-    pub fn blocks(&self) -> Vec<(&'static str, usize)> {
-        vec![
-            ("conv0", self.conv0.trainable_params()),
-            ("conv1", self.conv1.trainable_params()),
-            ("conv2", self.conv2.trainable_params()),
-            ("bridge", self.bridge.trainable_params()),
-            ("deconv1", self.deconv1.trainable_params()),
-            ("conv5", self.conv5.trainable_params()),
-            ("deconv2", self.deconv2.trainable_params()),
-            ("conv6", self.conv6.trainable_params()),
-            ("deconv3", self.deconv3.trainable_params()),
-            ("conv7", self.conv7.trainable_params()),
-            ("final", self.last.trainable_params()),
-        ]
-    }
 }
+
+/// `forward` and `blocks` of [`UNet`] and [`UNet3D`], which share the topology and the field
+/// names: one text for both ranks.
+macro_rules! unet_topology {
+    ($net:ident, $rank:literal, $axes:literal) => {
+        impl $net {
+            #[doc = concat!("Logits `(B, K, ", $axes, ")` of an input `(B, modalities, ", $axes, ")`.")]
+            pub fn forward(&self, x: Tensor<$rank>) -> Tensor<$rank> {
+                let x0 = self.conv0.forward(x);
+                let x1 = self.conv1.forward(x0.clone());
+                let x2 = self.conv2.forward(x1.clone());
+                let bridge = &self.bridge;
+                let b = bridge
+                    .out
+                    .forward(bridge.residual.forward(bridge.down.forward(x2.clone())));
+                let y0 = self.deconv1.forward(b);
+                let y1 = self
+                    .deconv2
+                    .forward(self.conv5.forward(Tensor::cat(vec![y0, x2], 1)));
+                let y2 = self
+                    .deconv3
+                    .forward(self.conv6.forward(Tensor::cat(vec![y1, x1], 1)));
+                let y3 = self.conv7.forward(Tensor::cat(vec![y2, x0], 1));
+                self.last.forward(y3)
+            }
+
+            /// Parameters of each top-level block, in forward order.
+            pub fn blocks(&self) -> Vec<(&'static str, usize)> {
+                vec![
+                    ("conv0", self.conv0.trainable_params()),
+                    ("conv1", self.conv1.trainable_params()),
+                    ("conv2", self.conv2.trainable_params()),
+                    ("bridge", self.bridge.trainable_params()),
+                    ("deconv1", self.deconv1.trainable_params()),
+                    ("conv5", self.conv5.trainable_params()),
+                    ("deconv2", self.deconv2.trainable_params()),
+                    ("conv6", self.conv6.trainable_params()),
+                    ("deconv3", self.deconv3.trainable_params()),
+                    ("conv7", self.conv7.trainable_params()),
+                    ("final", self.last.trainable_params()),
+                ]
+            }
+        }
+    };
+}
+
+unet_topology!(UNet, 4, "H, W");
+unet_topology!(UNet3D, 5, "D, H, W");
