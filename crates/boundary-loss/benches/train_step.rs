@@ -27,14 +27,11 @@ fn argument(name: &str, default: usize) -> usize {
 fn one_step(
     net: Network,
     optimizer: &mut burn::optim::ModuleOptimizer,
-    modalities: usize,
     batch: (&Tensor<4>, &Tensor<4>, &Tensor<4>),
     classes: usize,
 ) -> (Network, f32) {
     let (images, target, maps) = batch;
-    let logits = net
-        .forward_2d(modalities, images.clone())
-        .expect("valid input");
+    let logits = net.forward_2d(images.clone()).expect("valid input");
     let probs = softmax(logits, 1);
     let idc: Vec<usize> = (0..classes).collect();
     let mut regional = GeneralizedDice::new(idc.clone());
@@ -82,25 +79,13 @@ fn main() {
             &device,
         );
         let started = Instant::now();
-        let (warmed, _) = one_step(
-            net,
-            &mut optimizer,
-            modalities,
-            (&images, &target, &maps),
-            classes,
-        );
+        let (warmed, _) = one_step(net, &mut optimizer, (&images, &target, &maps), classes);
         net = warmed;
         let warmup = started.elapsed().as_secs_f64();
         let started = Instant::now();
         let mut last = 0.0;
         for _ in 0..steps {
-            let (next, loss) = one_step(
-                net,
-                &mut optimizer,
-                modalities,
-                (&images, &target, &maps),
-                classes,
-            );
+            let (next, loss) = one_step(net, &mut optimizer, (&images, &target, &maps), classes);
             net = next;
             last = loss;
         }

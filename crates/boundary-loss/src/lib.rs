@@ -12,15 +12,15 @@
 //!
 //! ```
 //! use boundary_loss::losses::{BoundaryLoss, Loss};
-//! use boundary_loss::nets::Architecture;
+//! use boundary_loss::nets::{Architecture, NetworkConfig};
 //! use boundary_loss::train::{step::probabilities, Activation};
 //! use burn::tensor::{Device, Tensor, TensorData};
 //! use distmap::{distance_maps, MapOptions};
 //!
 //! let device = Device::flex();
-//! let net = Architecture::Dimwit.build(1, 2, &device).unwrap();
+//! let net = NetworkConfig::new(Architecture::Dimwit, 1, 2).init(&device).unwrap();
 //! let image = Tensor::<4>::zeros([1, 1, 8, 8], &device);
-//! let logits = net.forward_2d(1, image).unwrap();
+//! let logits = net.forward_2d(image).unwrap();
 //! let probs = probabilities(logits, Activation::Softmax, 1.0); // (1, 2, 8, 8)
 //!
 //! let mut labels = ndarray::ArrayD::<u8>::zeros(ndarray::IxDyn(&[8, 8]));

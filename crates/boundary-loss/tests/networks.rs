@@ -37,6 +37,12 @@ fn parameter_counts_equal_the_originals() {
     ];
     for (name, modalities, classes, count) in expected {
         let net = build(name, modalities, classes);
+        // What forward_2d / forward_3d check inputs against, read from the first convolution.
+        assert_eq!(
+            net.modalities(),
+            modalities,
+            "{name}({modalities}, {classes})"
+        );
         assert_eq!(
             net.trainable_params(),
             count,
@@ -106,7 +112,7 @@ fn two_d_networks_give_logits_of_the_input_size() {
         let net = build(name, modalities, classes);
         let width = side + net.architecture().side_multiple(); // not square
         let logits = net
-            .forward_2d(modalities, random([2, modalities, side, width]))
+            .forward_2d(random([2, modalities, side, width]))
             .unwrap();
         assert_eq!(logits.dims(), [2, classes, side, width], "{name}");
         let values = logits.into_data().try_to_vec::<f32>().unwrap();
@@ -118,16 +124,16 @@ fn two_d_networks_give_logits_of_the_input_size() {
 fn three_d_networks_give_logits_of_the_input_size() {
     let net = build("Dimwit3D", 2, 3);
     let x = Tensor::<5>::random([1, 2, 4, 6, 8], Distribution::Default, &device());
-    assert_eq!(net.forward_3d(2, x).unwrap().dims(), [1, 3, 4, 6, 8]);
+    assert_eq!(net.forward_3d(x).unwrap().dims(), [1, 3, 4, 6, 8]);
     let net = build("UNet3D", 1, 2);
     let x = Tensor::<5>::random([1, 1, 8, 8, 16], Distribution::Default, &device());
-    assert_eq!(net.forward_3d(1, x).unwrap().dims(), [1, 2, 8, 8, 16]);
+    assert_eq!(net.forward_3d(x).unwrap().dims(), [1, 2, 8, 8, 16]);
 }
 
 #[test]
 fn inputs_the_network_cannot_take_are_errors() {
     let unet = build("UNet", 1, 2);
-    let err = unet.forward_2d(1, random([1, 1, 250, 256])).unwrap_err();
+    let err = unet.forward_2d(random([1, 1, 250, 256])).unwrap_err();
     assert_eq!(
         err,
         NetError::Sides {
@@ -137,7 +143,7 @@ fn inputs_the_network_cannot_take_are_errors() {
         }
     );
     assert!(err.to_string().contains("divisible by 8"));
-    let err = unet.forward_2d(1, random([1, 2, 16, 16])).unwrap_err();
+    let err = unet.forward_2d(random([1, 2, 16, 16])).unwrap_err();
     assert!(
         matches!(
             err,
@@ -151,12 +157,12 @@ fn inputs_the_network_cannot_take_are_errors() {
     );
     let residual = build("ResidualUNet", 1, 2);
     assert!(matches!(
-        residual.forward_2d(1, random([1, 1, 24, 24])),
+        residual.forward_2d(random([1, 1, 24, 24])),
         Err(NetError::Sides { multiple: 16, .. })
     ));
     let dimwit3d = build("Dimwit3D", 1, 2);
     assert!(matches!(
-        dimwit3d.forward_2d(1, random([1, 1, 8, 8])),
+        dimwit3d.forward_2d(random([1, 1, 8, 8])),
         Err(NetError::Rank { expected: 5, .. })
     ));
     assert!(matches!(
@@ -171,4 +177,23 @@ fn inputs_the_network_cannot_take_are_errors() {
             ..
         })
     ));
+}
+
+#[test]
+fn network_configs_build_as_the_architectures_do() {
+    use boundary_loss::nets::{Architecture, NetworkConfig};
+    let small = NetworkConfig::new(Architecture::UNet, 3, 2)
+        .with_base(Some(4))
+        .init(&device())
+        .unwrap();
+    assert_eq!(small.modalities(), 3);
+    let direct = Architecture::UNet
+        .build_with_base(3, 2, Some(4), &device())
+        .unwrap();
+    assert_eq!(small.trainable_params(), direct.trainable_params());
+    let err = NetworkConfig::new(Architecture::ENet, 1, 2)
+        .with_base(Some(4))
+        .init(&device())
+        .unwrap_err();
+    assert!(err.to_string().contains("UNet only"), "{err}");
 }

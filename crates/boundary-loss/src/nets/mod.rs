@@ -217,6 +217,27 @@ impl Architecture {
     }
 }
 
+/// Burn-style configuration of a network, for code that builds networks the Burn way:
+/// `NetworkConfig::new(Architecture::UNet, modalities, classes).with_base(Some(8)).init(&device)`.
+#[derive(burn::config::Config, Debug)]
+pub struct NetworkConfig {
+    pub architecture: Architecture,
+    /// Input channels.
+    pub modalities: usize,
+    /// Output classes (logits).
+    pub classes: usize,
+    /// UNet's base width (the original's `nG`, 64 when none).
+    pub base: Option<usize>,
+}
+
+impl NetworkConfig {
+    /// The network with the original's initialisation (see [`Architecture::build_with_base`]).
+    pub fn init(&self, device: &Device) -> Result<Network, NetError> {
+        self.architecture
+            .build_with_base(self.modalities, self.classes, self.base, device)
+    }
+}
+
 /// A built network of any architecture. (Built once per run, so the size difference between
 /// variants does not matter.)
 #[allow(clippy::large_enum_variant)]
@@ -252,6 +273,22 @@ impl Network {
         collect.0
     }
 
+    /// The input channels (modalities) the network was built for: those of its first
+    /// convolution, the first weight of rank 4 or 5 in module order (`(out, in, *kernel)`).
+    pub fn modalities(&self) -> usize {
+        struct FirstConv(Option<usize>);
+        impl burn::module::ModuleVisitor for FirstConv {
+            fn visit_float<const D: usize>(&mut self, param: &burn::module::Param<Tensor<D>>) {
+                if self.0.is_none() && D >= 4 {
+                    self.0 = Some(param.val().dims()[1]);
+                }
+            }
+        }
+        let mut first = FirstConv(None);
+        self.visit(&mut first);
+        first.0.expect("every network starts with a convolution")
+    }
+
     pub fn architecture(&self) -> Architecture {
         match self {
             Network::Dimwit(_) => Architecture::Dimwit,
@@ -276,8 +313,9 @@ impl Network {
     }
 
     /// Logits of a 2-D batch `(B, C, H, W)`; a 3-D network or a bad shape is an error.
-    pub fn forward_2d(&self, modalities: usize, x: Tensor<4>) -> Result<Tensor<4>, NetError> {
-        self.architecture().check_input(modalities, &x.dims())?;
+    pub fn forward_2d(&self, x: Tensor<4>) -> Result<Tensor<4>, NetError> {
+        self.architecture()
+            .check_input(self.modalities(), &x.dims())?;
         Ok(match self {
             Network::Dimwit(n) => n.forward(x),
             Network::UNet(n) => n.forward(x),
@@ -288,8 +326,9 @@ impl Network {
     }
 
     /// Logits of a 3-D batch `(B, C, D, H, W)`.
-    pub fn forward_3d(&self, modalities: usize, x: Tensor<5>) -> Result<Tensor<5>, NetError> {
-        self.architecture().check_input(modalities, &x.dims())?;
+    pub fn forward_3d(&self, x: Tensor<5>) -> Result<Tensor<5>, NetError> {
+        self.architecture()
+            .check_input(self.modalities(), &x.dims())?;
         Ok(match self {
             Network::Dimwit3D(n) => n.forward(x),
             Network::UNet3D(n) => n.forward(x),

@@ -318,7 +318,7 @@ pub fn run(
                 PREFETCH_BATCHES,
                 caches.as_ref().map(|c| c.0.clone()),
             ) {
-                step::forward_only(&net, &batch?, &device, config)?;
+                step::forward_only(&net, &batch?, &device)?;
             }
         }
 

@@ -99,19 +99,14 @@ pub struct BatchOutcome {
     pub dice: Vec<Vec<f32>>,
 }
 
-/// Runs `batch` through `net` on `device` and evaluates every loss term with its weight.
 /// The network's forward pass in training mode, nothing else: BatchNorm layers update their
 /// running statistics (see `recalibrate_batch_norm`).
-pub fn forward_only(
-    net: &Network,
-    batch: &Batch,
-    device: &Device,
-    config: &RunConfig,
-) -> Result<(), TrainError> {
-    net.forward_2d(config.modalities, stream_tensor(batch, 0, device))?;
+pub fn forward_only(net: &Network, batch: &Batch, device: &Device) -> Result<(), TrainError> {
+    net.forward_2d(stream_tensor(batch, 0, device))?;
     Ok(())
 }
 
+/// Runs `batch` through `net` on `device` and evaluates every loss term with its weight.
 pub fn run_batch(
     net: &Network,
     batch: &Batch,
@@ -120,7 +115,7 @@ pub fn run_batch(
     losses: &[LossFn],
     weights: &[f64],
 ) -> Result<BatchOutcome, TrainError> {
-    let logits = net.forward_2d(config.modalities, stream_tensor(batch, 0, device))?;
+    let logits = net.forward_2d(stream_tensor(batch, 0, device))?;
     let probs = probabilities(logits, config.activation, config.temperature);
     let mut total: Option<Tensor<1>> = None;
     let mut weighted_terms = Vec::with_capacity(losses.len());
