@@ -9,35 +9,22 @@
 use distmap::{distance_maps, MapOptions};
 use ndarray::ArrayD;
 use ndarray_npy::{read_npy, write_npy};
-use serde_json::Value;
 
 #[path = "common/timing.rs"]
 mod timing;
-use timing::median_ms;
+use timing::{median_ms, spacing, Workloads};
 
 fn main() {
-    let args: Vec<String> = std::env::args().collect();
-    let manifest: Value =
-        serde_json::from_str(&std::fs::read_to_string(&args[1]).expect("manifest")).expect("json");
-    let threads: usize = args[2].parse().expect("threads");
-    let out_dir = args.get(3);
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(threads)
-        .build()
-        .unwrap();
-    let dir = std::path::Path::new(&args[1]).parent().unwrap();
-    for workload in manifest.as_array().unwrap() {
+    let workloads = Workloads::from_args();
+    let (dir, out_dir) = (&workloads.dir, &workloads.out_dir);
+    let threads = workloads.pool.current_num_threads();
+    for workload in &workloads.items {
         let name = workload["name"].as_str().unwrap();
         let labels: ArrayD<u8> = read_npy(dir.join(workload["file"].as_str().unwrap())).unwrap();
         let classes = workload["classes"].as_u64().unwrap() as usize;
-        let spacing: Vec<f64> = workload["spacing"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|v| v.as_f64().unwrap())
-            .collect();
+        let spacing = spacing(workload);
         let options = MapOptions::default();
-        pool.install(|| {
+        workloads.pool.install(|| {
             let f64_ms = median_ms(|| {
                 let maps: ArrayD<f64> = distance_maps(labels.view(), classes, &spacing, &options).unwrap();
                 std::hint::black_box(maps);

@@ -9,34 +9,23 @@
 use distmap::surface::SurfaceDistances;
 use ndarray::ArrayD;
 use ndarray_npy::read_npy;
-use serde_json::{json, Value};
+use serde_json::json;
 
 #[path = "common/timing.rs"]
 mod timing;
-use timing::median_ms;
+use timing::{median_ms, spacing, Workloads};
 
 fn main() {
-    let args: Vec<String> = std::env::args().collect();
-    let manifest: Value =
-        serde_json::from_str(&std::fs::read_to_string(&args[1]).expect("manifest")).expect("json");
-    let threads: usize = args[2].parse().expect("threads");
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(threads)
-        .build()
-        .unwrap();
-    let dir = std::path::Path::new(&args[1]).parent().unwrap();
-    for workload in manifest.as_array().unwrap() {
+    let workloads = Workloads::from_args();
+    let (dir, pool) = (&workloads.dir, &workloads.pool);
+    let threads = pool.current_num_threads();
+    for workload in &workloads.items {
         let load = |key: &str| -> ArrayD<bool> {
             let a: ArrayD<u8> = read_npy(dir.join(workload[key].as_str().unwrap())).unwrap();
             a.mapv(|v| v != 0)
         };
         let (pred, gt) = (load("pred"), load("gt"));
-        let spacing: Vec<f64> = workload["spacing"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|v| v.as_f64().unwrap())
-            .collect();
+        let spacing = spacing(workload);
         let distances = || {
             SurfaceDistances::new(pred.view(), gt.view(), &spacing)
                 .unwrap()

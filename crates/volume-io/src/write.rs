@@ -54,9 +54,7 @@ where
     S: Data<Elem = A>,
     D: Dimension,
 {
-    write_directly(path, |out| {
-        array.write_npy(out).map_err(std::io::Error::other)
-    })
+    write_directly(path, npy_bytes(array))
 }
 
 /// [`write_atomically`] for an `.npy` array.
@@ -66,9 +64,19 @@ where
     S: Data<Elem = A>,
     D: Dimension,
 {
-    write_atomically(path, |out| {
-        array.write_npy(out).map_err(std::io::Error::other)
-    })
+    write_atomically(path, npy_bytes(array))
+}
+
+/// What both `.npy` writers write: the array in `.npy` format.
+fn npy_bytes<'a, A, S, D>(
+    array: &'a ArrayBase<S, D>,
+) -> impl FnOnce(&mut dyn Write) -> std::io::Result<()> + 'a
+where
+    A: WritableElement,
+    S: Data<Elem = A>,
+    D: Dimension,
+{
+    move |out| array.write_npy(out).map_err(std::io::Error::other)
 }
 
 /// [`write_atomically`] for a text file.
