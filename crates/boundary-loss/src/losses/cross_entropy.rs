@@ -2,32 +2,20 @@ use burn::tensor::Tensor;
 
 use super::{checked_classes, LossError, SecondInput, EPSILON};
 
-/// Cross-entropy over the supervised classes: `-sum(t log(p + 1e-10)) / (sum t + 1e-10)`, the
-/// sums running over (B, idc, pixels).
-#[derive(Debug, Clone)]
-pub struct CrossEntropy {
-    pub idc: Vec<usize>,
-    pub checks: bool,
-}
+class_loss!(
+    /// Cross-entropy over the supervised classes: `-sum(t log(p + 1e-10)) / (sum t + 1e-10)`, the
+    /// sums running over (B, idc, pixels).
+    CrossEntropy,
+    SecondInput::OneHot
+);
 
 impl CrossEntropy {
-    pub fn new(idc: Vec<usize>) -> Self {
-        CrossEntropy { idc, checks: true }
-    }
-
     pub fn forward<const D: usize>(
         &self,
         probs: Tensor<D>,
         target: Tensor<D>,
     ) -> Result<Tensor<1>, LossError> {
-        let (pc, mask) = checked_classes(
-            "CrossEntropy",
-            &self.idc,
-            probs,
-            target,
-            SecondInput::OneHot,
-            self.checks,
-        )?;
+        let (pc, mask) = self.classes(probs, target)?;
         let log_p = pc.add_scalar(EPSILON).log();
         let total = mask.clone().sum().add_scalar(EPSILON);
         Ok(mask.mul(log_p).sum().neg().div(total))

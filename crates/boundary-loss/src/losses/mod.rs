@@ -17,6 +17,43 @@
 //! with `e = 1e-10`. Inputs are validated (probabilities sum to one over classes, targets are
 //! one-hot, shapes agree, idc in range) unless `checks` is turned off for speed.
 
+/// A loss whose only settings are the supervised classes and the input checks: the struct, its
+/// `new` and `classes`, which checks the inputs and keeps the supervised classes (`(B, |idc|,
+/// pixels)` each).
+macro_rules! class_loss {
+    ($(#[$doc:meta])* $loss:ident, $second:expr) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone)]
+        pub struct $loss {
+            /// Supervised class indices.
+            pub idc: Vec<usize>,
+            /// Validate the inputs (cheap; turn off for speed once a pipeline is trusted).
+            pub checks: bool,
+        }
+
+        impl $loss {
+            pub fn new(idc: Vec<usize>) -> Self {
+                $loss { idc, checks: true }
+            }
+
+            fn classes<const D: usize>(
+                &self,
+                probs: Tensor<D>,
+                second: Tensor<D>,
+            ) -> Result<(Tensor<3>, Tensor<3>), LossError> {
+                super::checked_classes(
+                    stringify!($loss),
+                    &self.idc,
+                    probs,
+                    second,
+                    $second,
+                    self.checks,
+                )
+            }
+        }
+    };
+}
+
 mod boundary;
 mod cross_entropy;
 mod dice;
