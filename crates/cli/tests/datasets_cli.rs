@@ -89,6 +89,24 @@ fn synth_slice_train(dataset: &str, cases: &str, folders: &[&str]) {
             .is_file());
     }
     assert!(dir.path().join("sliced/spacing_3d.pkl").is_file());
+    // How the data set was made, for inference to repeat it.
+    let record = preprocess::PreprocessRecord::read(&dir.path().join("sliced")).unwrap();
+    let image_folders: Vec<&str> = folders
+        .iter()
+        .take_while(|f| **f != "gt")
+        .copied()
+        .collect();
+    assert_eq!(record.source, dataset);
+    assert_eq!(record.axis, 2);
+    let expected_shape = if dataset == "isles" {
+        None
+    } else {
+        Some([32, 32])
+    };
+    assert_eq!(record.shape, expected_shape);
+    assert_eq!(record.modalities, image_folders);
+    assert_eq!(record.classes, if dataset == "acdc" { 4 } else { 2 });
+    assert_eq!(record.label_mapping.is_empty(), dataset != "wmh");
     let recipes = recipes_of(dataset);
     assert!(recipes.len() >= 3, "{recipes:?}");
     for name in &recipes {

@@ -69,6 +69,16 @@ fn nifti_volumes_become_the_original_layout_and_train() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
+    let record = preprocess::PreprocessRecord::read(&dest).unwrap();
+    assert_eq!(
+        (record.source.as_str(), record.axis, record.shape),
+        ("nifti", 2, None)
+    );
+    assert_eq!(record.modalities, ["flair", "t1"]);
+    assert_eq!(
+        record.normalisation,
+        preprocess::Normalisation::MinMaxPerVolume
+    );
     let count = |split: &str, folder: &str| {
         std::fs::read_dir(dest.join(split).join(folder))
             .unwrap()

@@ -41,6 +41,7 @@ use std::path::{Path, PathBuf};
 mod datasets;
 mod nifti_folder;
 mod python_random;
+pub mod record;
 pub mod resize;
 mod staging;
 mod synth;
@@ -49,6 +50,7 @@ mod unpack;
 pub use datasets::{OfficialDataset, SliceDataset};
 pub use nifti_folder::SliceNifti;
 pub use python_random::PythonRandom;
+pub use record::{Normalisation, PreprocessRecord, PREPROCESS_FILE};
 pub use synth::Synthesize;
 pub use unpack::{md5_hex, official_archives, Archive, Unpack};
 

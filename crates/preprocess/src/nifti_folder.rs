@@ -15,6 +15,7 @@ use crate::datasets::{
     as_volume, check_same_shape, min_max_normalise, read_volume, sample_split, VolumeCase,
     VolumeJob,
 };
+use crate::record::{Normalisation, PreprocessRecord};
 use crate::resize::{resize_image_volume, resize_label_volume};
 use crate::{bad, PreprocessError, Sliced};
 
@@ -147,6 +148,16 @@ impl SliceNifti {
             discard_negatives: false,
             seed: self.seed,
             png_folders: &png_folders,
+            record: PreprocessRecord {
+                format: crate::record::RECORD_FORMAT,
+                source: "nifti".to_string(),
+                axis: self.axis,
+                shape: self.shape,
+                normalisation: Normalisation::MinMaxPerVolume,
+                modalities: folders.clone(),
+                classes,
+                label_mapping: Vec::new(),
+            },
         };
         let sliced = job.run(
             (&train, &val),

@@ -23,6 +23,7 @@ use super::{
     case_rng, check_retain, check_same_shape, label_volume, name_of, read_volume, run_cases,
     sorted_subfolders, write_png, SliceDataset, WrittenCase,
 };
+use crate::record::{Normalisation, PreprocessRecord};
 use crate::resize::{clip_range, min_max, resize_linear, resize_nearest};
 use crate::staging::SpacingTable;
 use crate::{bad, PreprocessError, PythonRandom, Sliced};
@@ -243,9 +244,20 @@ pub(super) fn slice(
     let (val, train): (Vec<AcdcVolume>, Vec<AcdcVolume>) = volumes
         .into_iter()
         .partition(|v| validation.contains(&v.patient));
+    let record = PreprocessRecord {
+        format: crate::record::RECORD_FORMAT,
+        source: job.dataset.name().to_string(),
+        axis: 2,
+        shape: Some(job.shape),
+        normalisation: Normalisation::AcdcUint8,
+        modalities: vec!["img".to_string()],
+        classes: 4,
+        label_mapping: Vec::new(),
+    };
     let sliced = run_cases(
         &job.dest,
         job.augment,
+        &record,
         (&train, &val),
         &["img", "gt"],
         AcdcVolume::id,

@@ -128,7 +128,15 @@ pub(super) fn slice(
 ) -> Result<Sliced, PreprocessError> {
     let cases = find_cases(&job.source)?;
     let png_folders: Vec<&str> = MODALITIES.iter().map(|m| m.1).collect();
-    job.slice_lesion_volumes(&cases, &png_folders, |c| c.id.clone(), prepare, progress)
+    let record = job.lesion_record(&png_folders, None, Vec::new());
+    job.slice_lesion_volumes(
+        &cases,
+        &png_folders,
+        record,
+        |c| c.id.clone(),
+        prepare,
+        progress,
+    )
 }
 
 #[cfg(test)]

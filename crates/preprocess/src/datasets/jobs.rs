@@ -5,6 +5,8 @@ use std::path::Path;
 
 use rayon::prelude::*;
 
+use crate::record::PreprocessRecord;
+
 use super::*;
 
 /// How the cases of a volume data set (ISLES, WMH, a NIfTI folder) are written.
@@ -15,6 +17,8 @@ pub(crate) struct VolumeJob<'a> {
     pub seed: u64,
     /// One PNG folder per modality, in `in_npy` order.
     pub png_folders: &'a [&'a str],
+    /// Written as `preprocess.json`.
+    pub record: PreprocessRecord,
 }
 
 impl VolumeJob<'_> {
@@ -31,6 +35,7 @@ impl VolumeJob<'_> {
         run_cases(
             self.dest,
             self.augment,
+            &self.record,
             split,
             &folders,
             case_id,
@@ -52,10 +57,13 @@ impl VolumeJob<'_> {
 }
 
 /// Runs `prepare_and_write` for every (split, case) of `(train, val)` in parallel inside a staging folder with
-/// `folders` made in each split, then writes the spacing files and moves the folder into place.
+/// `folders` made in each split, then writes the spacing files and `record`, and moves the
+/// folder into place.
+#[allow(clippy::too_many_arguments)]
 pub(crate) fn run_cases<C: Sync>(
     dest: &Path,
     augment: usize,
+    record: &PreprocessRecord,
     (train, val): (&[C], &[C]),
     folders: &[&str],
     case_id: impl Fn(&C) -> String + Sync,
@@ -96,6 +104,7 @@ pub(crate) fn run_cases<C: Sync>(
         write_spacing(&staging.dir().join(split), "spacing", table)?;
     }
     write_spacing(staging.dir(), "spacing_3d", &volumes)?;
+    record.write(staging.dir())?;
     staging.finish()?;
     Ok(Sliced {
         train_cases: train.iter().map(&case_id).collect(),

@@ -28,6 +28,7 @@ use std::path::PathBuf;
 
 use volume_io::{encode_png_u8, read_nifti_f32, write_directly, write_npy_directly, NumpyScalar};
 
+use crate::record::{Normalisation, PreprocessRecord};
 use crate::staging::{write_spacing, SpacingTable, Staging};
 use crate::{bad, PreprocessError, PythonRandom, Sliced};
 
@@ -37,6 +38,17 @@ pub enum OfficialDataset {
     Isles,
     Wmh,
     Acdc,
+}
+
+impl OfficialDataset {
+    /// The lower-case name the command line and `preprocess.json` use.
+    pub fn name(self) -> &'static str {
+        match self {
+            OfficialDataset::Isles => "isles",
+            OfficialDataset::Wmh => "wmh",
+            OfficialDataset::Acdc => "acdc",
+        }
+    }
 }
 
 /// How to slice an official data set.
@@ -65,13 +77,38 @@ pub struct SliceDataset {
 
 impl SliceDataset {
     /// The writing side of this job for a volume data set with these PNG folders.
-    pub(crate) fn volume_job<'a>(&'a self, png_folders: &'a [&'a str]) -> VolumeJob<'a> {
+    pub(crate) fn volume_job<'a>(
+        &'a self,
+        png_folders: &'a [&'a str],
+        record: PreprocessRecord,
+    ) -> VolumeJob<'a> {
         VolumeJob {
             dest: &self.dest,
             augment: self.augment,
             discard_negatives: self.discard_negatives,
             seed: self.seed,
             png_folders,
+            record,
+        }
+    }
+
+    /// The record of a two-class lesion data set sliced along the last axis with min-max
+    /// normalised modalities (ISLES, WMH).
+    pub(crate) fn lesion_record(
+        &self,
+        png_folders: &[&str],
+        shape: Option<[usize; 2]>,
+        label_mapping: Vec<(u32, u32)>,
+    ) -> PreprocessRecord {
+        PreprocessRecord {
+            format: crate::record::RECORD_FORMAT,
+            source: self.dataset.name().to_string(),
+            axis: 2,
+            shape,
+            normalisation: Normalisation::MinMaxPerVolume,
+            modalities: png_folders.iter().map(|f| f.to_string()).collect(),
+            classes: 2,
+            label_mapping,
         }
     }
 
@@ -81,13 +118,14 @@ impl SliceDataset {
         &self,
         cases: &[C],
         png_folders: &[&str],
+        record: PreprocessRecord,
         case_id: impl Fn(&C) -> String + Sync,
         prepare: impl Fn(&C) -> Result<VolumeCase, PreprocessError> + Sync,
         progress: &indicatif::ProgressBar,
     ) -> Result<Sliced, PreprocessError> {
         let (train, val) = sample_split(cases, self.retain, self.seed, &self.source)?;
         let sliced =
-            self.volume_job(png_folders)
+            self.volume_job(png_folders, record)
                 .run((&train, &val), case_id, prepare, progress)?;
         Ok(Sliced {
             classes: 2,

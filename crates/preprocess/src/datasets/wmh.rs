@@ -110,9 +110,12 @@ pub(super) fn slice(
 ) -> Result<Sliced, PreprocessError> {
     let cases = find_cases(&job.source)?;
     let png_folders = ["flair", "t1"];
+    // The "other pathology" label 2 is background for training.
+    let record = job.lesion_record(&png_folders, Some(job.shape), vec![(2, 0)]);
     job.slice_lesion_volumes(
         &cases,
         &png_folders,
+        record,
         |c| c.id.clone(),
         |case| prepare(case, job.shape),
         progress,
