@@ -35,6 +35,7 @@
 pub mod data;
 pub mod device;
 pub mod eval;
+pub mod infer;
 pub mod losses;
 pub mod nets;
 pub mod train;

@@ -10,7 +10,7 @@ mod console;
 
 use commands::{
     demo, distmap as distmap_cmd, experiment as experiment_cmd, metrics, network as network_cmd,
-    plot, report, slice as slice_cmd, surface_metrics, synth, train as train_cmd, unpack,
+    plot, predict, report, slice as slice_cmd, surface_metrics, synth, train as train_cmd, unpack,
 };
 
 use std::process::ExitCode;
@@ -65,6 +65,9 @@ enum Command {
     /// A whole experiment from a recipe (the original's make files): data, every target over
     /// seeds, metrics, plots, report, archive; skips what is done.
     Experiment(experiment_cmd::ExperimentArgs),
+    /// Segment new NIfTI volumes with a trained run, with its data set's preprocessing: label
+    /// volumes in the input's space, and per-case metrics with --gt.
+    Predict(predict::PredictArgs),
     /// Print the blocks and parameter count of one of the original's networks.
     Network(network_cmd::NetworkArgs),
 }
@@ -81,6 +84,7 @@ fn main() -> ExitCode {
         Command::Plot(args) => plot::run(&args),
         Command::Experiment(args) => experiment_cmd::run(&args),
         Command::Train(args) => train_cmd::run(&args),
+        Command::Predict(args) => predict::run(&args),
         Command::Slice(command) => slice_cmd::run(&command),
         Command::Synth(args) => synth::run(&args),
         Command::Unpack(args) => unpack::run(&args),

@@ -39,6 +39,7 @@
 use std::path::{Path, PathBuf};
 
 mod datasets;
+pub mod inference;
 mod nifti_folder;
 mod python_random;
 pub mod record;
@@ -48,7 +49,7 @@ mod synth;
 mod unpack;
 
 pub use datasets::{OfficialDataset, SliceDataset};
-pub use nifti_folder::SliceNifti;
+pub use nifti_folder::{case_name, SliceNifti};
 pub use python_random::PythonRandom;
 pub use record::{Normalisation, PreprocessRecord, PREPROCESS_FILE};
 pub use synth::Synthesize;

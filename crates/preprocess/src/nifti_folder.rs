@@ -12,8 +12,8 @@ use ndarray::Array3;
 use volume_io::{read_label_map, NumpyScalar};
 
 use crate::datasets::{
-    as_volume, check_same_shape, min_max_normalise, read_volume, sample_split, VolumeCase,
-    VolumeJob,
+    as_volume, axis_last, check_same_shape, min_max_normalise, read_volume, sample_split,
+    VolumeCase, VolumeJob,
 };
 use crate::record::{Normalisation, PreprocessRecord};
 use crate::resize::{resize_image_volume, resize_label_volume};
@@ -55,19 +55,6 @@ fn nifti_files(dir: &Path) -> Result<BTreeMap<String, PathBuf>, PreprocessError>
         .filter_map(|e| e.ok().map(|e| e.path()))
         .filter_map(|p| case_name(&p).map(|c| (c, p)))
         .collect())
-}
-
-/// The volume with `axis` moved last (the other two keep their order).
-fn axis_last<A: Clone>(volume: Array3<A>, axis: usize) -> Array3<A> {
-    let order = match axis {
-        0 => [1, 2, 0],
-        1 => [0, 2, 1],
-        _ => [0, 1, 2],
-    };
-    volume
-        .permuted_axes(order)
-        .as_standard_layout()
-        .into_owned()
 }
 
 impl SliceNifti {

@@ -155,6 +155,47 @@ where
         xyzt_units: 2 | 8, // mm, seconds
         ..Default::default()
     };
+    write_nifti_with_header(path, volume, &header)
+}
+
+/// Writes `volume` as NIfTI with the geometry of `reference` (affine, qform/sform codes, pixel
+/// dimensions, units), the element type and shape of `volume`, and no intensity scaling: a
+/// label volume in the space of the image it was predicted from.
+pub fn write_nifti_like<A, S, D>(
+    path: &Path,
+    volume: &ndarray::ArrayBase<S, D>,
+    reference: &nifti::NiftiHeader,
+) -> Result<(), FileError>
+where
+    S: ndarray::Data<Elem = A>,
+    A: nifti::DataElement + bytemuck::Pod,
+    D: ndarray::Dimension + ndarray::RemoveAxis,
+{
+    let header = nifti::NiftiHeader {
+        scl_slope: 1.0,
+        scl_inter: 0.0,
+        cal_min: 0.0,
+        cal_max: 0.0,
+        ..reference.clone()
+    };
+    write_nifti_with_header(path, volume, &header)
+}
+
+/// The header of a NIfTI file, as read (with the scaling fields cleaned as `read_nifti_f32` does).
+pub fn read_nifti_header(path: &Path) -> Result<nifti::NiftiHeader, FileError> {
+    Ok(open_nifti(path)?.0)
+}
+
+fn write_nifti_with_header<A, S, D>(
+    path: &Path,
+    volume: &ndarray::ArrayBase<S, D>,
+    header: &nifti::NiftiHeader,
+) -> Result<(), FileError>
+where
+    S: ndarray::Data<Elem = A>,
+    A: nifti::DataElement + bytemuck::Pod,
+    D: ndarray::Dimension + ndarray::RemoveAxis,
+{
     // The writer gzips by the extension and replaces the last one with `nii`: a temporary name
     // without other dots keeps its output where we rename it from (official names such as
     // `SMIR.Brain.XX.O.CT.345001.nii` have several).
@@ -169,7 +210,7 @@ where
         if gz { "nii.gz" } else { "nii" }
     ));
     let written = nifti::writer::WriterOptions::new(&temp)
-        .reference_header(&header)
+        .reference_header(header)
         .write_nifti(volume)
         .map_err(|e| FileError::new(path, format!("cannot write the NIfTI file: {e}")))
         .and_then(|()| std::fs::rename(&temp, path).map_err(|e| FileError::new(path, e)));

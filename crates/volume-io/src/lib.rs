@@ -25,7 +25,8 @@ pub mod spacing;
 mod write;
 
 pub use arrays::{
-    encode_png_u8, read_nifti_f32, read_npy_f32, read_png_levels, write_nifti, write_png_u8,
+    encode_png_u8, read_nifti_f32, read_nifti_header, read_npy_f32, read_png_levels, write_nifti,
+    write_nifti_like, write_png_u8,
 };
 pub use labels::{read_label_map, LabelMap, LABEL_EXTENSIONS};
 pub use pickle::{read_spacing_pickle, write_spacing_pickle, NumpyScalar};

@@ -7,6 +7,7 @@ pub mod experiment;
 pub mod metrics;
 pub mod network;
 pub mod plot;
+pub mod predict;
 pub mod report;
 pub mod slice;
 pub mod surface_metrics;
