@@ -256,12 +256,15 @@ fn bad_inputs_are_named_and_write_nothing() {
         RUN.replace("epochs = 3", "epochs = 1"),
     )
     .unwrap();
-    ok(&boundary_loss(&[
-        "train",
-        &p("run.toml"),
-        "--out",
-        &p("run"),
-    ]));
+    // --dataset relative to the working folder: the run folder's copy of the run file must
+    // still find it.
+    ok(
+        &std::process::Command::new(env!("CARGO_BIN_EXE_boundary-loss"))
+            .current_dir(dir.path())
+            .args(["train", "run.toml", "--dataset", "sliced", "--out", "run"])
+            .output()
+            .unwrap(),
+    );
 
     // One modality instead of two.
     let e = failed(&boundary_loss(&[
@@ -302,8 +305,9 @@ fn bad_inputs_are_named_and_write_nothing() {
         "--out",
         &p("old"),
     ]));
-    assert!(
-        e.contains("preprocess.json") && e.contains("slice it again"),
-        "{e}"
-    );
+    let record = std::fs::canonicalize(dir.path().join("sliced"))
+        .unwrap()
+        .join("preprocess.json");
+    assert!(e.contains(&format!("{}: ", record.display())), "{e}");
+    assert!(e.contains("slice it again"), "{e}");
 }

@@ -63,7 +63,11 @@ impl TrainArgs {
     pub fn resolve(&self, run_file: &std::path::Path) -> anyhow::Result<RunConfig> {
         let mut config = RunConfig::from_file(run_file)?;
         if let Some(v) = &self.dataset {
-            config.dataset = v.clone();
+            // Absolute, as the run file's own paths are: the run folder's copy of the run file
+            // is read from another folder (resume, predict).
+            config.dataset = std::fs::canonicalize(v)
+                .or_else(|_| std::path::absolute(v))
+                .unwrap_or_else(|_| v.clone());
         }
         if let Some(v) = self.network {
             config.network = v;
