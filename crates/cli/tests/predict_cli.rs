@@ -311,3 +311,99 @@ fn bad_inputs_are_named_and_write_nothing() {
     assert!(e.contains(&format!("{}: ", record.display())), "{e}");
     assert!(e.contains("slice it again"), "{e}");
 }
+
+/// ACDC's slicer writes uint8 PNG levels (normalised, resized and clipped per slice): inference
+/// repeats exactly that, and the labels of the validation volume equal the run's own PNGs.
+#[test]
+fn acdc_volumes_are_prepared_as_their_slicer_did() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = |name: &str| dir.path().join(name).to_str().unwrap().to_string();
+    ok(&boundary_loss(&[
+        "synth",
+        "acdc",
+        "--dest",
+        &p("raw"),
+        "--cases",
+        "3",
+        "--slices",
+        "3",
+    ]));
+    ok(&boundary_loss(&[
+        "slice",
+        "acdc",
+        "--source",
+        &p("raw"),
+        "--dest",
+        &p("sliced"),
+        "--retain",
+        "1",
+        "--shape",
+        "32",
+        "32",
+    ]));
+    let run = "dataset = \"sliced\"\nnetwork = \"Dimwit\"\nmodalities = 1\nclasses = 4\nepochs = 2\nbatch_size = 4\nmetric_classes = [1, 2, 3]\npatient_regex = '(patient\\d+_\\d+)_\\d+_\\d+'\n\n[[streams]]\nfolder = \"img\"\nkind = \"image_png\"\n\n[[streams]]\nfolder = \"gt\"\nkind = \"one_hot\"\n\n[[losses]]\nname = \"GeneralizedDice\"\nidc = [0, 1, 2, 3]\nweight = 1.0\nstream = 1\n";
+    std::fs::write(dir.path().join("run.toml"), run).unwrap();
+    ok(&boundary_loss(&[
+        "train",
+        &p("run.toml"),
+        "--out",
+        &p("run"),
+    ]));
+    let record = preprocess::PreprocessRecord::read(&dir.path().join("sliced")).unwrap();
+    let best: usize = std::fs::read_to_string(dir.path().join("run/best_epoch.txt"))
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    // The first validation volume, e.g. patient001_01 = raw/patient001/patient001_frame01.
+    let mut names: Vec<String> = std::fs::read_dir(dir.path().join("sliced/val/img"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    let volume = &names[0][..13];
+    let (patient, frame) = (&volume[..10], &volume[11..13]);
+    let image = dir
+        .path()
+        .join(format!("raw/{patient}/{patient}_frame{frame}.nii.gz"));
+    let prepared = preprocess::inference::prepare_case(&record, &[image.clone()]).unwrap();
+    let slices = prepared.slices.len();
+    assert_eq!(prepared.size, [32, 32]);
+    let mut stack = Array3::<u8>::zeros((32, 32, slices));
+    for (j, slice) in prepared.slices.iter().enumerate() {
+        let name = format!("{volume}_00_{j:04}.png");
+        let levels =
+            volume_io::read_png_levels(&dir.path().join("sliced/val/img").join(&name)).unwrap();
+        let expected: Vec<f32> = levels.iter().map(|&l| l as f32 / 255.0).collect();
+        assert_eq!(slice, &expected, "{name}");
+        let predicted =
+            volume_io::read_png_levels(&dir.path().join(format!("run/iter{best:03}/val/{name}")))
+                .unwrap();
+        stack.slice_mut(ndarray::s![.., .., j]).assign(
+            &predicted
+                .mapv(|l| l as u8)
+                .into_dimensionality::<ndarray::Ix2>()
+                .unwrap(),
+        );
+    }
+    let gt = image.with_file_name(format!("{patient}_frame{frame}_gt.nii.gz"));
+    ok(&boundary_loss(&[
+        "predict",
+        &p("run"),
+        "--images",
+        image.to_str().unwrap(),
+        "--out",
+        &p("pred"),
+        "--gt",
+        gt.to_str().unwrap(),
+    ]));
+    let predicted = volume_io::read_label_map(
+        &dir.path()
+            .join(format!("pred/{patient}_frame{frame}.nii.gz")),
+    )
+    .unwrap();
+    let expected = preprocess::inference::restore_labels(&record, stack, prepared.shape);
+    assert_eq!(predicted.labels, expected.mapv(u32::from).into_dyn());
+    let csv = std::fs::read_to_string(dir.path().join("pred/metrics.csv")).unwrap();
+    assert_eq!(csv.lines().count(), 1 + 3, "{csv}");
+}

@@ -1,14 +1,17 @@
 //! A data set's preprocessing applied to a new case, for inference, and its inverse for the
 //! predicted labels: exactly the steps its slicer took (per-volume min-max normalisation of each
-//! modality, the slicing axis moved last, the in-plane resize), as `preprocess.json` records
-//! them; then nearest-neighbour resizing of the labels back to the input grid and the axes back
+//! modality, or ACDC's uint8 levels; the slicing axis moved last; the in-plane resize), as
+//! `preprocess.json` records them; then nearest-neighbour resizing of the labels back to the input grid and the axes back
 //! in the input's order.
 
 use std::path::PathBuf;
 
 use ndarray::{s, Array3};
 
-use crate::datasets::{axis_last, axis_restored, check_same_shape, min_max_normalise, read_volume};
+use crate::datasets::{
+    acdc_image_slice, acdc_normalise, axis_last, axis_restored, check_same_shape,
+    min_max_normalise, read_volume,
+};
 use crate::record::{Normalisation, PreprocessRecord};
 use crate::resize::{resize_image_volume, resize_label_volume};
 use crate::{bad, PreprocessError};
@@ -32,17 +35,6 @@ pub fn prepare_case(
     let first = modalities
         .first()
         .ok_or_else(|| bad(&PathBuf::from("."), "no image volume given"))?;
-    if record.normalisation != Normalisation::MinMaxPerVolume {
-        return Err(bad(
-            first,
-            format!(
-                "the run's data set ({}) was normalised slice by slice to uint8 PNGs, which \
-                 inference does not repeat yet; data sets of `slice nifti`, ISLES and WMH are \
-                 supported",
-                record.source
-            ),
-        ));
-    }
     if modalities.len() != record.modalities.len() {
         return Err(bad(
             first,
@@ -63,10 +55,29 @@ pub fn prepare_case(
         } else {
             check_same_shape(&shape, first, volume.shape(), path)?;
         }
-        let mut prepared = axis_last(min_max_normalise(&volume, path)?, record.axis);
-        if let Some(size) = record.shape {
-            prepared = resize_image_volume(&prepared, size);
-        }
+        let prepared = match record.normalisation {
+            Normalisation::MinMaxPerVolume => {
+                let mut v = axis_last(min_max_normalise(&volume, path)?, record.axis);
+                if let Some(size) = record.shape {
+                    v = resize_image_volume(&v, size);
+                }
+                v
+            }
+            Normalisation::AcdcUint8 => {
+                // What the network read: the slicer's uint8 PNG levels / 255.
+                let levels = axis_last(acdc_normalise(&volume, path)?, record.axis);
+                let size = record
+                    .shape
+                    .unwrap_or([levels.shape()[0], levels.shape()[1]]);
+                let mut v = Array3::<f32>::zeros((size[0], size[1], levels.shape()[2]));
+                for j in 0..levels.shape()[2] {
+                    let slice = acdc_image_slice(levels.slice(s![.., .., j]), size);
+                    v.slice_mut(s![.., .., j])
+                        .assign(&slice.mapv(|l| l as f32 / 255.0));
+                }
+                v
+            }
+        };
         volumes.push(prepared);
     }
     let dims = volumes[0].shape().to_vec();

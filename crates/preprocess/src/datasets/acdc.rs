@@ -174,8 +174,7 @@ fn slice_volume(
     let (gt, _) = read_volume(&volume.gt)?;
     check_same_shape(image.shape(), &volume.image, gt.shape(), &volume.gt)?;
     let gt = label_volume(&gt, &[0, 1, 2, 3], &volume.gt)?;
-    // norm_arr: float32 min-max, times 255, truncated to uint8.
-    let normalised = super::min_max_normalise(&image, &volume.image)?.mapv(|v| (255.0 * v) as u8);
+    let normalised = acdc_normalise(&image, &volume.image)?;
     // numpy: float32 spacing / python float -> float64.
     let spacing = [
         NumpyScalar::F64(dx as f64 / (shape[0] as f64 / image.shape()[0] as f64)),
@@ -185,11 +184,7 @@ fn slice_volume(
     let mut table = SpacingTable::new();
     let mut slices = 0;
     for j in 0..image.shape()[2] {
-        let plane = normalised.slice(s![.., .., j]);
-        let resized = resize_linear(plane, shape);
-        let input = min_max(plane.iter().map(|&v| v as f64));
-        let (lo, hi) = clip_range(input, min_max(resized.iter().copied()));
-        let image_slice = resized.mapv(|v| v.clamp(lo, hi) as u8);
+        let image_slice = acdc_image_slice(normalised.slice(s![.., .., j]), shape);
         let gt_slice = resize_nearest(gt.slice(s![.., .., j]), shape);
         if job.discard_negatives && gt_slice.iter().all(|&l| l == 0) {
             continue;
@@ -268,6 +263,23 @@ pub(super) fn slice(
         classes: 4,
         ..sliced
     })
+}
+
+/// ACDC's `norm_arr`: float32 min-max over the volume, times 255, truncated to uint8.
+pub(crate) fn acdc_normalise(
+    image: &ndarray::Array3<f32>,
+    path: &Path,
+) -> Result<ndarray::Array3<u8>, PreprocessError> {
+    Ok(super::min_max_normalise(image, path)?.mapv(|v| (255.0 * v) as u8))
+}
+
+/// One normalised slice as ACDC's slicer writes it: resized bilinearly to `shape`, clipped to
+/// the range the resize may reach, truncated to uint8.
+pub(crate) fn acdc_image_slice(plane: ndarray::ArrayView2<u8>, shape: [usize; 2]) -> Array2<u8> {
+    let resized = resize_linear(plane, shape);
+    let input = min_max(plane.iter().map(|&v| v as f64));
+    let (lo, hi) = clip_range(input, min_max(resized.iter().copied()));
+    resized.mapv(|v| v.clamp(lo, hi) as u8)
 }
 
 #[cfg(test)]

@@ -10,6 +10,7 @@
 //! spacing files).
 
 mod acdc;
+pub(crate) use acdc::{acdc_image_slice, acdc_normalise};
 mod augment;
 mod isles;
 mod jobs;
