@@ -366,7 +366,8 @@ fn acdc_volumes_are_prepared_as_their_slicer_did() {
     let image = dir
         .path()
         .join(format!("raw/{patient}/{patient}_frame{frame}.nii.gz"));
-    let prepared = preprocess::inference::prepare_case(&record, &[image.clone()]).unwrap();
+    let prepared =
+        preprocess::inference::prepare_case(&record, std::slice::from_ref(&image)).unwrap();
     let slices = prepared.slices.len();
     assert_eq!(prepared.size, [32, 32]);
     let mut stack = Array3::<u8>::zeros((32, 32, slices));
