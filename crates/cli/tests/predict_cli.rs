@@ -77,38 +77,50 @@ fn make_cases(root: &Path) {
 
 const RUN: &str = "dataset = \"sliced\"\nnetwork = \"Dimwit\"\nmodalities = 2\nclasses = 2\nepochs = 3\nbatch_size = 4\nmetric_classes = [1]\npatient_regex = '(case\\d+)_\\d+_\\d+'\n\n[[streams]]\nfolder = \"in_npy\"\nkind = \"image_npy\"\n\n[[streams]]\nfolder = \"gt_npy\"\nkind = \"one_hot\"\n\n[[losses]]\nname = \"GeneralizedDice\"\nidc = [0, 1]\nweight = 1.0\nstream = 1\n";
 
+/// The cases of [`make_cases`] sliced by `slice nifti` (one validation case, `extra` flags) into
+/// `sliced/`, and a Dimwit run of `epochs` on them in `run/`. The run file's data set is given
+/// as `--dataset sliced` relative to the working folder: the run folder's copy of the run file
+/// must still find it (resume, predict).
+fn sliced_and_trained(root: &Path, extra: &[&str], epochs: usize) {
+    make_cases(root);
+    let path = |name: &str| root.join(name).to_str().unwrap().to_string();
+    let mut args = vec![
+        "slice".to_string(),
+        "nifti".into(),
+        "--images".into(),
+        path("flair"),
+        path("t1"),
+        "--labels".into(),
+        path("labels"),
+        "--dest".into(),
+        path("sliced"),
+        "--retain".into(),
+        "1".into(),
+    ];
+    args.extend(extra.iter().map(|a| a.to_string()));
+    ok(&boundary_loss(
+        &args.iter().map(String::as_str).collect::<Vec<_>>(),
+    ));
+    let run = RUN.replace("epochs = 3", &format!("epochs = {epochs}"));
+    std::fs::write(root.join("run.toml"), run).unwrap();
+    ok(
+        &std::process::Command::new(env!("CARGO_BIN_EXE_boundary-loss"))
+            .current_dir(root)
+            .args(["train", "run.toml", "--dataset", "sliced", "--out", "run"])
+            .output()
+            .unwrap(),
+    );
+}
+
 #[test]
 fn predictions_equal_the_runs_own_and_keep_the_inputs_space() {
     let dir = tempfile::tempdir().unwrap();
-    make_cases(dir.path());
     let p = |name: &str| dir.path().join(name).to_str().unwrap().to_string();
-    ok(&boundary_loss(&[
-        "slice",
-        "nifti",
-        "--images",
-        &p("flair"),
-        &p("t1"),
-        "--labels",
-        &p("labels"),
-        "--dest",
-        &p("sliced"),
-        "--retain",
-        "1",
-        "--seed",
-        "1",
-        "--axis",
-        "0",
-        "--shape",
-        "8",
-        "8",
-    ]));
-    std::fs::write(dir.path().join("run.toml"), RUN).unwrap();
-    ok(&boundary_loss(&[
-        "train",
-        &p("run.toml"),
-        "--out",
-        &p("run"),
-    ]));
+    sliced_and_trained(
+        dir.path(),
+        &["--seed", "1", "--axis", "0", "--shape", "8", "8"],
+        3,
+    );
     let printed = ok(&boundary_loss(&[
         "predict",
         &p("run"),
@@ -236,35 +248,8 @@ fn predictions_equal_the_runs_own_and_keep_the_inputs_space() {
 #[test]
 fn bad_inputs_are_named_and_write_nothing() {
     let dir = tempfile::tempdir().unwrap();
-    make_cases(dir.path());
     let p = |name: &str| dir.path().join(name).to_str().unwrap().to_string();
-    ok(&boundary_loss(&[
-        "slice",
-        "nifti",
-        "--images",
-        &p("flair"),
-        &p("t1"),
-        "--labels",
-        &p("labels"),
-        "--dest",
-        &p("sliced"),
-        "--retain",
-        "1",
-    ]));
-    std::fs::write(
-        dir.path().join("run.toml"),
-        RUN.replace("epochs = 3", "epochs = 1"),
-    )
-    .unwrap();
-    // --dataset relative to the working folder: the run folder's copy of the run file must
-    // still find it.
-    ok(
-        &std::process::Command::new(env!("CARGO_BIN_EXE_boundary-loss"))
-            .current_dir(dir.path())
-            .args(["train", "run.toml", "--dataset", "sliced", "--out", "run"])
-            .output()
-            .unwrap(),
-    );
+    sliced_and_trained(dir.path(), &[], 1);
 
     // One modality instead of two.
     let e = failed(&boundary_loss(&[

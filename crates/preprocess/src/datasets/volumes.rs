@@ -116,24 +116,15 @@ pub(crate) fn check_same_shape(
 
 /// The volume with `axis` moved last (the other two keep their order).
 pub(crate) fn axis_last<A: Clone>(volume: Array3<A>, axis: usize) -> Array3<A> {
-    let order = match axis {
-        0 => [1, 2, 0],
-        1 => [0, 2, 1],
-        _ => [0, 1, 2],
-    };
-    volume
-        .permuted_axes(order)
-        .as_standard_layout()
-        .into_owned()
+    permuted(volume, [[1, 2, 0], [0, 2, 1], [0, 1, 2]][axis.min(2)])
 }
 
 /// The inverse of [`axis_last`]: a volume whose last axis is `axis` back in `(x, y, z)` order.
 pub(crate) fn axis_restored<A: Clone>(volume: Array3<A>, axis: usize) -> Array3<A> {
-    let order = match axis {
-        0 => [2, 0, 1],
-        1 => [0, 2, 1],
-        _ => [0, 1, 2],
-    };
+    permuted(volume, [[2, 0, 1], [0, 2, 1], [0, 1, 2]][axis.min(2)])
+}
+
+fn permuted<A: Clone>(volume: Array3<A>, order: [usize; 3]) -> Array3<A> {
     volume
         .permuted_axes(order)
         .as_standard_layout()
