@@ -122,7 +122,7 @@ pub fn read_nifti_f32(path: &Path) -> Result<(ArrayD<f32>, Vec<f64>), FileError>
     let values = volume
         .into_ndarray::<f32>()
         .map_err(|e| FileError::new(path, format!("cannot read the NIfTI data: {e}")))?;
-    Ok((values.as_standard_layout().into_owned(), spacing))
+    Ok((crate::layout::standard_layout(values), spacing))
 }
 
 /// Writes a volume as NIfTI (`.nii`, or gzipped `.nii.gz`), in millimetres, with `spacing` per

@@ -2,6 +2,7 @@
 
 use std::path::Path;
 
+use ndarray::ShapeBuilder;
 use ndarray::{ArrayD, IxDyn};
 use ndarray_npy::{ReadNpyError, ReadNpyExt, ReadableElement};
 use nifti::{IntoNdArray, NiftiType, NiftiVolume};
@@ -46,16 +47,31 @@ fn to_labels<T: Copy + TryInto<u32> + std::fmt::Display>(
     path: &Path,
     array: ArrayD<T>,
 ) -> Result<ArrayD<u32>, FileError> {
-    let mut out = ArrayD::<u32>::zeros(array.raw_dim());
-    for (o, &v) in out.iter_mut().zip(array.iter()) {
-        *o = v.try_into().map_err(|_| {
-            FileError::new(
-                path,
-                format!("label {v} is not a class index (0 to 2^32-1)"),
-            )
-        })?;
-    }
-    Ok(out)
+    // In memory order, keeping the layout (NIfTI's is Fortran): the caller makes it row-major
+    // in tiles.
+    let array = if array.is_standard_layout() || array.t().is_standard_layout() {
+        array
+    } else {
+        array.as_standard_layout().into_owned()
+    };
+    let values = array
+        .as_slice_memory_order()
+        .expect("contiguous in one order or the other")
+        .iter()
+        .map(|&v| {
+            v.try_into().map_err(|_| {
+                FileError::new(
+                    path,
+                    format!("label {v} is not a class index (0 to 2^32-1)"),
+                )
+            })
+        })
+        .collect::<Result<Vec<u32>, FileError>>()?;
+    let fortran = !array.is_standard_layout();
+    Ok(
+        ArrayD::from_shape_vec(array.raw_dim().set_f(fortran), values)
+            .expect("one label per element"),
+    )
 }
 
 fn read_npy_labels(path: &Path) -> Result<LabelMap, FileError> {
@@ -147,25 +163,41 @@ fn read_nifti_labels(path: &Path) -> Result<LabelMap, FileError> {
         let values = volume
             .into_ndarray::<f64>()
             .map_err(|e| FileError::new(path, format!("cannot read the NIfTI data: {e}")))?;
-        let mut out = ArrayD::<u32>::zeros(values.raw_dim());
-        for (o, &v) in out.iter_mut().zip(values.iter()) {
-            if !(v >= 0.0 && v.fract() == 0.0 && v <= u32::MAX as f64) {
-                return Err(FileError::new(
-                    path,
-                    format!("holds the value {v}, which is not a class index"),
-                ));
-            }
-            *o = v as u32;
+        if let Some(v) = values
+            .iter()
+            .find(|&&v| !(v >= 0.0 && v.fract() == 0.0 && v <= u32::MAX as f64))
+        {
+            return Err(FileError::new(
+                path,
+                format!("holds the value {v}, which is not a class index"),
+            ));
         }
-        out
+        values.mapv(|v| v as u32)
     } else {
-        let values = volume
-            .into_ndarray::<i64>()
-            .map_err(|e| FileError::new(path, format!("cannot read the NIfTI data: {e}")))?;
-        to_labels(path, values)?
+        let read =
+            |e: nifti::NiftiError| FileError::new(path, format!("cannot read the NIfTI data: {e}"));
+        // Unscaled integers are read in their own type (not widened to i64 first: 8 bytes a
+        // voxel for a uint8 volume); scaled ones go through i64.
+        let unscaled =
+            header.scl_slope == 0.0 || (header.scl_slope == 1.0 && header.scl_inter == 0.0);
+        match volume.data_type() {
+            NiftiType::Uint8 if unscaled => {
+                to_labels(path, volume.into_ndarray::<u8>().map_err(read)?)?
+            }
+            NiftiType::Uint16 if unscaled => {
+                to_labels(path, volume.into_ndarray::<u16>().map_err(read)?)?
+            }
+            NiftiType::Int16 if unscaled => {
+                to_labels(path, volume.into_ndarray::<i16>().map_err(read)?)?
+            }
+            NiftiType::Int32 if unscaled => {
+                to_labels(path, volume.into_ndarray::<i32>().map_err(read)?)?
+            }
+            _ => to_labels(path, volume.into_ndarray::<i64>().map_err(read)?)?,
+        }
     };
     Ok(LabelMap {
-        labels: labels.as_standard_layout().into_owned(),
+        labels: crate::layout::standard_layout(labels),
         spacing: Some(spacing),
     })
 }

@@ -20,6 +20,7 @@
 mod arrays;
 pub mod guard;
 mod labels;
+mod layout;
 mod pickle;
 pub mod spacing;
 mod write;
