@@ -154,6 +154,33 @@ fn one_hot_maps<'py>(
     })
 }
 
+/// The maps of one checked one-hot item through its label map of type `L` (wide enough for
+/// `channels` classes), into `out`.
+fn one_hot_item_maps<T: ClassLabel, L: ClassLabel, O: MapFloat>(
+    item: &[T],
+    channels: usize,
+    spatial: &[usize],
+    spacing: &[f64],
+    options: &MapOptions,
+    out: &mut [O],
+) -> Result<(), String> {
+    let labels = one_hot_labels::<T, L>(item, channels, spatial)?;
+    distance_maps_into(&labels, spatial, channels, spacing, options, out).map_err(|e| e.to_string())
+}
+
+/// `distmap::distance_maps_into` on a fresh map buffer: the maps `(classes, *shape)` of a
+/// row-major label map.
+fn maps_of_labels<T: ClassLabel, O: MapFloat>(
+    flat: &[T],
+    shape: &[usize],
+    classes: usize,
+    spacing: &[f64],
+    options: &MapOptions,
+) -> Result<Vec<O>, distmap::DistmapError> {
+    let mut out = distmap::map_buffer::<O>(flat.len() * classes);
+    distance_maps_into(flat, shape, classes, spacing, options, &mut out).map(|()| out)
+}
+
 /// The maps of `flat`, one-hot items `(K, *spatial)` after `leading` batch axes of `shape`:
 /// each item becomes a label map (checked one-hot), whose maps are the label path's (one
 /// transform for both classes when K = 2), in parallel over the batch.
@@ -179,15 +206,9 @@ fn one_hot_batch_maps<T: ClassLabel, O: MapFloat>(
             .enumerate()
             .map(|(b, (out, item))| {
                 let labelled = if channels <= 256 {
-                    one_hot_labels::<T, u8>(item, channels, spatial).and_then(|labels| {
-                        distance_maps_into(&labels, spatial, channels, spacing, options, out)
-                            .map_err(|e| e.to_string())
-                    })
+                    one_hot_item_maps::<T, u8, O>(item, channels, spatial, spacing, options, out)
                 } else {
-                    one_hot_labels::<T, u32>(item, channels, spatial).and_then(|labels| {
-                        distance_maps_into(&labels, spatial, channels, spacing, options, out)
-                            .map_err(|e| e.to_string())
-                    })
+                    one_hot_item_maps::<T, u32, O>(item, channels, spatial, spacing, options, out)
                 };
                 labelled.map_err(|reason| (b, reason))
             })
@@ -316,8 +337,7 @@ fn label_maps<T: ClassLabel, O: MapFloat>(
     let mut shape = vec![classes];
     shape.extend_from_slice(labels.shape());
     let maps = compute(py, || {
-        let mut out = distmap::map_buffer::<O>(flat.len() * classes);
-        distance_maps_into(flat, labels.shape(), classes, spacing, options, &mut out).map(|()| out)
+        maps_of_labels(flat, labels.shape(), classes, spacing, options)
     })?
     .map_err(|e| distmap_error("labels", e))?;
     Ok(ArrayD::from_shape_vec(IxDyn(&shape), maps).expect("one value per class and element"))
@@ -462,10 +482,10 @@ fn _time_label_maps(
         (0..repeats)
             .map(|_| {
                 let start = std::time::Instant::now();
-                let mut out = distmap::map_buffer::<f64>(flat.len() * classes);
-                distance_maps_into(flat, view.shape(), classes, &spacing, &options, &mut out)
-                    .map_err(|e| distmap_error("labels", e))?;
-                drop(std::hint::black_box(out));
+                let maps =
+                    maps_of_labels::<u8, f64>(flat, view.shape(), classes, &spacing, &options)
+                        .map_err(|e| distmap_error("labels", e))?;
+                drop(std::hint::black_box(maps));
                 Ok(start.elapsed().as_secs_f64())
             })
             .collect()

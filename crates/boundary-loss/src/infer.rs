@@ -7,10 +7,9 @@ use std::path::{Path, PathBuf};
 
 use burn::tensor::{Device, Tensor, TensorData};
 
-use crate::losses::argmax_classes;
 use crate::nets::Network;
 use crate::train::run_folder::{self, BEST_WEIGHTS, RUN_FILE};
-use crate::train::step::probabilities;
+use crate::train::step::{class_maps, probabilities};
 use crate::train::{RunConfig, TrainError};
 use volume_io::FileError;
 
@@ -115,12 +114,7 @@ impl Predictor {
                 self.config.activation,
                 self.config.temperature,
             );
-            let host = probs
-                .into_data()
-                .convert::<f32>()
-                .try_to_vec::<f32>()
-                .expect("f32 probabilities");
-            let predicted = argmax_classes(&host, classes, pixels);
+            let (host, predicted) = class_maps(probs, classes);
             labels.extend(predicted.chunks(pixels).map(<[u8]>::to_vec));
             if let Some(kept) = &mut kept {
                 kept.extend(host.chunks(classes * pixels).map(<[f32]>::to_vec));

@@ -49,7 +49,7 @@ mod synth;
 mod unpack;
 
 pub use datasets::{OfficialDataset, SliceDataset};
-pub use nifti_folder::{case_name, SliceNifti};
+pub use nifti_folder::{case_name, nifti_files, SliceNifti};
 pub use python_random::PythonRandom;
 pub use record::{Normalisation, PreprocessRecord, PREPROCESS_FILE};
 pub use synth::Synthesize;

@@ -48,7 +48,8 @@ pub fn case_name(path: &Path) -> Option<String> {
         .map(str::to_string)
 }
 
-fn nifti_files(dir: &Path) -> Result<BTreeMap<String, PathBuf>, PreprocessError> {
+/// The NIfTI volumes of a folder, by case name.
+pub fn nifti_files(dir: &Path) -> Result<BTreeMap<String, PathBuf>, PreprocessError> {
     let entries =
         std::fs::read_dir(dir).map_err(|e| bad(dir, format!("cannot list the folder: {e}")))?;
     Ok(entries

@@ -87,9 +87,7 @@ pub(crate) fn open_nifti(
     path: &Path,
 ) -> Result<(nifti::NiftiHeader, nifti::InMemNiftiVolume), FileError> {
     use nifti::NiftiObject;
-    let gzipped = path
-        .file_name()
-        .is_some_and(|n| n.to_string_lossy().to_lowercase().ends_with(".gz"));
+    let gzipped = is_gzipped(path);
     crate::guard::check_nifti_size(path, gzipped)?;
     let object = nifti::ReaderOptions::new()
         .read_file(path)
@@ -181,9 +179,16 @@ where
     write_nifti_with_header(path, volume, &header)
 }
 
-/// The header of a NIfTI file, as read (with the scaling fields cleaned as `read_nifti_f32` does).
+/// The header of a NIfTI file (its geometry, codes, units), read without the voxels. Its scaling
+/// fields are as stored: [`write_nifti_like`] replaces them anyway.
 pub fn read_nifti_header(path: &Path) -> Result<nifti::NiftiHeader, FileError> {
-    Ok(open_nifti(path)?.0)
+    Ok(crate::guard::read_nifti_header_only(path, is_gzipped(path))?.0)
+}
+
+/// Whether a NIfTI path is gzipped, by its extension (as the `nifti` crate decides).
+fn is_gzipped(path: &Path) -> bool {
+    path.file_name()
+        .is_some_and(|n| n.to_string_lossy().to_lowercase().ends_with(".gz"))
 }
 
 fn write_nifti_with_header<A, S, D>(
@@ -200,9 +205,7 @@ where
     // without other dots keeps its output where we rename it from (official names such as
     // `SMIR.Brain.XX.O.CT.345001.nii` have several).
     static COUNTER: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
-    let gz = path
-        .file_name()
-        .is_some_and(|n| n.to_string_lossy().to_lowercase().ends_with(".gz"));
+    let gz = is_gzipped(path);
     let temp = path.with_file_name(format!(
         ".tmp-{}-{}.{}",
         std::process::id(),

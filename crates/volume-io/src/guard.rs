@@ -135,11 +135,12 @@ pub fn check_npy_file(path: &Path) -> Result<NpyHeader, FileError> {
     check_npy(&prefix, len).map_err(error)
 }
 
-/// Checks that a NIfTI file (`.nii`, or `.nii.gz` when `gzipped`) can hold the volume its header
-/// declares: `vox_offset` plus the voxels within the file (or within the most a gzip stream of
-/// its size can expand to).
-pub fn check_nifti_size(path: &Path, gzipped: bool) -> Result<(), FileError> {
-    let bad = |reason: String| FileError::new(path, reason);
+/// The header of a NIfTI file (`.nii`, or `.nii.gz` when `gzipped`), without reading its voxels,
+/// and the file's size in bytes.
+pub(crate) fn read_nifti_header_only(
+    path: &Path,
+    gzipped: bool,
+) -> Result<(nifti::NiftiHeader, u64), FileError> {
     let file = std::fs::File::open(path).map_err(|e| FileError::new(path, e))?;
     let len = file.metadata().map_err(|e| FileError::new(path, e))?.len();
     let header = if gzipped {
@@ -147,7 +148,16 @@ pub fn check_nifti_size(path: &Path, gzipped: bool) -> Result<(), FileError> {
     } else {
         nifti::NiftiHeader::from_reader(std::io::BufReader::new(file))
     }
-    .map_err(|e| bad(format!("not a readable NIfTI header: {e}")))?;
+    .map_err(|e| FileError::new(path, format!("not a readable NIfTI header: {e}")))?;
+    Ok((header, len))
+}
+
+/// Checks that a NIfTI file (`.nii`, or `.nii.gz` when `gzipped`) can hold the volume its header
+/// declares: `vox_offset` plus the voxels within the file (or within the most a gzip stream of
+/// its size can expand to).
+pub fn check_nifti_size(path: &Path, gzipped: bool) -> Result<(), FileError> {
+    let bad = |reason: String| FileError::new(path, reason);
+    let (header, len) = read_nifti_header_only(path, gzipped)?;
     let rank = header.dim[0];
     if !(1..=7).contains(&rank) {
         return Err(bad(format!(

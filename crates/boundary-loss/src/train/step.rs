@@ -87,6 +87,19 @@ pub fn stream_tensor(batch: &Batch, stream: usize, device: &Device) -> Tensor<4>
     )
 }
 
+/// The probabilities `(B, K, H, W)` on the host, and the class of each pixel (the first maximum,
+/// as torch's argmax): what validation saves and inference writes.
+pub fn class_maps(probs: Tensor<4>, classes: usize) -> (Vec<f32>, Vec<u8>) {
+    let [_, _, height, width] = probs.dims();
+    let host = probs
+        .into_data()
+        .convert::<f32>()
+        .try_to_vec::<f32>()
+        .expect("f32 probabilities");
+    let predicted = argmax_classes(&host, classes, height * width);
+    (host, predicted)
+}
+
 /// What one batch gave.
 pub struct BatchOutcome {
     /// The weighted sum of the loss terms (what is minimised).
@@ -130,13 +143,7 @@ pub fn run_batch(
     }
     let classes = config.classes;
     let pixels = batch.size[0] * batch.size[1];
-    let host = probs
-        .detach()
-        .into_data()
-        .convert::<f32>()
-        .try_to_vec::<f32>()
-        .expect("f32 probabilities");
-    let predicted = argmax_classes(&host, classes, pixels);
+    let (_, predicted) = class_maps(probs.detach(), classes);
     let dice = (0..batch.indices.len())
         .map(|b| {
             let image = b * pixels..(b + 1) * pixels;

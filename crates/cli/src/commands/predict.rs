@@ -59,19 +59,10 @@ fn cases(images: &[PathBuf]) -> anyhow::Result<Vec<(String, Vec<PathBuf>)>> {
     if let Some(p) = images.iter().find(|p| !p.is_dir()) {
         bail!("{}: give one file per modality or one folder per modality, not both (or it does not exist)", p.display());
     }
-    let mut per_folder = Vec::new();
-    for dir in images {
-        let mut files = BTreeMap::new();
-        for entry in
-            std::fs::read_dir(dir).with_context(|| format!("{}: cannot list", dir.display()))?
-        {
-            let path = entry?.path();
-            if let Some(case) = preprocess::case_name(&path) {
-                files.insert(case, path);
-            }
-        }
-        per_folder.push(files);
-    }
+    let per_folder: Vec<BTreeMap<String, PathBuf>> = images
+        .iter()
+        .map(|d| preprocess::nifti_files(d))
+        .collect::<Result<_, _>>()?;
     if per_folder[0].is_empty() {
         bail!("{}: holds no .nii or .nii.gz volume", images[0].display());
     }
