@@ -77,6 +77,24 @@ fn make_cases(root: &Path) {
 
 const RUN: &str = "dataset = \"sliced\"\nnetwork = \"Dimwit\"\nmodalities = 2\nclasses = 2\nepochs = 3\nbatch_size = 4\nmetric_classes = [1]\npatient_regex = '(case\\d+)_\\d+_\\d+'\n\n[[streams]]\nfolder = \"in_npy\"\nkind = \"image_npy\"\n\n[[streams]]\nfolder = \"gt_npy\"\nkind = \"one_hot\"\n\n[[losses]]\nname = \"GeneralizedDice\"\nidc = [0, 1]\nweight = 1.0\nstream = 1\n";
 
+/// The run's best epoch (0-based), from `best_epoch.txt`.
+fn best_epoch(run: &Path) -> usize {
+    std::fs::read_to_string(run.join("best_epoch.txt"))
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap()
+}
+
+/// The class map the run saved for validation slice `name` (a `.png` name) at `epoch`.
+fn val_prediction(run: &Path, epoch: usize, name: &str) -> ndarray::Array2<u8> {
+    volume_io::read_png_levels(&run.join(format!("iter{epoch:03}/val/{name}")))
+        .unwrap()
+        .mapv(|l| l as u8)
+        .into_dimensionality()
+        .unwrap()
+}
+
 /// The cases of [`make_cases`] sliced by `slice nifti` (one validation case, `extra` flags) into
 /// `sliced/`, and a Dimwit run of `epochs` on them in `run/`. The run file's data set is given
 /// as `--dataset sliced` relative to the working folder: the run folder's copy of the run file
@@ -139,24 +157,13 @@ fn predictions_equal_the_runs_own_and_keep_the_inputs_space() {
     let record = preprocess::PreprocessRecord::read(&dir.path().join("sliced")).unwrap();
     let case = std::fs::read_to_string(dir.path().join("run/val_3d_patients.txt")).unwrap();
     let case = case.trim();
-    let best: usize = std::fs::read_to_string(dir.path().join("run/best_epoch.txt"))
-        .unwrap()
-        .trim()
-        .parse()
-        .unwrap();
+    let best = best_epoch(&dir.path().join("run"));
     let mut stack = Array3::<u8>::zeros((8, 8, SHAPE.0));
     for j in 0..SHAPE.0 {
-        let png = dir
-            .path()
-            .join(format!("run/iter{best:03}/val/{case}_00_{j:04}.png"));
-        let levels = volume_io::read_png_levels(&png).unwrap();
-        assert_eq!(levels.shape(), [8, 8]);
-        stack.slice_mut(ndarray::s![.., .., j]).assign(
-            &levels
-                .mapv(|l| l as u8)
-                .into_dimensionality::<ndarray::Ix2>()
-                .unwrap(),
-        );
+        let name = format!("{case}_00_{j:04}.png");
+        let predicted = val_prediction(&dir.path().join("run"), best, &name);
+        assert_eq!(predicted.dim(), (8, 8));
+        stack.slice_mut(ndarray::s![.., .., j]).assign(&predicted);
     }
     let expected = preprocess::inference::restore_labels(&record, stack, [12, 10, 6]);
     // The network's input is the slicer's own, bit for bit (whatever the network predicts).
@@ -335,11 +342,7 @@ fn acdc_volumes_are_prepared_as_their_slicer_did() {
         &p("run"),
     ]));
     let record = preprocess::PreprocessRecord::read(&dir.path().join("sliced")).unwrap();
-    let best: usize = std::fs::read_to_string(dir.path().join("run/best_epoch.txt"))
-        .unwrap()
-        .trim()
-        .parse()
-        .unwrap();
+    let best = best_epoch(&dir.path().join("run"));
     // The first validation volume, e.g. patient001_01 = raw/patient001/patient001_frame01.
     let mut names: Vec<String> = std::fs::read_dir(dir.path().join("sliced/val/img"))
         .unwrap()
@@ -362,15 +365,8 @@ fn acdc_volumes_are_prepared_as_their_slicer_did() {
             volume_io::read_png_levels(&dir.path().join("sliced/val/img").join(&name)).unwrap();
         let expected: Vec<f32> = levels.iter().map(|&l| l as f32 / 255.0).collect();
         assert_eq!(slice, &expected, "{name}");
-        let predicted =
-            volume_io::read_png_levels(&dir.path().join(format!("run/iter{best:03}/val/{name}")))
-                .unwrap();
-        stack.slice_mut(ndarray::s![.., .., j]).assign(
-            &predicted
-                .mapv(|l| l as u8)
-                .into_dimensionality::<ndarray::Ix2>()
-                .unwrap(),
-        );
+        let predicted = val_prediction(&dir.path().join("run"), best, &name);
+        stack.slice_mut(ndarray::s![.., .., j]).assign(&predicted);
     }
     let gt = image.with_file_name(format!("{patient}_frame{frame}_gt.nii.gz"));
     ok(&boundary_loss(&[
