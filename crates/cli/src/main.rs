@@ -11,6 +11,7 @@ mod console;
 use commands::{
     demo, distmap as distmap_cmd, experiment as experiment_cmd, metrics, network as network_cmd,
     plot, predict, report, slice as slice_cmd, surface_metrics, synth, train as train_cmd, unpack,
+    view,
 };
 
 use std::process::ExitCode;
@@ -62,6 +63,9 @@ enum Command {
     /// Curves over epochs, box plots and histograms at the best epoch, and a GIF of one
     /// patient's predictions, for several runs (PNG, SVG, CSV).
     Plot(plot::PlotArgs),
+    /// A static web page of the validation images with the ground truth and several runs'
+    /// predictions side by side (contours or overlays, per-slice Dice and HD, keyboard).
+    View(view::ViewArgs),
     /// A whole experiment from a recipe (the original's make files): data, every target over
     /// seeds, metrics, plots, report, archive; skips what is done.
     Experiment(experiment_cmd::ExperimentArgs),
@@ -82,6 +86,7 @@ fn main() -> ExitCode {
         Command::SurfaceMetrics(args) => surface_metrics::run(&args),
         Command::Report(args) => report::run(&args),
         Command::Plot(args) => plot::run(&args),
+        Command::View(args) => view::run(&args),
         Command::Experiment(args) => experiment_cmd::run(&args),
         Command::Train(args) => train_cmd::run(&args),
         Command::Predict(args) => predict::run(&args),

@@ -64,7 +64,7 @@ fn an_experiment_runs_in_one_call_and_a_second_call_redoes_nothing() {
     );
 
     let first = ok(&boundary_loss(&["experiment", r, "--debug"]));
-    assert!(first.contains("12 of 12 steps run"), "{first}");
+    assert!(first.contains("13 of 13 steps run"), "{first}");
     let out = dir.path().join("out-debug");
     let report = std::fs::read_to_string(out.join("report.md")).unwrap();
     assert!(report.contains("| gdl_boundary | 2 | "), "{report}");
@@ -78,9 +78,17 @@ fn an_experiment_runs_in_one_call_and_a_second_call_redoes_nothing() {
         "report.txt",
         "report.json",
         "tiny.tar.gz",
+        "view/index.html",
     ] {
         assert!(out.join(file).is_file(), "{file}");
     }
+    // The view shows each method's first seed (the two methods' seed 0).
+    let page = std::fs::read_to_string(out.join("view/index.html")).unwrap();
+    assert!(
+        page.contains(r#""name":"gdl seed0""#) && page.contains(r#""name":"gdl_boundary seed0""#),
+        "{page}"
+    );
+    assert!(!page.contains(r#""name":"gdl seed1""#));
     let gif = std::fs::read_dir(out.join("plots"))
         .unwrap()
         .filter_map(Result::ok)
@@ -109,7 +117,7 @@ fn an_experiment_runs_in_one_call_and_a_second_call_redoes_nothing() {
 
     let report_before = std::fs::read(out.join("report.md")).unwrap();
     let second = ok(&boundary_loss(&["experiment", r, "--debug"]));
-    assert!(second.contains("0 of 12 steps run"), "{second}");
+    assert!(second.contains("0 of 13 steps run"), "{second}");
     assert_eq!(std::fs::read(out.join("report.md")).unwrap(), report_before);
 
     // A step done again makes what reads it run again, and nothing else.
@@ -264,16 +272,17 @@ fn the_demo_is_an_experiment_over_seeds() {
         "2",
     ];
     let first = ok(&boundary_loss(&args));
-    assert!(first.contains("12 of 12 steps run"), "{first}");
+    assert!(first.contains("13 of 13 steps run"), "{first}");
     let report = std::fs::read_to_string(out.join("results/report.md")).unwrap();
     assert!(
         report.contains("| gdl | 2 | ") && report.contains("| gdl_boundary | 2 | "),
         "{report}"
     );
     assert!(out.join("results/plots/curves.png").is_file());
+    assert!(out.join("results/view/index.html").is_file());
     // Again: nothing to do, and the table of the finished demo is shown.
     let second = ok(&boundary_loss(&args));
-    assert!(second.contains("0 of 12 steps run"), "{second}");
+    assert!(second.contains("0 of 13 steps run"), "{second}");
     assert!(second.contains("| gdl_boundary | 2 | "), "{second}");
 }
 
@@ -311,7 +320,8 @@ fn the_official_recipes_run_on_synthetic_raw_data() {
             recipe.to_str().unwrap(),
             "--debug",
         ]));
-        let steps = 1 + 2 * targets + 3;
+        // data, train + metrics per target, plots, report, view, archive.
+        let steps = 1 + 2 * targets + 4;
         assert!(
             out.contains(&format!("{steps} of {steps} steps run")),
             "{dataset}: {out}"
@@ -323,6 +333,13 @@ fn the_official_recipes_run_on_synthetic_raw_data() {
                 if dataset == "acdc" { "ce" } else { "gdl" }
             )),
             "{report}"
+        );
+        // Its view: one column per target (seed 0), the data set's validation slices.
+        let page = std::fs::read_to_string(dir.path().join("out-debug/view/index.html")).unwrap();
+        assert_eq!(
+            page.matches(" seed0\",\"epochs\":[").count(),
+            targets,
+            "{dataset}"
         );
     }
 }

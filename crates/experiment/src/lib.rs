@@ -4,7 +4,8 @@
 //! against the first seed by seed) and an archive, in dependency order, skipping what is done.
 //!
 //! Modules: [`recipe`] (the TOML recipe), [`runner`] (steps and their markers), [`figures`]
-//! (run folders to figures, also the `plot` command's), [`summary`] (the report over seeds).
+//! (run folders to figures, also the `plot` command's), [`views`] (run folders to a viewer page,
+//! also the `view` command's), [`summary`] (the report over seeds).
 //!
 //! ```
 //! use experiment::{Experiment, ExperimentOptions, LoadedRecipe};
@@ -27,6 +28,7 @@ pub mod figures;
 pub mod recipe;
 pub mod runner;
 pub mod summary;
+pub mod views;
 
 pub use recipe::{LoadedRecipe, Recipe};
 pub use runner::{Experiment, ExperimentOptions, PlannedStep, Progress};

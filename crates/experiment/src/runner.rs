@@ -1,5 +1,5 @@
 //! The steps of an experiment in dependency order (data, training per target and seed, metrics,
-//! plots, report, archive), each skipped when done, like the original's make files.
+//! plots, report, view, archive), each skipped when done, like the original's make files.
 //!
 //! A step is done when its marker `OUT/.steps/<step>.done` exists and is newer than the markers
 //! of the steps it depends on. A step removes its marker before it starts and writes it after
@@ -50,6 +50,7 @@ enum StepKind {
     Metrics { target: usize, seed: u64 },
     Plots,
     Report,
+    View,
     Archive,
 }
 
@@ -141,14 +142,19 @@ impl Experiment {
             steps.push(Step {
                 kind: StepKind::Report,
                 name: "report".into(),
+                inputs: metric_steps.clone(),
+            });
+            let (plots, report) = (steps.len() - 2, steps.len() - 1);
+            steps.push(Step {
+                kind: StepKind::View,
+                name: "view".into(),
                 inputs: metric_steps,
             });
             if recipe.recipe.archive {
-                let n = steps.len();
                 steps.push(Step {
                     kind: StepKind::Archive,
                     name: "archive".into(),
-                    inputs: vec![n - 2, n - 1],
+                    inputs: vec![plots, report],
                 });
             }
         }
@@ -303,6 +309,7 @@ impl Experiment {
             }
             StepKind::Plots => self.plots(),
             StepKind::Report => self.report(progress),
+            StepKind::View => self.view(),
             StepKind::Archive => self.archive(),
         }
     }

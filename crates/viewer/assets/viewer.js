@@ -23,6 +23,33 @@
     epoch: epochs.length - 1,
   };
 
+  // The state in the address (#patient=...&sort=...&page=...&epoch=...&mode=fill): a link or a
+  // reload shows the same panels. Unknown or invalid values are ignored.
+  function readAddress() {
+    const params = new URLSearchParams(location.hash.slice(1));
+    if (patients.includes(params.get("patient"))) state.patient = params.get("patient");
+    if (sorts.some((s) => s.key === params.get("sort"))) state.sort = params.get("sort");
+    if (["fill", "contour"].includes(params.get("mode"))) state.mode = params.get("mode");
+    const page = parseInt(params.get("page"), 10);
+    if (page >= 1) state.page = page - 1;
+    const epoch = epochs.indexOf(parseInt(params.get("epoch"), 10));
+    if (slider && epoch >= 0) state.epoch = epoch;
+  }
+
+  function writeAddress() {
+    const params = new URLSearchParams();
+    if (state.patient) params.set("patient", state.patient);
+    if (state.sort !== "order") params.set("sort", state.sort);
+    if (state.mode !== "contour") params.set("mode", state.mode);
+    if (state.page > 0) params.set("page", state.page + 1);
+    if (slider) params.set("epoch", epochs[state.epoch]);
+    try {
+      history.replaceState(null, "", "#" + params.toString());
+    } catch (e) {
+      // Some browsers refuse history changes on file:// pages; the page works without.
+    }
+  }
+
   function el(tag, attributes, children) {
     const node = document.createElement(tag);
     Object.entries(attributes || {}).forEach(([k, v]) => {
@@ -101,29 +128,40 @@
       slice.height + "px" }, children);
   }
 
+  // Panels are at least as wide as their captions' longest line.
+  function panelWidth(slice) {
+    return Math.max(slice.width, 190);
+  }
+
   function truthPanel(slice) {
     const lines = [el("div", { class: "col", text: "ground truth" }),
+      el("div", { class: "epoch", text: slice.truth ? "\u00a0" : "no foreground" }),
       el("div", { class: "name", text: slice.name })];
-    data.metric_classes.forEach((k, j) => {
-      lines.push(el("div", { text: "class " + k + ": " + slice.areas[j] + " px" }));
-    });
+    if (slice.truth) {
+      data.metric_classes.forEach((k, j) => {
+        lines.push(el("div", { text: "class " + k + ": " + slice.areas[j] + " px" }));
+      });
+    }
     return el("figure", { class: "panel", "data-kind": "truth", style: "width:" +
-      slice.width + "px" }, [stack(slice, slice.truth, false), el("figcaption", {}, lines)]);
+      panelWidth(slice) + "px" }, [stack(slice, slice.truth, false), el("figcaption", {}, lines)]);
   }
 
   function runPanel(slice, r) {
     const run = data.runs[r];
     const i = panelIndex(r);
-    const lines = [el("div", { class: "col", text: run.name })];
+    const lines = [];
     let overlay = null;
     if (i < 0) {
+      lines.push(el("div", { class: "col", text: run.name }));
       lines.push(el("div", { class: "missing", text: "no prediction at epoch " +
         epochs[state.epoch] }));
     } else {
       const panel = slice.runs[r][i];
       overlay = panel.overlay;
       const best = run.best === panel.epoch ? " (best)" : "";
-      lines.push(el("div", { class: "name", text: slice.name + " · epoch " + panel.epoch + best }));
+      lines.push(el("div", { class: "col", text: run.name }));
+      lines.push(el("div", { class: "epoch", text: "epoch " + panel.epoch + best }));
+      lines.push(el("div", { class: "name", text: slice.name }));
       panel.metrics.forEach((m) => {
         const empty = m.empty && m.empty !== "both" ? " (" + m.empty + " empty)" : "";
         const prefix = data.metric_classes.length > 1 ? "class " + m.class + ": " : "";
@@ -132,13 +170,14 @@
       });
     }
     return el("figure", { class: "panel", "data-kind": "run", "data-run": r, style: "width:" +
-      slice.width + "px" }, [stack(slice, overlay, true), el("figcaption", {}, lines)]);
+      panelWidth(slice) + "px" }, [stack(slice, overlay, true), el("figcaption", {}, lines)]);
   }
 
   function columnsRow(width) {
     const names = ["ground truth"].concat(data.runs.map((r) => r.name));
     return el("div", { class: "columns" }, [el("div", { class: "row-head", text: "slice" })]
-      .concat(names.map((n) => el("div", { class: "column-name", style: "width:" + (width + 2) +
+      .concat(names.map((n) => el("div", { class: "column-name", style: "width:" +
+      (Math.max(width, 190) + 2) +
         "px", title: n, text: n }))));
   }
 
@@ -165,6 +204,7 @@
       (state.patient ? "patient " + state.patient : "all " + patients.length + " patients") +
       " · " + sortLabel + epochText + " · page " + (state.page + 1) + " of " + pageCount();
     syncControls();
+    writeAddress();
     document.body.dataset.ready = "1";
   }
 
@@ -274,6 +314,7 @@
   });
 
   buildControls();
+  readAddress();
   render();
   window.viewer = { data, state, epochs, patients, visibleSlices, render, act };
 })();

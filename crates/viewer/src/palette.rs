@@ -13,9 +13,11 @@ pub const CLASS_COLOURS: [[u8; 3]; 7] = [
     [0xD5, 0x5E, 0x00], // vermillion
 ];
 
-/// The truth's outline drawn over the predictions: white, the most distant from every class
-/// colour in lightness but yellow's, from which it differs in hue and by its dashes.
+/// The truth's outline drawn over the predictions: white and black dashes, visible on bright and
+/// dark tissue alike, told apart from every class colour by their pattern and lightness.
 pub const TRUTH_OUTLINE: [u8; 3] = [0xFF, 0xFF, 0xFF];
+/// The outline's other dashes.
+pub const TRUTH_OUTLINE_GAP: [u8; 3] = [0x00, 0x00, 0x00];
 
 /// The colour of class `k >= 1`.
 pub fn class_colour(k: usize) -> [u8; 3] {
@@ -99,11 +101,11 @@ mod tests {
                     );
                     assert!(d > 0.12, "classes {i} and {j}: {d}");
                 }
-                let outline = distance(
-                    dichromat(class_colour(i), matrix),
-                    dichromat(TRUTH_OUTLINE, matrix),
-                );
-                assert!(outline > 0.1, "class {i} and the truth outline: {outline}");
+                for dash in [TRUTH_OUTLINE, TRUTH_OUTLINE_GAP] {
+                    let outline =
+                        distance(dichromat(class_colour(i), matrix), dichromat(dash, matrix));
+                    assert!(outline > 0.1, "class {i} and the truth outline: {outline}");
+                }
             }
         }
     }

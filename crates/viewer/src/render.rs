@@ -8,7 +8,7 @@ use std::path::Path;
 use image::{ImageEncoder, RgbaImage};
 use volume_io::{read_label_map, read_npy_f32, read_png_levels, FileError};
 
-use crate::palette::{class_colour, TRUTH_OUTLINE};
+use crate::palette::{class_colour, TRUTH_OUTLINE, TRUTH_OUTLINE_GAP};
 
 /// Opacity of a filled class: the image stays visible under it.
 const FILL_ALPHA: u8 = 115;
@@ -160,7 +160,8 @@ pub enum Overlay {
     Fill,
     /// The inner border of each class, opaque, `width` pixels wide.
     Contour { width: usize },
-    /// The inner border of the foreground as white dashes (the truth over a prediction).
+    /// The inner border of the foreground as white and black dashes (the truth over a
+    /// prediction).
     DashedOutline { width: usize, dash: usize },
 }
 
@@ -200,8 +201,9 @@ pub fn overlay(labels: &Grid<u8>, style: Overlay) -> Option<RgbaImage> {
                     on_border(labels, y, x, width).then_some([r, g, b, 255])
                 }
                 Overlay::DashedOutline { width, dash } => {
-                    (on_border(labels, y, x, width) && ((x + y) / dash) % 2 == 0).then(|| {
-                        let [r, g, b] = TRUTH_OUTLINE;
+                    on_border(labels, y, x, width).then(|| {
+                        let on = ((x + y) / dash) % 2 == 0;
+                        let [r, g, b] = if on { TRUTH_OUTLINE } else { TRUTH_OUTLINE_GAP };
                         [r, g, b, 255]
                     })
                 }
@@ -322,6 +324,30 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn the_truth_outline_alternates_white_and_black_dashes_on_the_border() {
+        let labels = grid(&[
+            &[0; 8],
+            &[0, 1, 1, 1, 1, 1, 1, 0],
+            &[0, 1, 1, 1, 1, 1, 1, 0],
+            &[0; 8],
+        ]);
+        let dashed = overlay(&labels, Overlay::DashedOutline { width: 1, dash: 2 }).unwrap();
+        let contour = overlay(&labels, Overlay::Contour { width: 1 }).unwrap();
+        let mut seen = Vec::new();
+        for (x, y, p) in dashed.enumerate_pixels() {
+            // Drawn exactly where the contour is.
+            assert_eq!(p.0[3], contour.get_pixel(x, y).0[3], "({y}, {x})");
+            if p.0[3] == 255 {
+                let on = ((x + y) / 2) % 2 == 0;
+                let want = if on { TRUTH_OUTLINE } else { TRUTH_OUTLINE_GAP };
+                assert_eq!(&p.0[..3], &want, "({y}, {x})");
+                seen.push(on);
+            }
+        }
+        assert!(seen.contains(&true) && seen.contains(&false));
     }
 
     #[test]

@@ -118,10 +118,11 @@ pub fn run(args: &DemoArgs) -> anyhow::Result<()> {
     let ran = plan.iter().filter(|s| s.runs).count();
     let out = experiment.out();
     println!(
-        "\n{ran} of {} steps run. Report: {}; plots: {} (curves.png, box_*.png, prediction_*.gif); runs: {}",
+        "\n{ran} of {} steps run. Report: {}; plots: {} (curves.png, box_*.png, prediction_*.gif); predictions: {} (open it in a browser); runs: {}",
         plan.len(),
         out.join("report.md").display(),
         out.join("plots").display(),
+        out.join("view/index.html").display(),
         out.join("runs").display()
     );
     if ran == 0 {

@@ -14,6 +14,7 @@ pub mod surface_metrics;
 pub mod synth;
 pub mod train;
 pub mod unpack;
+pub mod view;
 
 use ::distmap::NamedChoice;
 use indicatif::{ProgressBar, ProgressStyle};

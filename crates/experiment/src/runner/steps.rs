@@ -1,5 +1,5 @@
 //! What each step of an experiment does: make the data, train one (target, seed), compute the
-//! metrics, draw the figures, write the report and the archive.
+//! metrics, draw the figures, write the report, the viewer page and the archive.
 
 use std::path::{Path, PathBuf};
 
@@ -15,6 +15,7 @@ use volume_io::write_text_atomically;
 use crate::figures::{load_array, plot_runs, run_refs, PlotRequest};
 use crate::recipe::{DataSource, OfficialName};
 use crate::summary::experiment_report;
+use crate::views::{view_runs, ViewRequest};
 
 use super::*;
 
@@ -192,6 +193,26 @@ impl Experiment {
         let plots = self.out.join("plots");
         remove_dir(&plots)?;
         std::fs::rename(&partial, &plots).with_context(|| plots.display().to_string())?;
+        Ok(())
+    }
+
+    /// `OUT/view/`: the viewer page of each method's first seed at its best epoch.
+    pub(super) fn view(&self) -> anyhow::Result<()> {
+        let seed = self.recipe.recipe.seeds[0];
+        let runs: Vec<PathBuf> = self
+            .methods()
+            .into_iter()
+            .filter_map(|(_, seeds)| seeds.into_iter().find(|(s, _)| *s == seed))
+            .map(|(_, dir)| dir)
+            .collect();
+        let request = ViewRequest {
+            title: Some(format!(
+                "{}: validation predictions at each run's best epoch (seed {seed})",
+                self.recipe.name
+            )),
+            ..ViewRequest::default()
+        };
+        view_runs(&runs, &request, &self.out.join("view"), &|| {})?;
         Ok(())
     }
 

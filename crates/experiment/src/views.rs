@@ -1,0 +1,280 @@
+//! Run folders to a viewer page: which slices (the first run's validation split, its patients,
+//! spacing and truth), which image, which epochs of which run, and the columns' names. Used by
+//! the `view` command and by experiments (`OUT/view/`).
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context};
+use boundary_loss::data::slice_stem;
+use boundary_loss::train::config::{anchored_regex, RunConfig};
+use boundary_loss::train::inputs::{open_split, patients_of};
+use boundary_loss::train::run_folder::{iteration_dir, val_prediction, BEST_EPOCH_FILE, RUN_FILE};
+use volume_io::FileError;
+
+use crate::figures::run_refs;
+pub use viewer::ViewSummary;
+use viewer::{EpochInput, RunInput, SliceInput, ViewInput};
+
+/// Which saved predictions each run shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EpochChoice {
+    /// Each run's best epoch (`best_epoch.txt`).
+    Best,
+    /// This epoch of every run.
+    Epoch(usize),
+    /// Every saved epoch (the page's slider).
+    All,
+}
+
+impl std::str::FromStr for EpochChoice {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "best" => Ok(EpochChoice::Best),
+            "all" => Ok(EpochChoice::All),
+            n => n.parse().map(EpochChoice::Epoch).map_err(|_| {
+                format!("'{n}': expected best, all or an epoch number (0 is the first)")
+            }),
+        }
+    }
+}
+
+/// What the page shows, beyond the runs.
+#[derive(Debug, Clone)]
+pub struct ViewRequest {
+    /// The images' folder (`<slice>.png` or `.npy`) [default: the first run's image stream].
+    pub images: Option<PathBuf>,
+    /// The channel of `(C, H, W)` images.
+    pub channel: usize,
+    pub epoch: EpochChoice,
+    pub crop: usize,
+    pub zoom: Option<usize>,
+    /// One display name per run [default: `METHOD seedN` or the folder's name].
+    pub names: Vec<String>,
+    /// Only patients matching this (unanchored) regex.
+    pub patients: Option<String>,
+    pub per_page: usize,
+    pub title: Option<String>,
+}
+
+impl Default for ViewRequest {
+    fn default() -> Self {
+        ViewRequest {
+            images: None,
+            channel: 0,
+            epoch: EpochChoice::Best,
+            crop: 0,
+            zoom: None,
+            names: Vec::new(),
+            patients: None,
+            per_page: 3,
+            title: None,
+        }
+    }
+}
+
+fn run_config(run: &Path) -> anyhow::Result<RunConfig> {
+    let file = run.join(RUN_FILE);
+    if !file.is_file() {
+        return Err(
+            FileError::new(&file, "missing: not a run folder (train writes run.toml)").into(),
+        );
+    }
+    Ok(RunConfig::from_file(&file)?)
+}
+
+/// The run's epochs that `choice` selects, each checked to exist.
+fn chosen_epochs(run: &Path, choice: EpochChoice) -> anyhow::Result<(Vec<usize>, Option<usize>)> {
+    let best_file = run.join(BEST_EPOCH_FILE);
+    let best = std::fs::read_to_string(&best_file)
+        .ok()
+        .and_then(|t| t.trim().parse::<usize>().ok());
+    let epochs = match choice {
+        EpochChoice::Best => vec![best.ok_or_else(|| {
+            FileError::new(
+                &best_file,
+                "missing or unreadable: the run has no best epoch yet (use --epoch N or all)",
+            )
+        })?],
+        EpochChoice::Epoch(n) => vec![n],
+        EpochChoice::All => {
+            let mut found: Vec<usize> = std::fs::read_dir(run)
+                .with_context(|| run.display().to_string())?
+                .filter_map(Result::ok)
+                .filter_map(|e| {
+                    let name = e.file_name().to_string_lossy().into_owned();
+                    let digits = name.strip_prefix("iter")?;
+                    (digits.len() >= 3 && digits.bytes().all(|b| b.is_ascii_digit()))
+                        .then(|| digits.parse().ok())
+                        .flatten()
+                })
+                .collect();
+            found.sort_unstable();
+            found
+        }
+    };
+    if epochs.is_empty() {
+        return Err(FileError::new(run, "holds no saved epoch (iterNNN/)").into());
+    }
+    for &e in &epochs {
+        let dir = iteration_dir(run, e);
+        if !dir.is_dir() {
+            return Err(FileError::new(&dir, "missing: the run did not save this epoch").into());
+        }
+    }
+    Ok((epochs, best))
+}
+
+/// A slice's file in `dir`: `<stem>.npy` or `<stem>.png`.
+fn slice_file(dir: &Path, stem: &str) -> anyhow::Result<PathBuf> {
+    ["npy", "png"]
+        .iter()
+        .map(|ext| dir.join(format!("{stem}.{ext}")))
+        .find(|p| p.is_file())
+        .ok_or_else(|| {
+            FileError::new(
+                dir.join(format!("{stem}.npy")),
+                "missing: no .npy or .png of this slice",
+            )
+            .into()
+        })
+}
+
+/// The page's input for `runs` (at least one): the first run's validation slices, grouped into
+/// patients by its `patient_regex`, every run's predictions of them.
+pub fn view_input(runs: &[PathBuf], request: &ViewRequest) -> anyhow::Result<ViewInput> {
+    let Some(first) = runs.first() else {
+        bail!("no run folder to view");
+    };
+    if !request.names.is_empty() && request.names.len() != runs.len() {
+        bail!(
+            "--names: {} names for {} runs",
+            request.names.len(),
+            runs.len()
+        );
+    }
+    let config = run_config(first)?;
+    let truth_folder = config.truth_folder()?;
+    let val_set = open_split(&config, "val", &truth_folder)?;
+    let pattern = anchored_regex("patient_regex", &config.patient_regex)?;
+    let patients = patients_of(&val_set, &pattern)?;
+    let filter = request
+        .patients
+        .as_deref()
+        .map(regex::Regex::new)
+        .transpose()
+        .context("--patients: not a regular expression")?;
+    let split_dir = val_set.split_dir().to_path_buf();
+    let image_dir = request
+        .images
+        .clone()
+        .unwrap_or_else(|| split_dir.join(&config.streams[0].folder));
+    if !image_dir.is_dir() {
+        return Err(FileError::new(&image_dir, "missing: no such image folder").into());
+    }
+    let mut slices = Vec::new();
+    for (patient, indices) in &patients {
+        if filter.as_ref().is_some_and(|f| !f.is_match(patient)) {
+            continue;
+        }
+        for &i in indices {
+            let stem = slice_stem(&val_set.names()[i]).to_string();
+            let spacing = val_set.spacing_of(i);
+            slices.push(SliceInput {
+                image: slice_file(&image_dir, &stem)?,
+                truth: slice_file(&split_dir.join(&truth_folder), &stem)?,
+                channel: request.channel,
+                spacing: [spacing[0], spacing[1]],
+                patient: patient.clone(),
+                name: stem,
+            });
+        }
+    }
+    if slices.is_empty() {
+        bail!(
+            "--patients {}: matches none of the {} validation patients",
+            request.patients.as_deref().unwrap_or(""),
+            patients.len()
+        );
+    }
+    let names: Vec<String> = if request.names.is_empty() {
+        run_refs(runs).into_iter().map(|r| r.label).collect()
+    } else {
+        request.names.clone()
+    };
+    let mut columns = Vec::with_capacity(runs.len());
+    for (run, name) in runs.iter().zip(names) {
+        let run_classes = run_config(run)?.classes;
+        if run_classes != config.classes {
+            bail!(
+                "{}: has {run_classes} classes, {} has {}: runs of one view share their classes",
+                run.join(RUN_FILE).display(),
+                first.join(RUN_FILE).display(),
+                config.classes
+            );
+        }
+        let (epochs, best_epoch) = chosen_epochs(run, request.epoch)?;
+        let epochs = epochs
+            .into_iter()
+            .map(|epoch| {
+                let predictions = slices
+                    .iter()
+                    .map(|s| {
+                        let path = val_prediction(run, epoch, &s.name);
+                        if path.is_file() {
+                            Ok(path)
+                        } else {
+                            Err(FileError::new(
+                                &path,
+                                "missing: no prediction of this validation slice (a run of another data set?)",
+                            ))
+                        }
+                    })
+                    .collect::<Result<Vec<_>, _>>()?;
+                Ok(EpochInput { epoch, predictions })
+            })
+            .collect::<anyhow::Result<Vec<_>>>()?;
+        columns.push(RunInput {
+            name,
+            epochs,
+            best_epoch,
+        });
+    }
+    let mut metric_classes: Vec<usize> = config
+        .metric_classes()
+        .into_iter()
+        .filter(|&k| k > 0)
+        .collect();
+    if metric_classes.is_empty() {
+        metric_classes = (1..config.classes).collect();
+    }
+    let dataset_name = config
+        .dataset
+        .file_name()
+        .map_or_else(String::new, |n| n.to_string_lossy().into_owned());
+    Ok(ViewInput {
+        title: request
+            .title
+            .clone()
+            .unwrap_or_else(|| format!("{dataset_name}: validation predictions")),
+        classes: config.classes,
+        metric_classes,
+        units: if val_set.has_spacing() { "mm" } else { "px" }.into(),
+        slices,
+        runs: columns,
+        crop: request.crop,
+        zoom: request.zoom,
+        per_page: request.per_page,
+    })
+}
+
+/// Writes the view of `runs` into `out`.
+pub fn view_runs(
+    runs: &[PathBuf],
+    request: &ViewRequest,
+    out: &Path,
+    tick: &(dyn Fn() + Sync),
+) -> anyhow::Result<ViewSummary> {
+    let input = view_input(runs, request)?;
+    Ok(viewer::write_view(&input, out, tick)?)
+}
