@@ -195,7 +195,9 @@ fn put_overlays(
     put(root, &file("line"), &rgba_png(&contour))?;
     if outline {
         let dash = (2 * zoom).max(3);
-        let dashed = overlay(labels, Overlay::DashedOutline { width, dash }).expect("non-empty");
+        // One pixel wide: the prediction's wider contour stays visible inside it where the two
+        // agree.
+        let dashed = overlay(labels, Overlay::DashedOutline { width: 1, dash }).expect("non-empty");
         put(root, &file("outline"), &rgba_png(&dashed))?;
     }
     Ok(true)
