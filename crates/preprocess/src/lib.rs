@@ -41,6 +41,7 @@ use std::path::{Path, PathBuf};
 mod datasets;
 pub mod inference;
 mod nifti_folder;
+mod nifti_volumes;
 mod python_random;
 pub mod record;
 pub mod resize;
@@ -50,9 +51,10 @@ mod unpack;
 
 pub use datasets::{OfficialDataset, SliceDataset};
 pub use nifti_folder::{case_name, nifti_files, SliceNifti};
+pub use nifti_volumes::{VOLUMES_SOURCE, VOLUME_FOLDERS};
 pub use python_random::PythonRandom;
 pub use record::{Normalisation, PreprocessRecord, PREPROCESS_FILE};
-pub use synth::Synthesize;
+pub use synth::{Synthesize, SynthesizeFolder};
 pub use unpack::{md5_hex, official_archives, Archive, Unpack};
 
 use volume_io::FileError;

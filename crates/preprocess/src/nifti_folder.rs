@@ -40,6 +40,17 @@ pub struct SliceNifti {
     pub augment: usize,
 }
 
+/// The cases of a NIfTI folder job, checked: label and image files by case, the modality
+/// folders' names, the classes and the validation split.
+pub(crate) struct CasePlan {
+    pub labels: BTreeMap<String, PathBuf>,
+    pub images: Vec<BTreeMap<String, PathBuf>>,
+    pub folders: Vec<String>,
+    pub classes: usize,
+    pub train: Vec<String>,
+    pub val: Vec<String>,
+}
+
 /// The case name of a NIfTI file (its name without `.nii` or `.nii.gz`), if it is one.
 pub fn case_name(path: &Path) -> Option<String> {
     let name = path.file_name()?.to_str()?;
@@ -59,8 +70,8 @@ pub fn nifti_files(dir: &Path) -> Result<BTreeMap<String, PathBuf>, PreprocessEr
 }
 
 impl SliceNifti {
-    /// Slices every case; see the module documentation for the layout.
-    pub fn run(&self, progress: &indicatif::ProgressBar) -> Result<Sliced, PreprocessError> {
+    /// Checks the folders and finds the cases, the classes and the validation split.
+    pub(crate) fn plan(&self) -> Result<CasePlan, PreprocessError> {
         if self.image_dirs.is_empty() {
             return Err(bad(&self.dest, "no image folder given"));
         }
@@ -129,6 +140,26 @@ impl SliceNifti {
         }
         let cases: Vec<String> = labels.keys().cloned().collect();
         let (train, val) = sample_split(&cases, self.retain, self.seed, &self.label_dir)?;
+        Ok(CasePlan {
+            labels,
+            images,
+            folders,
+            classes,
+            train,
+            val,
+        })
+    }
+
+    /// Slices every case; see the module documentation for the layout.
+    pub fn run(&self, progress: &indicatif::ProgressBar) -> Result<Sliced, PreprocessError> {
+        let CasePlan {
+            labels,
+            images,
+            folders,
+            classes,
+            train,
+            val,
+        } = self.plan()?;
         let png_folders: Vec<&str> = folders.iter().map(String::as_str).collect();
         let job = VolumeJob {
             dest: &self.dest,

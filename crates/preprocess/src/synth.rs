@@ -51,6 +51,46 @@ impl Synthesize {
     }
 }
 
+/// A plain NIfTI folder for `slice nifti` (and `--volumes`): `flair/`, `t1/` and `labels/`, each
+/// holding `case_NN.nii.gz` of `side` x `side` x `slices` voxels at 0.9 x 0.9 x 2.5 mm, with one
+/// to three lesion-like blobs (class 1) brighter in FLAIR and darker in T1.
+#[derive(Debug, Clone)]
+pub struct SynthesizeFolder {
+    pub dest: PathBuf,
+    pub cases: usize,
+    pub side: usize,
+    pub slices: usize,
+    pub seed: u64,
+}
+
+impl SynthesizeFolder {
+    /// Writes the folder to `dest` (which must not exist).
+    pub fn run(&self) -> Result<(), PreprocessError> {
+        if self.cases == 0 || self.slices == 0 || self.side < 8 {
+            return Err(bad(
+                &self.dest,
+                "asked for 0 cases, 0 slices or a side below 8",
+            ));
+        }
+        let staging = Staging::create(&self.dest)?;
+        let mut rng = ChaCha8Rng::seed_from_u64(self.seed);
+        let spacing = [0.9f32, 0.9, 2.5];
+        let scale = self.side as f64 / 64.0;
+        for case in 1..=self.cases {
+            let mut gt = Array3::<u8>::zeros((self.side, self.side, self.slices));
+            let count = rng.random_range(1..=3);
+            blobs(&mut gt, 1, count, (3.0 * scale, 7.0 * scale), &mut rng);
+            let name = format!("case_{case:02}.nii.gz");
+            let flair = image(&gt, 300.0, &[0.0, 250.0], 35.0, &mut rng).mapv(|v| v as f32);
+            write_volume(&staging.dir().join("flair").join(&name), &flair, spacing)?;
+            let t1 = image(&gt, 600.0, &[0.0, -200.0], 60.0, &mut rng).mapv(|v| v as i16);
+            write_volume(&staging.dir().join("t1").join(&name), &t1, spacing)?;
+            write_volume(&staging.dir().join("labels").join(&name), &gt, spacing)?;
+        }
+        staging.finish()
+    }
+}
+
 fn write_volume<A: nifti::DataElement + bytemuck::Pod>(
     path: &Path,
     volume: &Array3<A>,

@@ -124,6 +124,11 @@ pub struct NiftiArgs {
     /// Flipped copies of each training slice.
     #[arg(long, default_value_t = 0)]
     pub augment: usize,
+    /// Write whole volumes for 3-D training instead of slices: {train,val}/img_npy (C, X, Y, Z),
+    /// gt_npy (X, Y, Z), dist_npy (K, X, Y, Z, signed 3-D maps with the true spacing) and
+    /// spacing_3d.json.
+    #[arg(long)]
+    pub volumes: bool,
     /// Worker threads [default: all cores].
     #[arg(long)]
     pub threads: Option<usize>,
@@ -149,10 +154,23 @@ pub fn run(command: &SliceCommand) -> anyhow::Result<()> {
         augment: args.augment,
     };
     let bar = progress_bar("volumes");
-    let sliced = job
-        .run(&bar)
-        .with_context(|| format!("slicing into {}", args.dest.display()))?;
+    let sliced = if args.volumes {
+        job.run_volumes(&bar)
+    } else {
+        job.run(&bar)
+    }
+    .with_context(|| format!("slicing into {}", args.dest.display()))?;
     bar.finish_and_clear();
-    report(&sliced, &args.dest);
+    if args.volumes {
+        println!(
+            "{} training and {} validation volumes ({} classes) in {}",
+            sliced.train_cases.len(),
+            sliced.val_cases.len(),
+            sliced.classes,
+            args.dest.display()
+        );
+    } else {
+        report(&sliced, &args.dest);
+    }
     Ok(())
 }
