@@ -39,3 +39,4 @@ pub mod infer;
 pub mod losses;
 pub mod nets;
 pub mod train;
+pub mod volumes;

@@ -35,7 +35,10 @@ struct VolumeCase {
 
 impl SliceNifti {
     /// Writes the volumetric layout (see the module documentation) instead of slices.
-    pub fn run_volumes(&self, progress: &indicatif::ProgressBar) -> Result<Sliced, PreprocessError> {
+    pub fn run_volumes(
+        &self,
+        progress: &indicatif::ProgressBar,
+    ) -> Result<Sliced, PreprocessError> {
         if self.shape.is_some() || self.augment > 0 {
             return Err(bad(
                 &self.dest,
@@ -113,8 +116,13 @@ impl SliceNifti {
                 .index_axis_mut(Axis(0), m)
                 .assign(&min_max_normalise(&volume, path)?);
         }
-        let maps = distance_maps(labels.view().into_dyn(), plan.classes, &spacing, &MapOptions::default())
-            .map_err(|e| FileError::new(label_path, e.to_string()))?;
+        let maps = distance_maps(
+            labels.view().into_dyn(),
+            plan.classes,
+            &spacing,
+            &MapOptions::default(),
+        )
+        .map_err(|e| FileError::new(label_path, e.to_string()))?;
         Ok(VolumeCase {
             image,
             labels,

@@ -114,6 +114,10 @@ pub struct RunConfig {
     /// (off: the original validates with averages gathered while the weights moved).
     #[serde(default)]
     pub recalibrate_batch_norm: bool,
+    /// 3-D training on patches of whole volumes (the `slice nifti --volumes` layout) with a 3-D
+    /// network; absent: 2-D training on slices.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub patches: Option<crate::volumes::PatchOptions>,
 }
 
 fn default_schedule() -> Schedule {
@@ -184,6 +188,7 @@ impl Default for RunConfig {
             truncate_distance_maps: false,
             check_loss_inputs: yes(),
             recalibrate_batch_norm: false,
+            patches: None,
         }
     }
 }
@@ -325,14 +330,42 @@ impl RunConfig {
         if self.losses.is_empty() {
             return Err(ConfigError::new("losses", "no loss term"));
         }
-        if self.network.spatial_rank() != 2 {
-            return Err(ConfigError::new(
-                "network",
-                format!(
-                    "{} is a 3-D network; training runs on 2-D slices",
-                    self.network
-                ),
-            ));
+        match (&self.patches, self.network.spatial_rank()) {
+            (None, 3) => {
+                return Err(ConfigError::new(
+                    "network",
+                    format!(
+                        "{} is a 3-D network: add a [patches] table to train on patches of volumes",
+                        self.network
+                    ),
+                ))
+            }
+            (Some(_), 2) => {
+                return Err(ConfigError::new(
+                    "patches",
+                    format!(
+                        "{} is a 2-D network: 3-D training needs Dimwit3D or UNet3D",
+                        self.network
+                    ),
+                ))
+            }
+            (Some(patches), _) => {
+                patches
+                    .check()
+                    .map_err(|reason| ConfigError::new("patches", reason))?;
+                if let Some(i) = self.streams.iter().position(|s| {
+                    !matches!(
+                        s.kind,
+                        StreamKind::ImageNpy | StreamKind::OneHot | StreamKind::Precomputed
+                    )
+                }) {
+                    return Err(ConfigError::new(
+                        format!("streams[{i}].kind"),
+                        "3-D training reads image_npy, one_hot and precomputed streams (distance maps are computed once per volume by slice nifti --volumes)",
+                    ));
+                }
+            }
+            _ => {}
         }
         if self.classes < 2 || self.classes > 256 {
             return Err(ConfigError::new(
