@@ -11,6 +11,7 @@ pub mod inputs;
 pub mod loss_term;
 pub mod observer;
 pub mod optim;
+pub mod progress;
 pub mod run_folder;
 pub mod schedule;
 pub mod step;
@@ -30,12 +31,13 @@ pub use schedule::weights_at;
 
 use crate::data::{patient_batches, slice_batches, DataError, Loader, SliceCache};
 use crate::device::DeviceError;
-use crate::eval::{self, column_means, mean_over, MetricError, VolumeMetrics};
+use crate::eval::{self, MetricError, VolumeMetrics};
 use crate::losses::LossError;
 use crate::nets::{NetError, Network};
-use epoch::{last_class_mean, mean_loss, save_predictions, PhaseLog, UnfinishedEpoch};
+use epoch::{save_predictions, PhaseLog, UnfinishedEpoch};
 use inputs::{open_split, patient_spacings, patients_of};
-use run_folder::{Checkpoint, History};
+use progress::{EpochEnd, EpochResults};
+use run_folder::History;
 use step::{build_loss, run_batch, LossFn};
 
 /// Slices per split in debug mode (the original's `--debug`).
@@ -170,7 +172,7 @@ pub fn run(
     if let Some(weights) = &config.weights {
         net = run_folder::load_weights(net, weights)?;
     }
-    let mut optimizer = optim::build_optimizer(config.optimizer, config.adam_epsilon);
+    let optimizer = optim::build_optimizer(config.optimizer, config.adam_epsilon);
     let losses: Vec<LossFn> = config
         .losses
         .iter()
@@ -178,65 +180,23 @@ pub fn run(
         .collect();
     let initial_weights: Vec<f64> = config.losses.iter().map(|t| t.weight).collect();
 
-    std::fs::create_dir_all(run_dir).map_err(|e| FileError::new(run_dir, e))?;
-    if !resuming {
-        run_folder::write_text(&run_dir.join(run_folder::RUN_FILE), &config.to_toml())?;
-        run_folder::write_text(
-            &run_dir.join(run_folder::VERSION_FILE),
-            &format!("{}\n", version()),
-        )?;
-    }
-
     let classes = config.classes;
     let mut history = History::new(classes, losses.len());
+    let (mut progress, mut net, mut optimizer) = progress::start_run(
+        config,
+        run_dir,
+        resuming,
+        val_set.has_spacing(),
+        net,
+        optimizer,
+        &mut history,
+    )?;
     let caches = config.in_memory.then(|| {
         (
             Arc::new(SliceCache::default()),
             Arc::new(SliceCache::default()),
         )
     });
-    let mut learning_rate = config.learning_rate;
-    let (mut best_epoch, mut best_dice) = (0usize, f64::NEG_INFINITY);
-    let mut best_per_class = vec![f64::NAN; classes];
-    let mut best_3d = (vec![f64::NAN; classes], vec![f64::NAN; classes]);
-    let mut last_change = 0usize;
-    let mut start = 0usize;
-    if resuming {
-        // Killed before its first checkpoint: the run starts again in its folder.
-        if let Some(dir) = run_folder::checkpoint_dir(run_dir) {
-            let state;
-            (state, net, optimizer) = run_folder::load_checkpoint(run_dir, &dir, net, optimizer)?;
-            // `metrics` may have replaced the arrays training extends with other definitions.
-            let records = eval::records::read_records(run_dir)?;
-            for (metric, record) in eval::records::training_records(config, val_set.has_spacing()) {
-                if records.get(metric.name()).is_some_and(|r| *r != record) {
-                    return Err(FileError::new(
-                        run_dir.join(&record.file),
-                        format!(
-                            "was recomputed by `metrics` with another definition than training's ({}); run `boundary-loss metrics {} --metrics {} --force` with the defaults before resuming",
-                            record.definition,
-                            run_dir.display(),
-                            metric.name()
-                        ),
-                    )
-                    .into());
-                }
-            }
-            history.load(run_dir, state.epochs_done)?;
-            learning_rate = state.learning_rate;
-            best_epoch = state.best_epoch;
-            best_dice = state.best_dice.unwrap_or(f64::NEG_INFINITY);
-            best_per_class = run_folder::or_nan(&state.best_dice_per_class);
-            best_per_class.resize(classes, f64::NAN);
-            best_3d = (
-                run_folder::or_nan(&state.best_3d_dsc),
-                run_folder::or_nan(&state.best_3d_hd95),
-            );
-            last_change = state.last_change;
-            start = state.epochs_done;
-        }
-        run_folder::remove_leftovers(run_dir, start)?;
-    }
     run_folder::write_text(
         &run_dir.join(run_folder::PATIENTS_FILE),
         &patients
@@ -249,14 +209,14 @@ pub fn run(
         run_dir,
         eval::records::training_records(config, val_set.has_spacing()),
     )?;
-    observer.run_started(start, config.epochs);
+    observer.run_started(progress.start, config.epochs);
     let val_batches = if config.group {
         patient_batches(&patients, None)
     } else {
         slice_batches(val_set.len(), config.batch_size, None)
     };
 
-    for epoch in start..config.epochs {
+    for epoch in progress.start..config.epochs {
         if options.stop_after.is_some_and(|n| epoch >= n) {
             break;
         }
@@ -293,7 +253,7 @@ pub fn run(
             let batch = batch?;
             let outcome = run_batch(&net, &batch, &device, config, &losses, &weights)?;
             let grads = burn::optim::GradientsParams::from_grads(outcome.total.backward(), &net);
-            net = optimizer.step(learning_rate, net, grads);
+            net = optimizer.step(progress.learning_rate, net, grads);
             if config.save_train {
                 save_predictions(&train_dir, &train_set, &batch, &outcome.predicted)?;
             }
@@ -369,91 +329,36 @@ pub fn run(
             &truths,
             size,
         )?;
-        let (tra_loss, tra_dice) = (train_log.loss, train_log.dice);
-        let (val_loss, val_dice) = (val_log.loss, val_log.dice);
-        let val_per_class = column_means(&val_dice, classes);
-        let val_dice_mean = mean_over(&val_per_class, &metric_classes);
-        let tra_dice_mean = mean_over(&column_means(&tra_dice, classes), &metric_classes);
-        let dsc_mean = column_means(&dsc_3d, classes);
-        let hd_mean = column_means(&hd95_3d, classes);
-        let report = EpochReport {
-            epoch,
-            tra_loss: mean_loss(&tra_loss),
-            val_loss: mean_loss(&val_loss),
-            tra_dice: tra_dice_mean,
-            val_dice: val_dice_mean,
-            val_3d_dsc: mean_over(&dsc_mean, &metric_classes),
-            val_3d_hd95: mean_over(&hd_mean, &metric_classes),
+        let results = EpochResults {
+            tra_loss: train_log.loss,
+            val_loss: val_log.loss,
+            tra_dice: train_log.dice,
+            val_dice: val_log.dice,
+            val_3d_dsc: dsc_3d,
+            val_3d_hd95: hd95_3d,
             hd95_empty_cases: empty_cases,
-            learning_rate,
             train_seconds,
             data_wait_seconds: data_wait,
-            improved: val_dice_mean > best_dice,
         };
-        history.csv.push_str(&format!(
-            "{epoch},{:.4},{:.4},{:.4},{:.4},{:.6},{:.6},{:.6},{:.4},{empty_cases},{learning_rate:e},{}\n",
-            report.tra_loss,
-            report.val_loss,
-            last_class_mean(&tra_dice),
-            last_class_mean(&val_dice),
-            report.tra_dice,
-            report.val_dice,
-            report.val_3d_dsc,
-            report.val_3d_hd95,
-            weights
-                .iter()
-                .map(|w| format!("{w:.3}"))
-                .collect::<Vec<_>>()
-                .join(";"),
-        ));
-        history.tra_loss.push(tra_loss);
-        history.val_loss.push(val_loss);
-        history.tra_dice.push(tra_dice);
-        history.val_dice.push(val_dice);
-        history.val_3d_dsc.push(dsc_3d);
-        history.val_3d_hd95.push(hd95_3d);
-        history.save(run_dir)?;
-
-        if report.improved {
-            best_dice = val_dice_mean;
-            best_epoch = epoch;
-            best_per_class = val_per_class;
-            best_3d = (dsc_mean, hd_mean);
-            run_folder::replace_dir(&iter_dir, &run_dir.join(run_folder::BEST_EPOCH_DIR))?;
-            run_folder::write_text(
-                &run_dir.join(run_folder::BEST_EPOCH_FILE),
-                &format!("{epoch}\n"),
-            )?;
-            run_folder::save_weights(&net, &run_dir.join(run_folder::BEST_WEIGHTS))?;
-        }
-        observer.epoch_done(&report);
-        if schedule::halve_after(config.lr_halving, epoch, best_epoch, last_change) {
-            learning_rate *= schedule::LR_FACTOR;
-            last_change = epoch;
-            observer.learning_rate_changed(epoch, learning_rate);
-        }
-        let state = Checkpoint {
-            epochs_done: epoch + 1,
-            learning_rate,
-            best_epoch,
-            best_dice: best_dice.is_finite().then_some(best_dice),
-            best_dice_per_class: run_folder::finite(&best_per_class),
-            best_3d_dsc: run_folder::finite(&best_3d.0),
-            best_3d_hd95: run_folder::finite(&best_3d.1),
-            last_change,
+        let end = EpochEnd {
+            config,
+            run_dir,
+            iter_dir: &iter_dir,
+            weights: &weights,
+            metric_classes: &metric_classes,
         };
-        run_folder::save_checkpoint(run_dir, &net, &optimizer, &state)?;
+        progress.finish_epoch(
+            epoch,
+            results,
+            &end,
+            &mut history,
+            &net,
+            &optimizer,
+            observer,
+        )?;
         unfinished.finished = true;
     }
-    let summary = RunSummary {
-        run_dir: run_dir.to_path_buf(),
-        best_epoch,
-        best_val_dice: best_dice,
-        metric_classes,
-        best_val_dice_per_class: best_per_class,
-        best_val_3d_dsc: best_3d.0,
-        best_val_3d_hd95: best_3d.1,
-    };
+    let summary = progress.summary(run_dir, metric_classes);
     observer.run_done(&summary);
     Ok(summary)
 }
