@@ -195,5 +195,5 @@ fn network_configs_build_as_the_architectures_do() {
         .with_base(Some(4))
         .init(&device())
         .unwrap_err();
-    assert!(err.to_string().contains("UNet only"), "{err}");
+    assert!(err.to_string().contains("UNet and UNet3D only"), "{err}");
 }

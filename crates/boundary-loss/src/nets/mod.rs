@@ -55,7 +55,9 @@ pub enum NetError {
         multiple: usize,
         got: Vec<usize>,
     },
-    #[error("{network}: a base width of {base} is not supported (UNet only, at least 1)")]
+    #[error(
+        "{network}: a base width of {base} is not supported (UNet and UNet3D only, at least 1)"
+    )]
     Base { network: &'static str, base: usize },
     #[error("{network} supports 1 to {max} modalities, got {got}")]
     Modalities {
@@ -193,15 +195,18 @@ impl Architecture {
         device: &Device,
     ) -> Result<Network, NetError> {
         if let Some(base) = base {
-            if self != Architecture::UNet || base == 0 {
-                return Err(NetError::Base {
+            return match self {
+                Architecture::UNet if base > 0 => Ok(Network::UNet(UNet::with_base(
+                    modalities, classes, base, device,
+                ))),
+                Architecture::UNet3D if base > 0 => Ok(Network::UNet3D(UNet3D::with_base(
+                    modalities, classes, base, device,
+                ))),
+                _ => Err(NetError::Base {
                     network: self.name(),
                     base,
-                });
-            }
-            return Ok(Network::UNet(UNet::with_base(
-                modalities, classes, base, device,
-            )));
+                }),
+            };
         }
         let net = match self {
             Architecture::Dimwit => Network::Dimwit(Dimwit::new(modalities, classes, device)),

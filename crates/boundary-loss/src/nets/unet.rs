@@ -138,7 +138,11 @@ pub struct UNet3D {
 
 impl UNet3D {
     pub fn new(modalities: usize, classes: usize, device: &Device) -> Self {
-        let g = 64;
+        Self::with_base(modalities, classes, 64, device)
+    }
+
+    /// Channels of the first level `g` (64 in the original; smaller for CPUs and tests).
+    pub fn with_base(modalities: usize, classes: usize, g: usize, device: &Device) -> Self {
         UNet3D {
             conv0: DoubleConv3d::new([modalities, g], 1, device),
             conv1: DoubleConv3d::new([g, 2 * g], 2, device),

@@ -15,6 +15,7 @@ pub mod progress;
 pub mod run_folder;
 pub mod schedule;
 pub mod step;
+pub mod volumetric;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -142,6 +143,9 @@ pub fn run(
     observer: &mut dyn Observer,
 ) -> Result<RunSummary, TrainError> {
     config.validate()?;
+    if let Some(patches) = &config.patches {
+        return volumetric::run(config, patches, run_dir, options, resuming, observer);
+    }
     let architecture = config.network;
     let base_device = config.device.device()?;
     let device = base_device.clone().autodiff();

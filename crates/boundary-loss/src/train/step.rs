@@ -28,13 +28,15 @@ pub enum Activation {
     Sigmoid,
 }
 
-/// A loss term ready to call on probabilities and its second input.
-pub type LossFn = Box<dyn Fn(Tensor<4>, Tensor<4>) -> Result<Tensor<1>, LossError>>;
+/// A loss term ready to call on probabilities and its second input, of rank `D` (4: 2-D
+/// batches, 5: 3-D).
+pub type LossFn<const D: usize = 4> =
+    Box<dyn Fn(Tensor<D>, Tensor<D>) -> Result<Tensor<1>, LossError>>;
 
 /// The loss of a run-file term. `truncate_maps` is the run's `truncate_distance_maps`, the
 /// default of the Hausdorff loss's prediction-map truncation.
-pub fn build_loss(term: &LossTerm, checks: bool, truncate_maps: bool) -> LossFn {
-    fn boxed<L: Loss + 'static>(loss: L, checks: bool) -> LossFn {
+pub fn build_loss<const D: usize>(term: &LossTerm, checks: bool, truncate_maps: bool) -> LossFn<D> {
+    fn boxed<L: Loss + 'static, const D: usize>(loss: L, checks: bool) -> LossFn<D> {
         let loss = loss.with_checks(checks);
         Box::new(move |probs, second| loss.loss(probs, second))
     }
@@ -58,10 +60,14 @@ pub fn build_loss(term: &LossTerm, checks: bool, truncate_maps: bool) -> LossFn 
     }
 }
 
-/// Class probabilities `(B, K, H, W)` of the network's logits, as the original: softmax of
+/// Class probabilities `(B, K, *spatial)` of the network's logits, as the original: softmax of
 /// `temperature * logits`; for a one-channel sigmoid network, `[1 - p, p]` with
 /// `p = sigmoid(temperature * logit)`.
-pub fn probabilities(logits: Tensor<4>, activation: Activation, temperature: f64) -> Tensor<4> {
+pub fn probabilities<const D: usize>(
+    logits: Tensor<D>,
+    activation: Activation,
+    temperature: f64,
+) -> Tensor<D> {
     let scaled = logits.mul_scalar(temperature);
     match activation {
         Activation::Softmax => softmax(scaled, 1),
@@ -87,16 +93,16 @@ pub fn stream_tensor(batch: &Batch, stream: usize, device: &Device) -> Tensor<4>
     )
 }
 
-/// The probabilities `(B, K, H, W)` on the host, and the class of each pixel (the first maximum,
-/// as torch's argmax): what validation saves and inference writes.
-pub fn class_maps(probs: Tensor<4>, classes: usize) -> (Vec<f32>, Vec<u8>) {
-    let [_, _, height, width] = probs.dims();
+/// The probabilities `(B, K, *spatial)` on the host, and the class of each element (the first
+/// maximum, as torch's argmax): what validation saves and inference writes.
+pub fn class_maps<const D: usize>(probs: Tensor<D>, classes: usize) -> (Vec<f32>, Vec<u8>) {
+    let spatial: usize = probs.dims()[2..].iter().product();
     let host = probs
         .into_data()
         .convert::<f32>()
         .try_to_vec::<f32>()
         .expect("f32 probabilities");
-    let predicted = argmax_classes(&host, classes, height * width);
+    let predicted = argmax_classes(&host, classes, spatial);
     (host, predicted)
 }
 

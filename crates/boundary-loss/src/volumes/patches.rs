@@ -8,6 +8,7 @@
 use std::sync::mpsc::{sync_channel, Receiver};
 use std::sync::Arc;
 use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
 
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -184,19 +185,17 @@ fn source(start: isize, i: usize, p: usize, flip: bool) -> isize {
     start + i as isize
 }
 
-/// Cuts one patch: every stream `(C, px, py, pz)` and the truth `(px, py, pz)`.
-pub fn cut(
-    volume: &Volume,
+/// Per patch voxel: the volume's flat index (`None` in the padding), and the nearest voxel's
+/// (for edge padding).
+fn patch_indices(
+    shape: [usize; 3],
     placement: &PatchPlacement,
     size: [usize; 3],
-    classes: usize,
-) -> (Vec<Vec<f32>>, Vec<u8>) {
-    let shape = volume.shape();
+) -> (Vec<Option<usize>>, Vec<usize>) {
     let n: usize = size.iter().product();
-    // Per patch voxel: the volume's flat index, or None in the padding; and the clamped index
-    // (for edge padding).
     let mut inside = Vec::with_capacity(n);
     let mut clamped = Vec::with_capacity(n);
+    let c = |v: isize, n: usize| v.clamp(0, n as isize - 1) as usize;
     for i in 0..size[0] {
         let x = source(placement.start[0], i, size[0], placement.flips[0]);
         for j in 0..size[1] {
@@ -206,14 +205,63 @@ pub fn cut(
                 let within = [x, y, z]
                     .iter()
                     .zip(shape)
-                    .all(|(&c, n)| c >= 0 && (c as usize) < n);
-                let c = |v: isize, n: usize| v.clamp(0, n as isize - 1) as usize;
+                    .all(|(&v, n)| v >= 0 && (v as usize) < n);
                 let flat = (c(x, shape[0]) * shape[1] + c(y, shape[1])) * shape[2] + c(z, shape[2]);
                 inside.push(within.then_some(flat));
                 clamped.push(flat);
             }
         }
     }
+    (inside, clamped)
+}
+
+/// One stream of a patch, `(C, px, py, pz)`.
+fn fill_stream(
+    stream: &StreamVolume,
+    (inside, clamped): (&[Option<usize>], &[usize]),
+    voxels: usize,
+    classes: usize,
+) -> Vec<f32> {
+    let n = inside.len();
+    match stream {
+        StreamVolume::Labels(labels) => {
+            let labels = labels.as_slice().expect("standard layout");
+            let mut out = vec![0f32; classes * n];
+            for (v, f) in inside.iter().enumerate() {
+                let l = f.map_or(0, |f| labels[f]) as usize;
+                out[l * n + v] = 1.0;
+            }
+            out
+        }
+        StreamVolume::Channels { values, edge } => {
+            let values = values.as_slice().expect("standard layout");
+            let channels = values.len() / voxels;
+            let mut out = vec![0f32; channels * n];
+            for c in 0..channels {
+                let plane = &values[c * voxels..(c + 1) * voxels];
+                for v in 0..n {
+                    out[c * n + v] = match (inside[v], edge) {
+                        (Some(f), _) => plane[f],
+                        (None, true) => plane[clamped[v]],
+                        (None, false) => 0.0,
+                    };
+                }
+            }
+            out
+        }
+    }
+}
+
+/// Cuts one patch: every stream `(C, px, py, pz)` and the truth `(px, py, pz)`.
+pub fn cut(
+    volume: &Volume,
+    placement: &PatchPlacement,
+    size: [usize; 3],
+    classes: usize,
+) -> (Vec<Vec<f32>>, Vec<u8>) {
+    let shape = volume.shape();
+    let voxels = shape.iter().product();
+    let (inside, clamped) = patch_indices(shape, placement, size);
     let truth_values = volume.truth.as_slice().expect("standard layout");
     let truth: Vec<u8> = inside
         .iter()
@@ -222,36 +270,33 @@ pub fn cut(
     let streams = volume
         .streams
         .iter()
-        .map(|stream| match stream {
-            StreamVolume::Labels(labels) => {
-                let labels = labels.as_slice().expect("standard layout");
-                let mut out = vec![0f32; classes * n];
-                for (v, f) in inside.iter().enumerate() {
-                    let l = f.map_or(0, |f| labels[f]) as usize;
-                    out[l * n + v] = 1.0;
-                }
-                out
-            }
-            StreamVolume::Channels { values, edge } => {
-                let values = values.as_slice().expect("standard layout");
-                let voxels = shape.iter().product::<usize>();
-                let channels = values.len() / voxels;
-                let mut out = vec![0f32; channels * n];
-                for c in 0..channels {
-                    let plane = &values[c * voxels..(c + 1) * voxels];
-                    for v in 0..n {
-                        out[c * n + v] = match (inside[v], edge) {
-                            (Some(f), _) => plane[f],
-                            (None, true) => plane[clamped[v]],
-                            (None, false) => 0.0,
-                        };
-                    }
-                }
-                out
-            }
-        })
+        .map(|stream| fill_stream(stream, (&inside, &clamped), voxels, classes))
         .collect();
     (streams, truth)
+}
+
+/// Stream `stream` of the window at `start` (no flip), `(C, px, py, pz)`.
+pub fn cut_window(
+    volume: &Volume,
+    start: [usize; 3],
+    size: [usize; 3],
+    classes: usize,
+    stream: usize,
+) -> Vec<f32> {
+    let shape = volume.shape();
+    let placement = PatchPlacement {
+        volume: 0,
+        start: start.map(|s| s as isize),
+        flips: [false; 3],
+        forced: false,
+    };
+    let (inside, clamped) = patch_indices(shape, &placement, size);
+    fill_stream(
+        &volume.streams[stream],
+        (&inside, &clamped),
+        shape.iter().product(),
+        classes,
+    )
 }
 
 /// Cuts a batch of patches in parallel.
@@ -293,6 +338,7 @@ pub fn cut_batch(
 pub struct PatchLoader {
     receiver: Receiver<PatchBatch>,
     worker: Option<JoinHandle<()>>,
+    waited: Duration,
 }
 
 impl PatchLoader {
@@ -318,14 +364,23 @@ impl PatchLoader {
         PatchLoader {
             receiver,
             worker: Some(worker),
+            waited: Duration::ZERO,
         }
+    }
+
+    /// Time the consumer spent waiting for batches: near zero when cutting keeps ahead.
+    pub fn waited(&self) -> Duration {
+        self.waited
     }
 }
 
 impl Iterator for PatchLoader {
     type Item = PatchBatch;
     fn next(&mut self) -> Option<PatchBatch> {
-        self.receiver.recv().ok()
+        let started = Instant::now();
+        let next = self.receiver.recv().ok();
+        self.waited += started.elapsed();
+        next
     }
 }
 

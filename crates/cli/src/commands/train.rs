@@ -70,6 +70,10 @@ impl TrainArgs {
                 .unwrap_or_else(|_| v.clone());
         }
         if let Some(v) = self.network {
+            // A base width belongs to the run file's UNet: another network drops it.
+            if v != config.network && config.network_base.is_some() {
+                config.network_base = None;
+            }
             config.network = v;
         }
         if let Some(v) = self.epochs {
