@@ -125,4 +125,36 @@ impl Predictor {
             probabilities: kept,
         })
     }
+
+    /// Segments a whole volume `(modalities, X, Y, Z)` with a 3-D run, by blended sliding
+    /// windows as its validation does: the class of each voxel `(X, Y, Z)` row-major, and the
+    /// probabilities `(K, X, Y, Z)` when asked for.
+    pub fn segment_volume(
+        &self,
+        image: ndarray::Array4<f32>,
+        keep_probabilities: bool,
+    ) -> Result<(Vec<u8>, Option<Vec<f32>>), TrainError> {
+        let patches = self.config.patches.as_ref().ok_or_else(|| {
+            crate::train::ConfigError::new("patches", "a 2-D run segments slices, not volumes")
+        })?;
+        let (_, x, y, z) = image.dim();
+        let volume = crate::volumes::Volume {
+            name: String::new(),
+            streams: vec![crate::volumes::StreamVolume::Channels {
+                values: image.into_dyn(),
+                edge: false,
+            }],
+            truth: ndarray::ArrayD::zeros(ndarray::IxDyn(&[x, y, z])),
+            spacing: [1.0; 3],
+        };
+        let probs = crate::train::volumetric::sliding_window_probabilities(
+            &self.net,
+            &volume,
+            patches,
+            &self.config,
+            &self.device,
+        )?;
+        let labels = crate::losses::argmax_classes(&probs, self.config.classes, x * y * z);
+        Ok((labels, keep_probabilities.then_some(probs)))
+    }
 }

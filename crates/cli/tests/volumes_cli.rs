@@ -208,6 +208,45 @@ fn a_3d_run_trains_validates_whole_volumes_and_repeats_itself() {
         std::fs::read(out.join(format!("iter002/val/{case}.npy"))).unwrap(),
         std::fs::read(again.join(format!("iter002/val/{case}.npy"))).unwrap()
     );
+    // `predict` with the run: the validation case's raw volumes segment to the run's own
+    // validation prediction at its best epoch, in the input's grid.
+    let raw = |folder: &str| dir.path().join(format!("raw/{folder}/{case}.nii.gz"));
+    let predictions = dir.path().join("predictions");
+    let stdout = ok(&boundary_loss(&[
+        "predict",
+        out.to_str().unwrap(),
+        "--images",
+        raw("flair").to_str().unwrap(),
+        raw("t1").to_str().unwrap(),
+        "--gt",
+        raw("labels").to_str().unwrap(),
+        "--probabilities",
+        "--out",
+        predictions.to_str().unwrap(),
+    ]));
+    assert!(stdout.contains("1 of 1 case(s) segmented"), "{stdout}");
+    let best: usize = std::fs::read_to_string(out.join("best_epoch.txt"))
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    let validated: Array3<u8> =
+        ndarray_npy::read_npy(out.join(format!("iter{best:03}/val/{case}.npy"))).unwrap();
+    let predicted = volume_io::read_label_map(&predictions.join(format!("{case}.nii.gz")))
+        .unwrap()
+        .labels;
+    assert_eq!(predicted.shape(), &[16, 16, 8]);
+    assert!(predicted
+        .iter()
+        .zip(validated.iter())
+        .all(|(&p, &v)| p == u32::from(v)));
+    assert!(predictions
+        .join(format!("{case}_probabilities.nii.gz"))
+        .is_file());
+    assert!(predictions.join("metrics.csv").is_file());
+    // `metrics` is for 2-D runs; it says so.
+    let e = failed(&boundary_loss(&["metrics", out.to_str().unwrap()]));
+    assert!(e.contains("a 3-D run"), "{e}");
     // Another seed draws other patches (and weights).
     let other = dir.path().join("run-c");
     train(&other, &["--seed", "5"]);

@@ -97,6 +97,40 @@ pub fn prepare_case(
     })
 }
 
+/// Reads the modalities of one case for a 3-D run (a data set of `slice nifti --volumes`): each
+/// min-max normalised per volume as the slicer did, stacked as `(C, X, Y, Z)` in the input's
+/// axes.
+pub fn prepare_volume(
+    record: &PreprocessRecord,
+    modalities: &[PathBuf],
+) -> Result<ndarray::Array4<f32>, PreprocessError> {
+    let first = modalities
+        .first()
+        .ok_or_else(|| bad(&PathBuf::from("."), "no image volume given"))?;
+    if record.source != crate::VOLUMES_SOURCE {
+        return Err(bad(
+            first,
+            format!(
+                "the run's data set was made by `slice {}`, not `slice nifti --volumes`: it is not a 3-D data set",
+                record.source
+            ),
+        ));
+    }
+    let mut image: Option<ndarray::Array4<f32>> = None;
+    for (m, path) in modalities.iter().enumerate() {
+        let (volume, _) = read_volume(path)?;
+        let shape = [volume.shape()[0], volume.shape()[1], volume.shape()[2]];
+        let stack = image.get_or_insert_with(|| {
+            ndarray::Array4::zeros((modalities.len(), shape[0], shape[1], shape[2]))
+        });
+        check_same_shape(&stack.shape()[1..], first, volume.shape(), path)?;
+        stack
+            .index_axis_mut(ndarray::Axis(0), m)
+            .assign(&min_max_normalise(&volume, path)?);
+    }
+    Ok(image.expect("at least one modality"))
+}
+
 /// The predicted labels of every slice (`(size[0], size[1], slices)`, slice axis last) back on
 /// the input grid `shape` in `(x, y, z)` order.
 pub fn restore_labels(

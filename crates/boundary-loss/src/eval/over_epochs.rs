@@ -123,6 +123,12 @@ impl MetricsPlan {
             ));
         }
         let config = RunConfig::from_file(&run_file).map_err(TrainError::from)?;
+        if config.patches.is_some() {
+            return Err(bad(
+                &run_file,
+                "a 3-D run: its training already measured each validation volume (val_dice, val_3d_dsc, val_3d_hd95); metrics recomputes 2-D runs' slices",
+            ));
+        }
         let truth_folder = config.truth_folder().map_err(TrainError::from)?;
         let val_set = open_split(&config, "val", &truth_folder)?;
         let pattern = crate::train::config::anchored_regex("patient_regex", &config.patient_regex)

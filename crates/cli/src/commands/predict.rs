@@ -11,7 +11,7 @@ use boundary_loss::infer::{Predictor, Weights};
 use clap::Args;
 use distmap::metrics::{pair_metrics, EmptyMaskRule, PairMetrics};
 use ndarray::{s, Array3};
-use preprocess::inference::{prepare_case, restore_labels, restore_probabilities};
+use preprocess::inference::{prepare_case, prepare_volume, restore_labels, restore_probabilities};
 use preprocess::PreprocessRecord;
 use volume_io::{read_label_map, read_nifti_header, write_nifti_like, write_text_atomically};
 
@@ -39,7 +39,7 @@ pub struct PredictArgs {
     /// printed and written to OUT/metrics.csv and OUT/metrics.json.
     #[arg(long)]
     pub gt: Option<PathBuf>,
-    /// Slices per network batch.
+    /// Slices per network batch (a 3-D run: the run file's batch size of windows).
     #[arg(long, default_value_t = 8)]
     pub batch: usize,
     /// Worker threads [default: all cores].
@@ -105,37 +105,58 @@ fn predict_case(
     case: &str,
     paths: &[PathBuf],
 ) -> anyhow::Result<Option<Vec<(usize, PairMetrics)>>> {
-    let prepared = prepare_case(record, paths)?;
-    let segmented = predictor.segment(
-        &prepared.slices,
-        prepared.size,
-        args.batch,
-        args.probabilities,
-    )?;
-    let [h, w] = prepared.size;
-    let slices = prepared.slices.len();
-    let mut predicted = Array3::<u8>::zeros((h, w, slices));
-    for (j, labels) in segmented.labels.iter().enumerate() {
-        predicted
-            .slice_mut(s![.., .., j])
-            .assign(&ndarray::ArrayView2::from_shape((h, w), labels).expect("one label per pixel"));
-    }
-    let labels = restore_labels(record, predicted, prepared.shape);
     let header = read_nifti_header(&paths[0])?;
-    write_nifti_like(&args.out.join(format!("{case}.nii.gz")), &labels, &header)?;
-    if let Some(probabilities) = &segmented.probabilities {
-        let classes = predictor.config.classes;
-        let per_class: Vec<Array3<f32>> = (0..classes)
-            .map(|k| {
-                Array3::from_shape_fn((h, w, slices), |(y, x, j)| {
-                    probabilities[j][(k * h + y) * w + x]
+    let classes = predictor.config.classes;
+    let (labels, probabilities) = if predictor.config.patches.is_some() {
+        // A 3-D run: the whole volume, by sliding windows, in the input's axes.
+        let image = prepare_volume(record, paths)?;
+        let (_, x, y, z) = image.dim();
+        let (labels, probabilities) = predictor.segment_volume(image, args.probabilities)?;
+        let labels = Array3::from_shape_vec((x, y, z), labels).expect("one label per voxel");
+        let probabilities = probabilities.map(|p| {
+            ndarray::Array4::from_shape_vec((classes, x, y, z), p)
+                .expect("K probabilities per voxel")
+                .permuted_axes([1, 2, 3, 0])
+                .as_standard_layout()
+                .into_owned()
+        });
+        (labels, probabilities)
+    } else {
+        let prepared = prepare_case(record, paths)?;
+        let segmented = predictor.segment(
+            &prepared.slices,
+            prepared.size,
+            args.batch,
+            args.probabilities,
+        )?;
+        let [h, w] = prepared.size;
+        let slices = prepared.slices.len();
+        let mut predicted = Array3::<u8>::zeros((h, w, slices));
+        for (j, labels) in segmented.labels.iter().enumerate() {
+            predicted.slice_mut(s![.., .., j]).assign(
+                &ndarray::ArrayView2::from_shape((h, w), labels).expect("one label per pixel"),
+            );
+        }
+        let probabilities = segmented.probabilities.map(|probabilities| {
+            let per_class: Vec<Array3<f32>> = (0..classes)
+                .map(|k| {
+                    Array3::from_shape_fn((h, w, slices), |(y, x, j)| {
+                        probabilities[j][(k * h + y) * w + x]
+                    })
                 })
-            })
-            .collect();
-        let volume = restore_probabilities(record, per_class, prepared.shape);
+                .collect();
+            restore_probabilities(record, per_class, prepared.shape)
+        });
+        (
+            restore_labels(record, predicted, prepared.shape),
+            probabilities,
+        )
+    };
+    write_nifti_like(&args.out.join(format!("{case}.nii.gz")), &labels, &header)?;
+    if let Some(volume) = &probabilities {
         write_nifti_like(
             &args.out.join(format!("{case}_probabilities.nii.gz")),
-            &volume,
+            volume,
             &header,
         )?;
     }
