@@ -5,7 +5,7 @@ same network, batch, patch size, loss (generalized Dice + 0.01 x boundary loss o
 (B, K, X, Y, Z)) and threads, in the same run. Prints steps/s and the ratio.
 
 Usage: python3 benches/compare_torch_3d.py [--threads 2] [--steps 2] [--batch 2] [--side 64]
-[--base 64]. Same venv as compare_torch.py; our side is
+[--base 64]. Same venv as compare_torch.py (or the venv PYTHON_BENCH_VENV names); our side is
 `cargo bench -p boundary-loss --bench train_step_3d` (or TRAIN_STEP_3D_BIN, a built binary).
 """
 import json
@@ -19,7 +19,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import bench_venv  # noqa: E402
 
-bench_venv.run_inside("torch-venv", ["torch", "numpy"])
+bench_venv.run_inside("torch-venv", ["torch", "numpy"], override="PYTHON_BENCH_VENV")
 
 import torch  # noqa: E402
 import torch.nn as nn  # noqa: E402
