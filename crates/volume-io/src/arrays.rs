@@ -111,12 +111,46 @@ pub(crate) fn open_nifti(
 /// A NIfTI volume as float32 (scaled by the header's slope and intercept), axes as nibabel gives
 /// them (x, y, z, ...), row-major, and the spacing of each axis from the header.
 pub fn read_nifti_f32(path: &Path) -> Result<(ArrayD<f32>, Vec<f64>), FileError> {
-    use nifti::IntoNdArray;
+    use nifti::{IntoNdArray, NiftiVolume};
     let (header, volume) = open_nifti(path)?;
     let rank = header
         .dimensionality()
         .map_err(|e| FileError::new(path, format!("bad NIfTI header: {e}")))?;
     let spacing: Vec<f64> = header.pixdim[1..=rank].iter().map(|&s| s as f64).collect();
+    // Unscaled float32, int16, uint8 and uint16 (most images): straight from the file's bytes to
+    // row-major floats in one pass.
+    let unscaled = header.scl_slope == 0.0 || (header.scl_slope == 1.0 && header.scl_inter == 0.0);
+    let endianness = header.endianness;
+    let fast = match volume.data_type() {
+        nifti::NiftiType::Float32 if unscaled => crate::layout::nifti_voxels(
+            &volume,
+            endianness,
+            f32::from_le_bytes,
+            f32::from_be_bytes,
+            |v| v,
+        ),
+        nifti::NiftiType::Int16 if unscaled => crate::layout::nifti_voxels(
+            &volume,
+            endianness,
+            i16::from_le_bytes,
+            i16::from_be_bytes,
+            f32::from,
+        ),
+        nifti::NiftiType::Uint16 if unscaled => crate::layout::nifti_voxels(
+            &volume,
+            endianness,
+            u16::from_le_bytes,
+            u16::from_be_bytes,
+            f32::from,
+        ),
+        nifti::NiftiType::Uint8 if unscaled => {
+            crate::layout::nifti_voxels(&volume, endianness, |[b]| b, |[b]| b, f32::from)
+        }
+        _ => None,
+    };
+    if let Some(values) = fast {
+        return Ok((values, spacing));
+    }
     let values = volume
         .into_ndarray::<f32>()
         .map_err(|e| FileError::new(path, format!("cannot read the NIfTI data: {e}")))?;

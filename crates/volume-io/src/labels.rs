@@ -158,6 +158,28 @@ fn read_nifti_labels(path: &Path) -> Result<LabelMap, FileError> {
         .dimensionality()
         .map_err(|e| FileError::new(path, format!("bad NIfTI header: {e}")))?;
     let spacing: Vec<f64> = header.pixdim[1..=rank].iter().map(|&s| s as f64).collect();
+    let unscaled = header.scl_slope == 0.0 || (header.scl_slope == 1.0 && header.scl_inter == 0.0);
+    // The usual label types, unscaled: straight from the file's bytes to row-major class indices
+    // in one pass (every value of these types is a class index).
+    let fast = match volume.data_type() {
+        NiftiType::Uint8 if unscaled => {
+            crate::layout::nifti_voxels(&volume, header.endianness, |[b]| b, |[b]| b, u32::from)
+        }
+        NiftiType::Uint16 if unscaled => crate::layout::nifti_voxels(
+            &volume,
+            header.endianness,
+            u16::from_le_bytes,
+            u16::from_be_bytes,
+            u32::from,
+        ),
+        _ => None,
+    };
+    if let Some(labels) = fast {
+        return Ok(LabelMap {
+            labels,
+            spacing: Some(spacing),
+        });
+    }
     let float = matches!(volume.data_type(), NiftiType::Float32 | NiftiType::Float64);
     let labels = if float {
         let values = volume
@@ -178,8 +200,6 @@ fn read_nifti_labels(path: &Path) -> Result<LabelMap, FileError> {
             |e: nifti::NiftiError| FileError::new(path, format!("cannot read the NIfTI data: {e}"));
         // Unscaled integers are read in their own type (not widened to i64 first: 8 bytes a
         // voxel for a uint8 volume); scaled ones go through i64.
-        let unscaled =
-            header.scl_slope == 0.0 || (header.scl_slope == 1.0 && header.scl_inter == 0.0);
         match volume.data_type() {
             NiftiType::Uint8 if unscaled => {
                 to_labels(path, volume.into_ndarray::<u8>().map_err(read)?)?
