@@ -1,6 +1,7 @@
 //! NIfTI stores voxels x fastest (Fortran order); every array this crate returns is row-major.
 //! Converting element by element across a whole volume touches a new cache line per voxel (1.5 s
-//! for a 512x512x61 label volume); converting in tiles that fit the cache costs a memory pass.
+//! for a 512x512x61 label volume); converting in tiles that fit the cache costs a memory pass,
+//! shared between the cores by bands of rows.
 
 use ndarray::{ArrayD, IxDyn};
 
@@ -8,7 +9,7 @@ use ndarray::{ArrayD, IxDyn};
 const TILE: usize = 32;
 
 /// `array` in row-major (C) order, whatever its layout.
-pub(crate) fn standard_layout<T: Copy + Default>(array: ArrayD<T>) -> ArrayD<T> {
+pub(crate) fn standard_layout<T: Copy + Default + Send + Sync>(array: ArrayD<T>) -> ArrayD<T> {
     if array.is_standard_layout() {
         return array;
     }
@@ -33,36 +34,47 @@ pub(crate) fn standard_layout<T: Copy + Default>(array: ArrayD<T>) -> ArrayD<T> 
 
 /// `source` indexed x + X (y + Y z) (Fortran order of (X, Y, Z)) into `out` indexed
 /// (x Y + y) Z + z (C order), in tiles of x and z for each y.
-fn transpose_3d<T: Copy>(source: &[T], out: &mut [T], dims: [usize; 3]) {
+fn transpose_3d<T: Copy + Send + Sync>(source: &[T], out: &mut [T], dims: [usize; 3]) {
     transpose_with(out, dims, |i| source[i]);
 }
 
 /// [`transpose_3d`] with element `i` of the Fortran-order source given by `get` (which may
 /// convert it on the way: one memory pass for both).
-fn transpose_with<T: Copy>(out: &mut [T], [nx, ny, nz]: [usize; 3], get: impl Fn(usize) -> T) {
-    for y in 0..ny {
-        for x0 in (0..nx).step_by(TILE) {
+fn transpose_with<T: Copy + Send>(
+    out: &mut [T],
+    [nx, ny, nz]: [usize; 3],
+    get: impl Fn(usize) -> T + Sync,
+) {
+    use rayon::prelude::*;
+    // Each band of TILE x-rows is a contiguous stretch of the output: bands go to the cores.
+    let band = TILE * ny * nz;
+    if band == 0 {
+        return;
+    }
+    out.par_chunks_mut(band).enumerate().for_each(|(b, rows)| {
+        let x0 = b * TILE;
+        for y in 0..ny {
             for z0 in (0..nz).step_by(TILE) {
                 for x in x0..(x0 + TILE).min(nx) {
-                    let row = (x * ny + y) * nz;
+                    let row = ((x - x0) * ny + y) * nz;
                     for z in z0..(z0 + TILE).min(nz) {
-                        out[row + z] = get(x + nx * (y + ny * z));
+                        rows[row + z] = get(x + nx * (y + ny * z));
                     }
                 }
             }
         }
-    }
+    });
 }
 
 /// Voxels of `volume` (Fortran order, the file's byte order) of an element type read from `N`
 /// bytes by `from_le` / `from_be` and converted by `convert`, as a row-major array; `None` if the
 /// bytes do not hold exactly one element per voxel (the general reader then decides).
-pub(crate) fn nifti_voxels<const N: usize, S, T: Copy + Default>(
+pub(crate) fn nifti_voxels<const N: usize, S, T: Copy + Default + Send>(
     volume: &nifti::InMemNiftiVolume,
     endianness: nifti::Endianness,
     from_le: fn([u8; N]) -> S,
     from_be: fn([u8; N]) -> S,
-    convert: impl Fn(S) -> T,
+    convert: impl Fn(S) -> T + Sync,
 ) -> Option<ArrayD<T>> {
     use nifti::NiftiVolume;
     let shape: Vec<usize> = volume.dim().iter().map(|&d| d as usize).collect();
@@ -84,10 +96,10 @@ pub(crate) fn nifti_voxels<const N: usize, S, T: Copy + Default>(
 
 /// The row-major array of `shape` whose element `i` in Fortran order is `get(i)` (a NIfTI
 /// file's voxels, converted): transposition and conversion in one pass over tiles.
-pub(crate) fn row_major_from_fortran<T: Copy + Default>(
+pub(crate) fn row_major_from_fortran<T: Copy + Default + Send>(
     shape: &[usize],
     len: usize,
-    get: impl Fn(usize) -> T,
+    get: impl Fn(usize) -> T + Sync,
 ) -> ArrayD<T> {
     let kept: Vec<usize> = shape.iter().copied().filter(|&n| n != 1).collect();
     let mut out = vec![T::default(); len];
