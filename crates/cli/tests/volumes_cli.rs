@@ -356,5 +356,21 @@ fn run_files_that_mix_2d_and_3d_are_refused() {
         out.to_str().unwrap(),
     ]));
     assert!(e.contains("streams[2].kind"), "{e}");
+    let file = dir.path().join("odd_patch.toml");
+    std::fs::write(
+        &file,
+        text.replace("size = [32, 32, 16]", "size = [32, 30, 16]"),
+    )
+    .unwrap();
+    let e = failed(&boundary_loss(&[
+        "train",
+        file.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ]));
+    assert!(
+        e.contains("patches.size") && e.contains("multiple of 8"),
+        "{e}"
+    );
     assert!(!out.exists());
 }

@@ -353,6 +353,16 @@ impl RunConfig {
                 patches
                     .check()
                     .map_err(|reason| ConfigError::new("patches", reason))?;
+                let multiple = self.network.side_multiple();
+                if patches.size.iter().any(|&n| n % multiple != 0) {
+                    return Err(ConfigError::new(
+                        "patches.size",
+                        format!(
+                            "{:?}: {} needs every side to be a multiple of {multiple}",
+                            patches.size, self.network
+                        ),
+                    ));
+                }
                 if let Some(i) = self.streams.iter().position(|s| {
                     !matches!(
                         s.kind,
