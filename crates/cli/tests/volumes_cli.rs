@@ -244,9 +244,18 @@ fn a_3d_run_trains_validates_whole_volumes_and_repeats_itself() {
         .join(format!("{case}_probabilities.nii.gz"))
         .is_file());
     assert!(predictions.join("metrics.csv").is_file());
-    // `metrics` is for 2-D runs; it says so.
+    // `metrics` and `view` are for 2-D runs; they say so.
     let e = failed(&boundary_loss(&["metrics", out.to_str().unwrap()]));
     assert!(e.contains("a 3-D run"), "{e}");
+    let view = dir.path().join("view");
+    let e = failed(&boundary_loss(&[
+        "view",
+        out.to_str().unwrap(),
+        "--out",
+        view.to_str().unwrap(),
+    ]));
+    assert!(e.contains("a 3-D run"), "{e}");
+    assert!(!view.exists());
     // Another seed draws other patches (and weights).
     let other = dir.path().join("run-c");
     train(&other, &["--seed", "5"]);

@@ -154,6 +154,16 @@ pub fn view_input(runs: &[PathBuf], request: &ViewRequest) -> anyhow::Result<Vie
         );
     }
     let config = run_config(first)?;
+    if let Some(run) = runs
+        .iter()
+        .find(|r| run_config(r).is_ok_and(|c| c.patches.is_some()))
+    {
+        return Err(FileError::new(
+            run.join(RUN_FILE),
+            "a 3-D run: the viewer shows the slices of 2-D runs; a 3-D run's predictions are iterNNN/val/<case>.npy volumes (and `predict` writes NIfTI for any viewer)",
+        )
+        .into());
+    }
     let truth_folder = config.truth_folder()?;
     let val_set = open_split(&config, "val", &truth_folder)?;
     let pattern = anchored_regex("patient_regex", &config.patient_regex)?;
