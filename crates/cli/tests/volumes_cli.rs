@@ -244,18 +244,45 @@ fn a_3d_run_trains_validates_whole_volumes_and_repeats_itself() {
         .join(format!("{case}_probabilities.nii.gz"))
         .is_file());
     assert!(predictions.join("metrics.csv").is_file());
-    // `metrics` and `view` are for 2-D runs; they say so.
+    // `metrics` is for 2-D runs; it says so.
     let e = failed(&boundary_loss(&["metrics", out.to_str().unwrap()]));
     assert!(e.contains("a 3-D run"), "{e}");
+    // `view` cuts the validation volume along its last axis: one row per slice, each panel's
+    // Dice that of the prediction's slice.
     let view = dir.path().join("view");
-    let e = failed(&boundary_loss(&[
+    ok(&boundary_loss(&[
         "view",
         out.to_str().unwrap(),
+        "--epoch",
+        "2",
         "--out",
         view.to_str().unwrap(),
     ]));
-    assert!(e.contains("a 3-D run"), "{e}");
-    assert!(!view.exists());
+    let page = std::fs::read_to_string(view.join("index.html")).unwrap();
+    let start = page.find(r#"id="view-data">"#).unwrap() + 15;
+    let end = start + page[start..].find("</script>").unwrap();
+    let data: serde_json::Value = serde_json::from_str(&page[start..end]).unwrap();
+    let rows = data["slices"].as_array().unwrap();
+    assert_eq!(rows.len(), 8);
+    let predicted: Array3<u8> =
+        ndarray_npy::read_npy(out.join(format!("iter002/val/{case}.npy"))).unwrap();
+    for (z, row) in rows.iter().enumerate() {
+        assert_eq!(row["name"], format!("{case}_{z:04}"));
+        assert_eq!(row["patient"], case.as_str());
+        let (p, t) = (
+            predicted.index_axis(ndarray::Axis(2), z),
+            truth.index_axis(ndarray::Axis(2), z),
+        );
+        let count = |m: &ndarray::ArrayView2<u8>| m.iter().filter(|&&l| l == 1).count() as f64;
+        let both = p
+            .iter()
+            .zip(t.iter())
+            .filter(|(&a, &b)| a == 1 && b == 1)
+            .count() as f64;
+        let want = (2.0 * both + 1e-8) / (count(&p) + count(&t) + 1e-8);
+        let got = row["runs"][0][0]["metrics"][0]["dice"].as_f64().unwrap();
+        assert!((got - want).abs() < 1e-9, "slice {z}: {got} vs {want}");
+    }
     // Another seed draws other patches (and weights).
     let other = dir.path().join("run-c");
     train(&other, &["--seed", "5"]);

@@ -1,6 +1,7 @@
 //! Run folders to a viewer page: which slices (the first run's validation split, its patients,
-//! spacing and truth), which image, which epochs of which run, and the columns' names. Used by
-//! the `view` command and by experiments (`OUT/view/`).
+//! spacing and truth; a 3-D run's volumes cut along their last axis), which image, which epochs
+//! of which run, and the columns' names. Used by the `view` command and by experiments
+//! (`OUT/view/`).
 
 use std::path::{Path, PathBuf};
 
@@ -140,8 +141,114 @@ fn slice_file(dir: &Path, stem: &str) -> anyhow::Result<PathBuf> {
         })
 }
 
-/// The page's input for `runs` (at least one): the first run's validation slices, grouped into
-/// patients by its `patient_regex`, every run's predictions of them.
+/// The validation slices of a 2-D run's data set (grouped into patients by its
+/// `patient_regex`), whether its slices carry a spacing.
+fn slices_2d(
+    config: &RunConfig,
+    request: &ViewRequest,
+    filter: Option<&regex::Regex>,
+) -> anyhow::Result<(Vec<SliceInput>, usize, bool)> {
+    let truth_folder = config.truth_folder()?;
+    let val_set = open_split(config, "val", &truth_folder)?;
+    let pattern = anchored_regex("patient_regex", &config.patient_regex)?;
+    let patients = patients_of(&val_set, &pattern)?;
+    let split_dir = val_set.split_dir().to_path_buf();
+    let image_dir = image_folder(request, &split_dir, config)?;
+    let mut slices = Vec::new();
+    for (patient, indices) in &patients {
+        if filter.is_some_and(|f| !f.is_match(patient)) {
+            continue;
+        }
+        for &i in indices {
+            let stem = slice_stem(&val_set.names()[i]).to_string();
+            let spacing = val_set.spacing_of(i);
+            slices.push(SliceInput {
+                image: slice_file(&image_dir, &stem)?,
+                truth: slice_file(&split_dir.join(&truth_folder), &stem)?,
+                channel: request.channel,
+                spacing: [spacing[0], spacing[1]],
+                slice: None,
+                patient: patient.clone(),
+                name: stem,
+            });
+        }
+    }
+    Ok((slices, patients.len(), val_set.has_spacing()))
+}
+
+/// The validation volumes of a 3-D run's data set cut along their last axis: one patient per
+/// volume, slices `<case>_<z>` with the volume's in-plane spacing.
+fn slices_3d(
+    config: &RunConfig,
+    request: &ViewRequest,
+    filter: Option<&regex::Regex>,
+) -> anyhow::Result<(Vec<SliceInput>, usize, bool)> {
+    let truth_dir = config.dataset.join("val").join(config.truth_folder()?);
+    let image_dir = image_folder(request, &config.dataset.join("val"), config)?;
+    let spacings = volume_io::read_spacing_json(&config.dataset.join("spacing_3d.json"))?;
+    let mut cases: Vec<String> = std::fs::read_dir(&truth_dir)
+        .with_context(|| truth_dir.display().to_string())?
+        .filter_map(Result::ok)
+        .filter_map(|e| {
+            e.file_name()
+                .to_string_lossy()
+                .strip_suffix(".npy")
+                .map(str::to_string)
+        })
+        .collect();
+    cases.sort_by(|a, b| boundary_loss::data::natural_cmp(a, b));
+    let mut slices = Vec::new();
+    for case in &cases {
+        if filter.is_some_and(|f| !f.is_match(case)) {
+            continue;
+        }
+        let truth = truth_dir.join(format!("{case}.npy"));
+        let shape = volume_io::read_label_map(&truth)?.labels.shape().to_vec();
+        let [_, _, depth] = shape[..] else {
+            return Err(FileError::new(&truth, format!("is {shape:?}: not a volume")).into());
+        };
+        let spacing = spacings
+            .get(case)
+            .filter(|s| s.len() == 3)
+            .with_context(|| {
+                format!(
+                    "{}: no spacing of {case}",
+                    config.dataset.join("spacing_3d.json").display()
+                )
+            })?;
+        for z in 0..depth {
+            slices.push(SliceInput {
+                name: format!("{case}_{z:04}"),
+                patient: case.clone(),
+                image: image_dir.join(format!("{case}.npy")),
+                channel: request.channel,
+                truth: truth.clone(),
+                spacing: [spacing[0], spacing[1]],
+                slice: Some(z),
+            });
+        }
+    }
+    Ok((slices, cases.len(), true))
+}
+
+fn image_folder(
+    request: &ViewRequest,
+    split_dir: &Path,
+    config: &RunConfig,
+) -> anyhow::Result<PathBuf> {
+    let image_dir = request
+        .images
+        .clone()
+        .unwrap_or_else(|| split_dir.join(&config.streams[0].folder));
+    if !image_dir.is_dir() {
+        return Err(FileError::new(&image_dir, "missing: no such image folder").into());
+    }
+    Ok(image_dir)
+}
+
+/// The page's input for `runs` (at least one): the first run's validation slices (a 3-D run's:
+/// its volumes cut along their last axis), grouped into patients, every run's predictions of
+/// them.
 pub fn view_input(runs: &[PathBuf], request: &ViewRequest) -> anyhow::Result<ViewInput> {
     let Some(first) = runs.first() else {
         bail!("no run folder to view");
@@ -154,57 +261,22 @@ pub fn view_input(runs: &[PathBuf], request: &ViewRequest) -> anyhow::Result<Vie
         );
     }
     let config = run_config(first)?;
-    if let Some(run) = runs
-        .iter()
-        .find(|r| run_config(r).is_ok_and(|c| c.patches.is_some()))
-    {
-        return Err(FileError::new(
-            run.join(RUN_FILE),
-            "a 3-D run: the viewer shows the slices of 2-D runs; a 3-D run's predictions are iterNNN/val/<case>.npy volumes (and `predict` writes NIfTI for any viewer)",
-        )
-        .into());
-    }
-    let truth_folder = config.truth_folder()?;
-    let val_set = open_split(&config, "val", &truth_folder)?;
-    let pattern = anchored_regex("patient_regex", &config.patient_regex)?;
-    let patients = patients_of(&val_set, &pattern)?;
+    let volumetric = config.patches.is_some();
     let filter = request
         .patients
         .as_deref()
         .map(regex::Regex::new)
         .transpose()
         .context("--patients: not a regular expression")?;
-    let split_dir = val_set.split_dir().to_path_buf();
-    let image_dir = request
-        .images
-        .clone()
-        .unwrap_or_else(|| split_dir.join(&config.streams[0].folder));
-    if !image_dir.is_dir() {
-        return Err(FileError::new(&image_dir, "missing: no such image folder").into());
-    }
-    let mut slices = Vec::new();
-    for (patient, indices) in &patients {
-        if filter.as_ref().is_some_and(|f| !f.is_match(patient)) {
-            continue;
-        }
-        for &i in indices {
-            let stem = slice_stem(&val_set.names()[i]).to_string();
-            let spacing = val_set.spacing_of(i);
-            slices.push(SliceInput {
-                image: slice_file(&image_dir, &stem)?,
-                truth: slice_file(&split_dir.join(&truth_folder), &stem)?,
-                channel: request.channel,
-                spacing: [spacing[0], spacing[1]],
-                patient: patient.clone(),
-                name: stem,
-            });
-        }
-    }
+    let (slices, patients, has_spacing) = if volumetric {
+        slices_3d(&config, request, filter.as_ref())?
+    } else {
+        slices_2d(&config, request, filter.as_ref())?
+    };
     if slices.is_empty() {
         bail!(
-            "--patients {}: matches none of the {} validation patients",
+            "--patients {}: matches none of the {patients} validation patients",
             request.patients.as_deref().unwrap_or(""),
-            patients.len()
         );
     }
     let names: Vec<String> = if request.names.is_empty() {
@@ -214,13 +286,16 @@ pub fn view_input(runs: &[PathBuf], request: &ViewRequest) -> anyhow::Result<Vie
     };
     let mut columns = Vec::with_capacity(runs.len());
     for (run, name) in runs.iter().zip(names) {
-        let run_classes = run_config(run)?.classes;
-        if run_classes != config.classes {
+        let run_config = run_config(run)?;
+        if run_config.classes != config.classes || run_config.patches.is_some() != volumetric {
             bail!(
-                "{}: has {run_classes} classes, {} has {}: runs of one view share their classes",
+                "{}: {} classes ({}), {}: {} ({}): runs of one view share their classes and dimensions",
                 run.join(RUN_FILE).display(),
+                run_config.classes,
+                if run_config.patches.is_some() { "3-D" } else { "2-D" },
                 first.join(RUN_FILE).display(),
-                config.classes
+                config.classes,
+                if volumetric { "3-D" } else { "2-D" },
             );
         }
         let (epochs, best_epoch) = chosen_epochs(run, request.epoch)?;
@@ -230,7 +305,13 @@ pub fn view_input(runs: &[PathBuf], request: &ViewRequest) -> anyhow::Result<Vie
                 let predictions = slices
                     .iter()
                     .map(|s| {
-                        let path = val_prediction(run, epoch, &s.name);
+                        let path = match s.slice {
+                            // A 3-D run saves one volume per case.
+                            Some(_) => iteration_dir(run, epoch)
+                                .join("val")
+                                .join(format!("{}.npy", s.patient)),
+                            None => val_prediction(run, epoch, &s.name),
+                        };
                         if path.is_file() {
                             Ok(path)
                         } else {
@@ -269,7 +350,7 @@ pub fn view_input(runs: &[PathBuf], request: &ViewRequest) -> anyhow::Result<Vie
             .unwrap_or_else(|| format!("{dataset_name}: validation predictions")),
         classes: config.classes,
         metric_classes,
-        units: if val_set.has_spacing() { "mm" } else { "px" }.into(),
+        units: if has_spacing { "mm" } else { "px" }.into(),
         slices,
         runs: columns,
         crop: request.crop,

@@ -22,7 +22,7 @@ use rayon::prelude::*;
 use volume_io::{FileError, StagedDir};
 
 use page::{ClassRecord, PanelRecord, RunRecord, SliceRecord, ViewRecord};
-use render::{gray_png, overlay, read_gray, read_labels, rgba_png, Grid, Overlay};
+use render::{gray_png, overlay, read_gray_at, read_labels_at, rgba_png, Grid, Overlay, Volumes};
 
 /// The file that marks a folder as a view (so that `--out` never replaces anything else).
 pub const MARKER: &str = ".boundary-loss-view";
@@ -51,6 +51,9 @@ pub struct SliceInput {
     pub truth: PathBuf,
     /// The size of a pixel along (rows, columns), for the Hausdorff distance.
     pub spacing: [f64; 2],
+    /// When the image, truth and prediction files are volumes (a 3-D run's `.npy`): the index of
+    /// this slice along their last axis.
+    pub slice: Option<usize>,
 }
 
 /// One saved epoch of a run: the predicted label map of every slice, in the slices' order.
@@ -255,10 +258,11 @@ fn render_slice(
     truth: &Grid<u8>,
     zoom: usize,
     root: &Path,
+    volumes: &Volumes,
 ) -> Result<SliceRecord, ViewError> {
     let slice = &input.slices[index];
     let crop = input.crop;
-    let gray = read_gray(&slice.image, slice.channel)?;
+    let gray = read_gray_at(&slice.image, slice.channel, slice.slice, volumes)?;
     if (gray.height, gray.width) != (truth.height, truth.width) {
         return Err(FileError::new(
             &slice.image,
@@ -292,7 +296,7 @@ fn render_slice(
         let mut panels = Vec::with_capacity(run.epochs.len());
         for epoch in &run.epochs {
             let path = &epoch.predictions[index];
-            let predicted = read_labels(path, input.classes)?;
+            let predicted = read_labels_at(path, input.classes, slice.slice, volumes)?;
             let metrics = panel_metrics(&predicted, truth, input, slice.spacing, path)?;
             let overlays = put_overlays(
                 root,
@@ -343,10 +347,11 @@ pub fn write_view(
         }
     }
     // The truths first: their sizes decide the zoom, and every panel is measured against them.
+    let volumes = Volumes::default();
     let truths: Vec<Grid<u8>> = input
         .slices
         .par_iter()
-        .map(|s| read_labels(&s.truth, input.classes))
+        .map(|s| read_labels_at(&s.truth, input.classes, s.slice, &volumes))
         .collect::<Result<_, _>>()?;
     for (slice, truth) in input.slices.iter().zip(&truths) {
         if 2 * input.crop >= truth.height.min(truth.width) {
@@ -377,7 +382,7 @@ pub fn write_view(
     let slices: Vec<SliceRecord> = (0..input.slices.len())
         .into_par_iter()
         .map(|i| {
-            let record = render_slice(input, i, &truths[i], zoom, &root);
+            let record = render_slice(input, i, &truths[i], zoom, &root, &volumes);
             done.fetch_add(1, Ordering::Relaxed);
             tick();
             record

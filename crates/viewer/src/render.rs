@@ -2,10 +2,13 @@
 //! (filled, contoured, or the truth's dashed outline), cropped once and enlarged by a whole
 //! factor with nearest neighbours so that every pixel stays a visible square.
 
+use std::collections::HashMap;
 use std::io::Cursor;
-use std::path::Path;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
 
 use image::{ImageEncoder, RgbaImage};
+use ndarray::ArrayD;
 use volume_io::{read_label_map, read_npy_f32, read_png_levels, FileError};
 
 use crate::palette::{class_colour, TRUTH_OUTLINE, TRUTH_OUTLINE_GAP};
@@ -106,6 +109,12 @@ pub fn read_gray(path: &Path, channel: usize) -> Result<Grid<u8>, FileError> {
     }
     let plane = &array.as_slice().expect("standard layout")
         [channel * height * width..(channel + 1) * height * width];
+    Ok(gray_of_floats(plane, height, width))
+}
+
+/// 8-bit gray of float values: within [0, 1] (the data sets' normalised images) on that fixed
+/// window, so that slices of a patient share it; other ranges stretched to their own min-max.
+fn gray_of_floats(plane: &[f32], height: usize, width: usize) -> Grid<u8> {
     let finite = plane.iter().copied().filter(|v| v.is_finite());
     let (low, high) = finite.fold((f32::INFINITY, f32::NEG_INFINITY), |(lo, hi), v| {
         (lo.min(v), hi.max(v))
@@ -123,8 +132,122 @@ pub fn read_gray(path: &Path, channel: usize) -> Result<Grid<u8>, FileError> {
             ((v - low) / span * 255.0).round().clamp(0.0, 255.0) as u8
         })
         .collect();
-    Ok(Grid {
+    Grid {
         values,
+        height,
+        width,
+    }
+}
+
+/// Volumes read once for a whole view: the slices of a 3-D run come from them.
+#[derive(Default)]
+pub struct Volumes {
+    images: Mutex<HashMap<PathBuf, Arc<ArrayD<f32>>>>,
+    labels: Mutex<HashMap<PathBuf, Arc<ArrayD<u32>>>>,
+}
+
+impl Volumes {
+    fn image(&self, path: &Path) -> Result<Arc<ArrayD<f32>>, FileError> {
+        let mut cache = self.images.lock().expect("cache lock");
+        if let Some(v) = cache.get(path) {
+            return Ok(v.clone());
+        }
+        let volume = Arc::new(read_npy_f32(path)?);
+        cache.insert(path.to_path_buf(), volume.clone());
+        Ok(volume)
+    }
+
+    fn labels(&self, path: &Path) -> Result<Arc<ArrayD<u32>>, FileError> {
+        let mut cache = self.labels.lock().expect("cache lock");
+        if let Some(v) = cache.get(path) {
+            return Ok(v.clone());
+        }
+        let volume = Arc::new(read_label_map(path)?.labels);
+        cache.insert(path.to_path_buf(), volume.clone());
+        Ok(volume)
+    }
+}
+
+/// Slice `z` (the last axis) of a volume of shape `(X, Y, Z)`, row-major `(X, Y)`.
+fn plane_at<T: Copy>(
+    volume: &ArrayD<T>,
+    z: usize,
+    path: &Path,
+) -> Result<(Vec<T>, usize, usize), FileError> {
+    let shape = volume.shape();
+    let [x, y, depth] = shape[..] else {
+        return Err(FileError::new(path, format!("is {shape:?}: not a volume")));
+    };
+    if z >= depth {
+        return Err(FileError::new(
+            path,
+            format!("has {depth} slices: there is no slice {z}"),
+        ));
+    }
+    let values = volume.as_slice().expect("standard layout");
+    Ok(((0..x * y).map(|i| values[i * depth + z]).collect(), x, y))
+}
+
+/// [`read_gray`] of slice `slice` (the last axis) of a volume `(C, X, Y, Z)` or `(X, Y, Z)` when
+/// given.
+pub fn read_gray_at(
+    path: &Path,
+    channel: usize,
+    slice: Option<usize>,
+    volumes: &Volumes,
+) -> Result<Grid<u8>, FileError> {
+    let Some(z) = slice else {
+        return read_gray(path, channel);
+    };
+    let volume = volumes.image(path)?;
+    let shape = volume.shape().to_vec();
+    let channel_volume = match shape.len() {
+        3 => volume.view().into_owned(),
+        4 if channel < shape[0] => volume.index_axis(ndarray::Axis(0), channel).to_owned(),
+        4 => {
+            return Err(FileError::new(
+                path,
+                format!("has {} channel(s): there is no channel {channel}", shape[0]),
+            ))
+        }
+        _ => {
+            return Err(FileError::new(
+                path,
+                format!("is {shape:?}: an image volume must be (C, X, Y, Z) or (X, Y, Z)"),
+            ))
+        }
+    };
+    let channel_volume = channel_volume.as_standard_layout().into_owned();
+    let (plane, height, width) = plane_at(&channel_volume, z, path)?;
+    Ok(gray_of_floats(&plane, height, width))
+}
+
+/// [`read_labels`] of slice `slice` (the last axis) of a label volume when given.
+pub fn read_labels_at(
+    path: &Path,
+    classes: usize,
+    slice: Option<usize>,
+    volumes: &Volumes,
+) -> Result<Grid<u8>, FileError> {
+    let Some(z) = slice else {
+        return read_labels(path, classes);
+    };
+    let volume = volumes.labels(path)?;
+    if volume.ndim() != 3 {
+        return Err(FileError::new(
+            path,
+            format!("is {:?}: a label volume must be 3-D", volume.shape()),
+        ));
+    }
+    let (plane, height, width) = plane_at(&volume, z, path)?;
+    if let Some(&bad) = plane.iter().find(|&&l| l as usize >= classes) {
+        return Err(FileError::new(
+            path,
+            format!("holds label {bad}, but there are {classes} classes"),
+        ));
+    }
+    Ok(Grid {
+        values: plane.iter().map(|&l| l as u8).collect(),
         height,
         width,
     })

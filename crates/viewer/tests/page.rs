@@ -55,6 +55,7 @@ fn input(dir: &Path) -> ViewInput {
                 channel: 0,
                 truth: npy(&dir.join("gt").join(format!("{name}.npy")), &truth),
                 spacing: [0.5, 2.0],
+                slice: None,
             });
             // Epoch 0: the square moved by 2 rows; epoch 1: exact.
             let moved = if s == 0 {
