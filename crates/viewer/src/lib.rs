@@ -8,6 +8,50 @@
 //! This crate knows slices, label maps and runs' prediction files, not run folders or training
 //! (`experiment::views` finds those); it renders every image once (cropped, enlarged, as PNG)
 //! into a staging folder that replaces the output folder only when complete.
+//!
+//! ```
+//! use viewer::{write_view, EpochInput, RunInput, SliceInput, ViewInput};
+//!
+//! // One 16x16 slice: an image, its truth (a square) and one run's prediction (the square moved).
+//! let dir = std::env::temp_dir().join(format!("viewer-doc-{}", std::process::id()));
+//! std::fs::create_dir_all(&dir).unwrap();
+//! let square = |y0: usize| ndarray::Array2::<u8>::from_shape_fn((16, 16), |(y, x)| {
+//!     u8::from((y0..y0 + 4).contains(&y) && (6..10).contains(&x))
+//! });
+//! let image = ndarray::Array2::<f32>::from_shape_fn((16, 16), |(y, x)| (x + y) as f32 / 30.0);
+//! ndarray_npy::write_npy(dir.join("image.npy"), &image).unwrap();
+//! ndarray_npy::write_npy(dir.join("truth.npy"), &square(6)).unwrap();
+//! ndarray_npy::write_npy(dir.join("pred.npy"), &square(7)).unwrap();
+//! let input = ViewInput {
+//!     title: "one slice".into(),
+//!     classes: 2,
+//!     metric_classes: vec![1],
+//!     units: "mm".into(),
+//!     slices: vec![SliceInput {
+//!         name: "case_0".into(),
+//!         patient: "case".into(),
+//!         image: dir.join("image.npy"),
+//!         channel: 0,
+//!         truth: dir.join("truth.npy"),
+//!         spacing: [1.0, 1.0],
+//!         slice: None,
+//!     }],
+//!     runs: vec![RunInput {
+//!         name: "run".into(),
+//!         epochs: vec![EpochInput { epoch: 0, predictions: vec![dir.join("pred.npy")] }],
+//!         best_epoch: Some(0),
+//!     }],
+//!     crop: 0,
+//!     zoom: Some(4),
+//!     per_page: 3,
+//! };
+//! let summary = write_view(&input, &dir.join("view"), &|| {}).unwrap();
+//! assert!(summary.index.is_file());
+//! // The square moved by one row: Dice 2 x 12 / 32.
+//! let page = std::fs::read_to_string(&summary.index).unwrap();
+//! assert!(page.contains(r#""dice":0.75"#));
+//! # std::fs::remove_dir_all(&dir).unwrap();
+//! ```
 
 pub mod page;
 pub mod palette;

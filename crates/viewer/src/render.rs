@@ -473,6 +473,50 @@ mod tests {
         assert!(seen.contains(&true) && seen.contains(&false));
     }
 
+    /// Slices of volumes: channel `c`, slice `z` of an image `(C, X, Y, Z)` and of a label volume,
+    /// against direct indexing; a slice or channel that does not exist is an error.
+    #[test]
+    fn slices_of_volumes_are_the_volume_at_that_index() {
+        let dir = tempfile::tempdir().unwrap();
+        let image = ndarray::Array4::<f32>::from_shape_fn((2, 3, 4, 5), |(c, x, y, z)| {
+            (c * 60 + x * 20 + y * 5 + z) as f32 / 200.0
+        });
+        let labels =
+            ndarray::Array3::<u8>::from_shape_fn((3, 4, 5), |(x, y, z)| ((x + y + z) % 3) as u8);
+        let (image_path, label_path) = (dir.path().join("i.npy"), dir.path().join("l.npy"));
+        ndarray_npy::write_npy(&image_path, &image).unwrap();
+        ndarray_npy::write_npy(&label_path, &labels).unwrap();
+        let volumes = Volumes::default();
+        for z in 0..5 {
+            let gray = read_gray_at(&image_path, 1, Some(z), &volumes).unwrap();
+            assert_eq!((gray.height, gray.width), (3, 4));
+            for x in 0..3 {
+                for y in 0..4 {
+                    let want = (image[[1, x, y, z]] * 255.0).round() as u8;
+                    assert_eq!(gray.at(x, y), want);
+                }
+            }
+            let grid = read_labels_at(&label_path, 3, Some(z), &volumes).unwrap();
+            for x in 0..3 {
+                for y in 0..4 {
+                    assert_eq!(grid.at(x, y), labels[[x, y, z]]);
+                }
+            }
+        }
+        let error = read_labels_at(&label_path, 3, Some(5), &volumes)
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains("no slice 5"), "{error}");
+        let error = read_gray_at(&image_path, 2, Some(0), &volumes)
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains("no channel 2"), "{error}");
+        let error = read_labels_at(&label_path, 2, Some(0), &volumes)
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains("label 2"), "{error}");
+    }
+
     #[test]
     fn float_images_in_the_unit_range_share_one_window() {
         let dir = tempfile::tempdir().unwrap();
