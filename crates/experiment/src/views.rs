@@ -186,17 +186,7 @@ fn slices_3d(
     let truth_dir = config.dataset.join("val").join(config.truth_folder()?);
     let image_dir = image_folder(request, &config.dataset.join("val"), config)?;
     let spacings = volume_io::read_spacing_json(&config.dataset.join("spacing_3d.json"))?;
-    let mut cases: Vec<String> = std::fs::read_dir(&truth_dir)
-        .with_context(|| truth_dir.display().to_string())?
-        .filter_map(Result::ok)
-        .filter_map(|e| {
-            e.file_name()
-                .to_string_lossy()
-                .strip_suffix(".npy")
-                .map(str::to_string)
-        })
-        .collect();
-    cases.sort_by(|a, b| boundary_loss::data::natural_cmp(a, b));
+    let cases = boundary_loss::volumes::dataset::case_names(&truth_dir)?;
     let mut slices = Vec::new();
     for case in &cases {
         if filter.is_some_and(|f| !f.is_match(case)) {

@@ -34,12 +34,11 @@ use crate::data::{patient_batches, slice_batches, DataError, Loader, SliceCache}
 use crate::device::DeviceError;
 use crate::eval::{self, MetricError, VolumeMetrics};
 use crate::losses::LossError;
-use crate::nets::{NetError, Network};
-use epoch::{save_predictions, PhaseLog, UnfinishedEpoch};
+use crate::nets::NetError;
+use epoch::{save_predictions, PhaseLog};
 use inputs::{open_split, patient_spacings, patients_of};
-use progress::{EpochEnd, EpochResults};
-use run_folder::History;
-use step::{build_loss, run_batch, LossFn};
+use progress::{EpochResults, RunContext, RunStart};
+use step::run_batch;
 
 /// Slices per split in debug mode (the original's `--debug`).
 pub const DEBUG_SLICES: usize = 10;
@@ -146,7 +145,6 @@ pub fn run(
     if let Some(patches) = &config.patches {
         return volumetric::run(config, patches, run_dir, options, resuming, observer);
     }
-    let architecture = config.network;
     let base_device = config.device.device()?;
     let device = base_device.clone().autodiff();
     let truth_folder = config.truth_folder()?;
@@ -164,55 +162,36 @@ pub fn run(
     let spacings = patient_spacings(config, &val_set, &patients)?;
     let metric_classes = config.metric_classes();
 
-    // Every random draw of the run comes from its seed: the initial weights first.
-    base_device.seed(config.seed);
-    device.seed(config.seed);
-    let mut net: Network = architecture.build_with_base(
-        config.modalities,
-        config.output_channels(),
-        config.network_base,
-        &device,
-    )?;
-    if let Some(weights) = &config.weights {
-        net = run_folder::load_weights(net, weights)?;
-    }
-    let optimizer = optim::build_optimizer(config.optimizer, config.adam_epsilon);
-    let losses: Vec<LossFn> = config
-        .losses
-        .iter()
-        .map(|t| build_loss(t, config.check_loss_inputs, config.truncate_distance_maps))
-        .collect();
-    let initial_weights: Vec<f64> = config.losses.iter().map(|t| t.weight).collect();
-
-    let classes = config.classes;
-    let mut history = History::new(classes, losses.len());
-    let (mut progress, mut net, mut optimizer) = progress::start_run(
+    let patient_names: Vec<String> = patients.iter().map(|(p, _)| p.clone()).collect();
+    let RunStart {
+        mut progress,
+        mut net,
+        mut optimizer,
+        losses,
+        initial_weights,
+        mut history,
+    } = progress::start_run::<4>(
         config,
         run_dir,
         resuming,
         val_set.has_spacing(),
-        net,
-        optimizer,
-        &mut history,
+        (&base_device, &device),
+        &patient_names,
     )?;
+    let classes = config.classes;
     let caches = config.in_memory.then(|| {
         (
             Arc::new(SliceCache::default()),
             Arc::new(SliceCache::default()),
         )
     });
-    run_folder::write_text(
-        &run_dir.join(run_folder::PATIENTS_FILE),
-        &patients
-            .iter()
-            .map(|(p, _)| format!("{p}\n"))
-            .collect::<String>(),
-    )?;
-    // What val_3d_dsc.npy and val_3d_hd95.npy hold, for `metrics` (which keeps their epochs).
-    eval::records::write_records(
+    let context = RunContext {
+        config,
         run_dir,
-        eval::records::training_records(config, val_set.has_spacing()),
-    )?;
+        options,
+        metric_classes: &metric_classes,
+        initial_weights: &initial_weights,
+    };
     observer.run_started(progress.start, config.epochs);
     let val_batches = if config.group {
         patient_batches(&patients, None)
@@ -221,17 +200,10 @@ pub fn run(
     };
 
     for epoch in progress.start..config.epochs {
-        if options.stop_after.is_some_and(|n| epoch >= n) {
+        let Some(epoch_start) = context.begin_epoch(epoch, &device) else {
             break;
-        }
-        let iter_dir = run_folder::iteration_dir(run_dir, epoch);
-        let mut unfinished = UnfinishedEpoch {
-            dir: iter_dir.clone(),
-            finished: false,
         };
-        // Per-epoch seed (dropout): a resumed run draws what an uninterrupted one would.
-        device.seed(config.seed.wrapping_add(1 + epoch as u64));
-        let weights = weights_at(&config.schedule, &initial_weights, epoch);
+        let (iter_dir, weights) = (epoch_start.iter_dir.clone(), epoch_start.weights.clone());
 
         // Training.
         let shuffle = Some(config.seed.wrapping_add(epoch as u64));
@@ -344,23 +316,15 @@ pub fn run(
             train_seconds,
             data_wait_seconds: data_wait,
         };
-        let end = EpochEnd {
-            config,
-            run_dir,
-            iter_dir: &iter_dir,
-            weights: &weights,
-            metric_classes: &metric_classes,
-        };
         progress.finish_epoch(
-            epoch,
+            epoch_start,
             results,
-            &end,
+            &context,
             &mut history,
             &net,
             &optimizer,
             observer,
         )?;
-        unfinished.finished = true;
     }
     let summary = progress.summary(run_dir, metric_classes);
     observer.run_done(&summary);

@@ -1,16 +1,19 @@
 //! What the epoch loop carries from one epoch to the next, shared by 2-D and 3-D training: the
-//! start of a run (its folder, or the state its checkpoint restores) and the end of an epoch
-//! (the CSV row and arrays, the best epoch, the learning-rate rule, the checkpoint).
+//! start of a run (its network, optimiser and loss terms; its folder, or the state its
+//! checkpoint restores), the start of an epoch (seed, weights, folder) and its end (the CSV row
+//! and arrays, the best epoch, the learning-rate rule, the checkpoint).
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use burn::optim::ModuleOptimizer;
+use burn::tensor::Device;
 use volume_io::FileError;
 
-use super::epoch::{last_class_mean, mean_loss};
+use super::epoch::{last_class_mean, mean_loss, UnfinishedEpoch};
 use super::observer::{EpochReport, Observer};
 use super::run_folder::{self, Checkpoint, History};
-use super::{schedule, version, RunConfig, RunSummary, TrainError};
+use super::step::{build_loss, LossFn};
+use super::{optim, schedule, version, RunConfig, RunSummary, TrainError, TrainOptions};
 use crate::eval::{self, column_means, mean_over};
 use crate::nets::Network;
 
@@ -39,18 +42,50 @@ pub struct EpochResults {
     pub data_wait_seconds: f64,
 }
 
-/// Starts a run in `run_dir`: its folder and `run.toml` for a new run; for `resuming`, the
-/// network, optimiser, history and counters of its checkpoint (none: it starts again).
-pub fn start_run(
+/// What a run starts with: its network and optimiser (fresh, or restored from the checkpoint),
+/// its loss terms of rank `D`, their initial weights, its history and its counters.
+pub struct RunStart<const D: usize> {
+    pub progress: RunProgress,
+    pub net: Network,
+    pub optimizer: ModuleOptimizer,
+    pub losses: Vec<LossFn<D>>,
+    pub initial_weights: Vec<f64>,
+    pub history: History,
+}
+
+/// Starts a run in `run_dir`: the network built from the run's seed on `device` (and its
+/// `weights`), the optimiser and loss terms; the folder and `run.toml` for a new run; for
+/// `resuming`, the network, optimiser, history and counters of its checkpoint (none: it starts
+/// again). Then the validation rows (`val_3d_patients.txt`) and what the training arrays hold.
+pub fn start_run<const D: usize>(
     config: &RunConfig,
     run_dir: &Path,
     resuming: bool,
     has_spacing: bool,
-    net: Network,
-    optimizer: ModuleOptimizer,
-    history: &mut History,
-) -> Result<(RunProgress, Network, ModuleOptimizer), TrainError> {
+    (base_device, device): (&Device, &Device),
+    val_rows: &[String],
+) -> Result<RunStart<D>, TrainError> {
     let classes = config.classes;
+    // Every random draw of the run comes from its seed: the initial weights first.
+    base_device.seed(config.seed);
+    device.seed(config.seed);
+    let mut net: Network = config.network.build_with_base(
+        config.modalities,
+        config.output_channels(),
+        config.network_base,
+        device,
+    )?;
+    if let Some(weights) = &config.weights {
+        net = run_folder::load_weights(net, weights)?;
+    }
+    let mut optimizer = optim::build_optimizer(config.optimizer, config.adam_epsilon);
+    let losses: Vec<LossFn<D>> = config
+        .losses
+        .iter()
+        .map(|t| build_loss(t, config.check_loss_inputs, config.truncate_distance_maps))
+        .collect();
+    let initial_weights: Vec<f64> = config.losses.iter().map(|t| t.weight).collect();
+    let mut history = History::new(classes, losses.len());
     std::fs::create_dir_all(run_dir).map_err(|e| FileError::new(run_dir, e))?;
     if !resuming {
         run_folder::write_text(&run_dir.join(run_folder::RUN_FILE), &config.to_toml())?;
@@ -68,7 +103,6 @@ pub fn start_run(
         best_3d: (vec![f64::NAN; classes], vec![f64::NAN; classes]),
         last_change: 0,
     };
-    let (mut net, mut optimizer) = (net, optimizer);
     if resuming {
         // Killed before its first checkpoint: the run starts again in its folder.
         if let Some(dir) = run_folder::checkpoint_dir(run_dir) {
@@ -105,32 +139,89 @@ pub fn start_run(
         }
         run_folder::remove_leftovers(run_dir, progress.start)?;
     }
-    Ok((progress, net, optimizer))
+    run_folder::write_text(
+        &run_dir.join(run_folder::PATIENTS_FILE),
+        &val_rows
+            .iter()
+            .map(|r| format!("{r}\n"))
+            .collect::<String>(),
+    )?;
+    // What val_3d_dsc.npy and val_3d_hd95.npy hold, for `metrics` (which keeps their epochs).
+    eval::records::write_records(
+        run_dir,
+        eval::records::training_records(config, has_spacing),
+    )?;
+    Ok(RunStart {
+        progress,
+        net,
+        optimizer,
+        losses,
+        initial_weights,
+        history,
+    })
 }
 
-/// Where an epoch's end writes, and with what.
-pub struct EpochEnd<'a> {
+/// What every epoch of a run shares.
+pub struct RunContext<'a> {
     pub config: &'a RunConfig,
     pub run_dir: &'a Path,
-    pub iter_dir: &'a Path,
-    pub weights: &'a [f64],
+    pub options: &'a TrainOptions,
     pub metric_classes: &'a [usize],
+    pub initial_weights: &'a [f64],
+}
+
+/// An epoch under way: its folder (removed when dropped unfinished, so that the run folder
+/// keeps only finished epochs) and its loss weights.
+pub struct EpochStart {
+    pub epoch: usize,
+    pub iter_dir: PathBuf,
+    pub weights: Vec<f64>,
+    unfinished: UnfinishedEpoch,
+}
+
+impl RunContext<'_> {
+    /// Begins `epoch`, or `None` when the run's options stop it before (as if killed there):
+    /// the per-epoch seed (dropout, so that a resumed run draws what an uninterrupted one
+    /// would) and the loss weights of the schedule.
+    pub fn begin_epoch(&self, epoch: usize, device: &Device) -> Option<EpochStart> {
+        if self.options.stop_after.is_some_and(|n| epoch >= n) {
+            return None;
+        }
+        let iter_dir = run_folder::iteration_dir(self.run_dir, epoch);
+        device.seed(self.config.seed.wrapping_add(1 + epoch as u64));
+        Some(EpochStart {
+            epoch,
+            unfinished: UnfinishedEpoch {
+                dir: iter_dir.clone(),
+                finished: false,
+            },
+            iter_dir,
+            weights: schedule::weights_at(&self.config.schedule, self.initial_weights, epoch),
+        })
+    }
 }
 
 impl RunProgress {
     /// Records a finished epoch: the CSV row and arrays, the best epoch (its folder, weights and
-    /// number), the report to `observer`, the learning-rate rule, then the checkpoint.
+    /// number), the report to `observer`, the learning-rate rule, then the checkpoint; the
+    /// epoch's folder then stays.
     #[allow(clippy::too_many_arguments)]
     pub fn finish_epoch(
         &mut self,
-        epoch: usize,
+        started: EpochStart,
         results: EpochResults,
-        end: &EpochEnd<'_>,
+        end: &RunContext<'_>,
         history: &mut History,
         net: &Network,
         optimizer: &ModuleOptimizer,
         observer: &mut dyn Observer,
     ) -> Result<(), TrainError> {
+        let EpochStart {
+            epoch,
+            iter_dir,
+            weights,
+            mut unfinished,
+        } = started;
         let (classes, metric_classes) = (end.config.classes, end.metric_classes);
         let val_per_class = column_means(&results.val_dice, classes);
         let val_dice_mean = mean_over(&val_per_class, metric_classes);
@@ -163,7 +254,7 @@ impl RunProgress {
             report.val_3d_dsc,
             report.val_3d_hd95,
             results.hd95_empty_cases,
-            end.weights
+            weights
                 .iter()
                 .map(|w| format!("{w:.3}"))
                 .collect::<Vec<_>>()
@@ -182,7 +273,7 @@ impl RunProgress {
             self.best_epoch = epoch;
             self.best_per_class = val_per_class;
             self.best_3d = (dsc_mean, hd_mean);
-            run_folder::replace_dir(end.iter_dir, &end.run_dir.join(run_folder::BEST_EPOCH_DIR))?;
+            run_folder::replace_dir(&iter_dir, &end.run_dir.join(run_folder::BEST_EPOCH_DIR))?;
             run_folder::write_text(
                 &end.run_dir.join(run_folder::BEST_EPOCH_FILE),
                 &format!("{epoch}\n"),
@@ -211,6 +302,7 @@ impl RunProgress {
             last_change: self.last_change,
         };
         run_folder::save_checkpoint(end.run_dir, net, optimizer, &state)?;
+        unfinished.finished = true;
         Ok(())
     }
 

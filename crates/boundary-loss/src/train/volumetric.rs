@@ -17,16 +17,12 @@ use burn::tensor::{Device, Tensor, TensorData};
 use distmap::metrics::{diagonal, ClassSurfaces, Hd95Definition, SurfaceMeasure};
 use volume_io::{write_npy_atomically, FileError};
 
-use super::epoch::{PhaseLog, UnfinishedEpoch};
+use super::epoch::PhaseLog;
 use super::observer::{Observer, Phase};
-use super::progress::{self, EpochEnd, EpochResults};
-use super::run_folder::{self, History};
-use super::step::{build_loss, class_maps, probabilities, LossFn};
-use super::{
-    optim, schedule, RunConfig, RunSummary, TrainError, TrainOptions, DEBUG_SLICES,
-    PREFETCH_BATCHES,
-};
-use crate::eval::{self, Overlap};
+use super::progress::{self, EpochResults, RunContext, RunStart};
+use super::step::{class_maps, probabilities, LossFn};
+use super::{RunConfig, RunSummary, TrainError, TrainOptions, DEBUG_SLICES, PREFETCH_BATCHES};
+use crate::eval::Overlap;
 use crate::nets::Network;
 use crate::volumes::patches::{cut_window, plan_epoch};
 use crate::volumes::{
@@ -145,58 +141,37 @@ pub(super) fn run(
     let (train_set, val_set) = (open("train")?, open("val")?);
     let metric_classes = config.metric_classes();
 
-    base_device.seed(config.seed);
-    device.seed(config.seed);
-    let mut net: Network = config.network.build_with_base(
-        config.modalities,
-        config.output_channels(),
-        config.network_base,
-        &device,
-    )?;
-    if let Some(weights) = &config.weights {
-        net = run_folder::load_weights(net, weights)?;
-    }
-    let optimizer = optim::build_optimizer(config.optimizer, config.adam_epsilon);
-    let losses: Vec<LossFn<5>> = config
-        .losses
-        .iter()
-        .map(|t| build_loss(t, config.check_loss_inputs, config.truncate_distance_maps))
-        .collect();
-    let initial_weights: Vec<f64> = config.losses.iter().map(|t| t.weight).collect();
-    let mut history = History::new(classes, losses.len());
-    let (mut progress, mut net, mut optimizer) = progress::start_run(
+    let RunStart {
+        mut progress,
+        mut net,
+        mut optimizer,
+        losses,
+        initial_weights,
+        mut history,
+    } = progress::start_run::<5>(
         config,
         run_dir,
         resuming,
         true,
-        net,
-        optimizer,
-        &mut history,
+        (&base_device, &device),
+        &val_set.names(),
     )?;
-    run_folder::write_text(
-        &run_dir.join(run_folder::PATIENTS_FILE),
-        &val_set
-            .names()
-            .iter()
-            .map(|n| format!("{n}\n"))
-            .collect::<String>(),
-    )?;
-    eval::records::write_records(run_dir, eval::records::training_records(config, true))?;
+    let context = RunContext {
+        config,
+        run_dir,
+        options,
+        metric_classes: &metric_classes,
+        initial_weights: &initial_weights,
+    };
     observer.run_started(progress.start, config.epochs);
     let per_epoch = patches.per_epoch.unwrap_or(4 * train_set.len());
     let train_volumes = Arc::new(train_set.volumes.clone());
 
     for epoch in progress.start..config.epochs {
-        if options.stop_after.is_some_and(|n| epoch >= n) {
+        let Some(epoch_start) = context.begin_epoch(epoch, &device) else {
             break;
-        }
-        let iter_dir = run_folder::iteration_dir(run_dir, epoch);
-        let mut unfinished = UnfinishedEpoch {
-            dir: iter_dir.clone(),
-            finished: false,
         };
-        device.seed(config.seed.wrapping_add(1 + epoch as u64));
-        let weights = schedule::weights_at(&config.schedule, &initial_weights, epoch);
+        let (iter_dir, weights) = (epoch_start.iter_dir.clone(), epoch_start.weights.clone());
 
         // Training: this epoch's patches, drawn from the seed and the epoch.
         let placements = plan_epoch(&train_set.volumes, patches, config.seed, epoch, per_epoch);
@@ -313,23 +288,15 @@ pub(super) fn run(
             train_seconds,
             data_wait_seconds: data_wait,
         };
-        let end = EpochEnd {
-            config,
-            run_dir,
-            iter_dir: &iter_dir,
-            weights: &weights,
-            metric_classes: &metric_classes,
-        };
         progress.finish_epoch(
-            epoch,
+            epoch_start,
             results,
-            &end,
+            &context,
             &mut history,
             &net,
             &optimizer,
             observer,
         )?;
-        unfinished.finished = true;
     }
     let summary = progress.summary(run_dir, metric_classes);
     observer.run_done(&summary);

@@ -102,6 +102,22 @@ fn channels_of(path: &Path) -> Result<ArrayD<f32>, DataError> {
     }
 }
 
+/// The cases of a folder of volumes: its `.npy` files' stems, in natural order.
+pub fn case_names(dir: &Path) -> Result<Vec<String>, DataError> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .map_err(|e| bad(dir, format!("cannot list the folder: {e}")))?
+        .filter_map(Result::ok)
+        .filter_map(|e| {
+            e.file_name()
+                .to_string_lossy()
+                .strip_suffix(".npy")
+                .map(str::to_string)
+        })
+        .collect();
+    names.sort_by(|a, b| crate::data::natural_cmp(a, b));
+    Ok(names)
+}
+
 impl VolumeSet {
     /// Reads `root/split`: the cases are the `.npy` files of the first stream's folder (in
     /// natural order); each stream's folder must hold every case, with the truth's grid.
@@ -115,17 +131,7 @@ impl VolumeSet {
     ) -> Result<Self, DataError> {
         let split_dir = root.join(split);
         let first = split_dir.join(&streams[0].folder);
-        let mut names: Vec<String> = std::fs::read_dir(&first)
-            .map_err(|e| bad(&first, format!("cannot list the folder: {e}")))?
-            .filter_map(Result::ok)
-            .filter_map(|e| {
-                e.file_name()
-                    .to_string_lossy()
-                    .strip_suffix(".npy")
-                    .map(str::to_string)
-            })
-            .collect();
-        names.sort_by(|a, b| crate::data::natural_cmp(a, b));
+        let mut names = case_names(&first)?;
         if let Some(n) = limit {
             names.truncate(n);
         }
