@@ -9,54 +9,19 @@
 
 use std::time::Instant;
 
-use boundary_loss::losses::{BoundaryLoss, GeneralizedDice};
-use boundary_loss::nets::{Architecture, Network};
-use burn::optim::{AdamConfig, GradientsParams};
-use burn::tensor::activation::softmax;
+use boundary_loss::nets::Architecture;
+use burn::optim::AdamConfig;
 use burn::tensor::{Device, Distribution, Int, Tensor};
 
-fn argument(name: &str, default: usize) -> usize {
-    let args: Vec<String> = std::env::args().collect();
-    args.iter()
-        .position(|a| a == name)
-        .and_then(|i| args.get(i + 1))
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
-
-fn one_step(
-    net: Network,
-    optimizer: &mut burn::optim::ModuleOptimizer,
-    batch: (&Tensor<4>, &Tensor<4>, &Tensor<4>),
-    classes: usize,
-) -> (Network, f32) {
-    let (images, target, maps) = batch;
-    let logits = net.forward_2d(images.clone()).expect("valid input");
-    let probs = softmax(logits, 1);
-    let idc: Vec<usize> = (0..classes).collect();
-    let mut regional = GeneralizedDice::new(idc.clone());
-    regional.checks = false;
-    let mut boundary = BoundaryLoss::new(idc[1..].to_vec());
-    boundary.checks = false;
-    let loss = regional
-        .forward(probs.clone(), target.clone())
-        .unwrap()
-        .add(
-            boundary
-                .forward(probs, maps.clone())
-                .unwrap()
-                .mul_scalar(0.01),
-        );
-    let value = loss.clone().into_scalar::<f32>();
-    let grads = GradientsParams::from_grads(loss.backward(), &net);
-    (optimizer.step(1e-3, net, grads), value)
-}
+mod common;
+use common::{argument, train_step};
 
 fn main() {
     let steps = argument("--steps", 3);
     let batch = argument("--batch", 8);
     let side = argument("--side", 256);
     let device = Device::flex().autodiff();
+    let forward = |net: &boundary_loss::nets::Network, x| net.forward_2d(x).expect("valid input");
     for (architecture, modalities, classes) in
         [(Architecture::UNet, 5, 2), (Architecture::ENet, 1, 4)]
     {
@@ -79,13 +44,25 @@ fn main() {
             &device,
         );
         let started = Instant::now();
-        let (warmed, _) = one_step(net, &mut optimizer, (&images, &target, &maps), classes);
+        let (warmed, _) = train_step(
+            net,
+            &mut optimizer,
+            forward,
+            (&images, &target, &maps),
+            classes,
+        );
         net = warmed;
         let warmup = started.elapsed().as_secs_f64();
         let started = Instant::now();
         let mut last = 0.0;
         for _ in 0..steps {
-            let (next, loss) = one_step(net, &mut optimizer, (&images, &target, &maps), classes);
+            let (next, loss) = train_step(
+                net,
+                &mut optimizer,
+                forward,
+                (&images, &target, &maps),
+                classes,
+            );
             net = next;
             last = loss;
         }

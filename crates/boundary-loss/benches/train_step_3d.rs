@@ -8,44 +8,12 @@
 
 use std::time::Instant;
 
-use boundary_loss::losses::{BoundaryLoss, GeneralizedDice};
-use boundary_loss::nets::{Architecture, Network, TrainableParams};
-use burn::optim::{AdamConfig, GradientsParams};
-use burn::tensor::activation::softmax;
+use boundary_loss::nets::{Architecture, TrainableParams};
+use burn::optim::AdamConfig;
 use burn::tensor::{Device, Distribution, Int, Tensor};
 
-fn argument(name: &str, default: usize) -> usize {
-    let args: Vec<String> = std::env::args().collect();
-    args.iter()
-        .position(|a| a == name)
-        .and_then(|i| args.get(i + 1))
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
-
-fn one_step(
-    net: Network,
-    optimizer: &mut burn::optim::ModuleOptimizer,
-    (images, target, maps): (&Tensor<5>, &Tensor<5>, &Tensor<5>),
-) -> (Network, f32) {
-    let probs = softmax(net.forward_3d(images.clone()).expect("valid input"), 1);
-    let mut regional = GeneralizedDice::new(vec![0, 1]);
-    regional.checks = false;
-    let mut boundary = BoundaryLoss::new(vec![1]);
-    boundary.checks = false;
-    let loss = regional
-        .forward(probs.clone(), target.clone())
-        .unwrap()
-        .add(
-            boundary
-                .forward(probs, maps.clone())
-                .unwrap()
-                .mul_scalar(0.01),
-        );
-    let value = loss.clone().into_scalar::<f32>();
-    let grads = GradientsParams::from_grads(loss.backward(), &net);
-    (optimizer.step(1e-3, net, grads), value)
-}
+mod common;
+use common::{argument, train_step};
 
 fn main() {
     let steps = argument("--steps", 2);
@@ -53,6 +21,7 @@ fn main() {
     let side = argument("--side", 64);
     let base = argument("--base", 64);
     let device = Device::flex().autodiff();
+    let forward = |net: &boundary_loss::nets::Network, x| net.forward_3d(x).expect("valid input");
     let mut net = Architecture::UNet3D
         .build_with_base(1, 2, Some(base), &device)
         .unwrap();
@@ -72,13 +41,13 @@ fn main() {
         &device,
     );
     let started = Instant::now();
-    let (warmed, _) = one_step(net, &mut optimizer, (&images, &target, &maps));
+    let (warmed, _) = train_step(net, &mut optimizer, forward, (&images, &target, &maps), 2);
     net = warmed;
     let warmup = started.elapsed().as_secs_f64();
     let started = Instant::now();
     let mut last = 0.0;
     for _ in 0..steps {
-        let (next, loss) = one_step(net, &mut optimizer, (&images, &target, &maps));
+        let (next, loss) = train_step(net, &mut optimizer, forward, (&images, &target, &maps), 2);
         net = next;
         last = loss;
     }
