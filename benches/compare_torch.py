@@ -38,38 +38,45 @@ def option(name, default):
 
 
 # ------------------------------------------------------------------ UNet (base 64)
-def conv_batch(nin, nout, stride=1):
-    return nn.Sequential(nn.Conv2d(nin, nout, 3, stride, 1, bias=False), nn.BatchNorm2d(nout), nn.PReLU())
+# 2-D layers by default; dim=3 gives the original's UNet3D (benches/compare_torch_3d.py).
+LAYERS = {2: (nn.Conv2d, nn.BatchNorm2d), 3: (nn.Conv3d, nn.BatchNorm3d)}
+
+
+def conv_batch(nin, nout, stride=1, dim=2):
+    conv, norm = LAYERS[dim]
+    return nn.Sequential(conv(nin, nout, 3, stride, 1, bias=False), norm(nout), nn.PReLU())
 
 
 class UpSampleConv(nn.Module):
-    def __init__(self, nin, nout):
+    def __init__(self, nin, nout, dim=2):
         super().__init__()
-        self.convs = nn.Sequential(conv_batch(nin, nout), conv_batch(nout, nout))
+        self.convs = nn.Sequential(conv_batch(nin, nout, dim=dim), conv_batch(nout, nout, dim=dim))
 
     def forward(self, x):
         return self.convs(F.interpolate(x, scale_factor=2, mode="nearest"))
 
 
 class ResidualConv(nn.Module):
-    def __init__(self, n):
+    def __init__(self, n, dim=2):
         super().__init__()
-        self.convs = nn.Sequential(conv_batch(n, n), nn.Conv2d(n, n, 3, 1, 1), nn.BatchNorm2d(n))
+        conv, norm = LAYERS[dim]
+        self.convs = nn.Sequential(conv_batch(n, n, dim=dim), conv(n, n, 3, 1, 1), norm(n))
 
     def forward(self, x):
         return F.leaky_relu(self.convs(x) + x, 0.2)
 
 
 class UNet(nn.Module):
-    def __init__(self, nin, nout, g=64):
+    def __init__(self, nin, nout, g=64, dim=2):
         super().__init__()
-        pair = lambda a, b, s=1: nn.Sequential(conv_batch(a, b, s), conv_batch(b, b))  # noqa: E731
+        pair = lambda a, b, s=1: nn.Sequential(conv_batch(a, b, s, dim), conv_batch(b, b, dim=dim))  # noqa: E731
         self.conv0, self.conv1, self.conv2 = pair(nin, g), pair(g, 2 * g, 2), pair(2 * g, 4 * g, 2)
-        self.bridge = nn.Sequential(conv_batch(4 * g, 8 * g, 2), ResidualConv(8 * g), conv_batch(8 * g, 8 * g))
-        self.deconv1, self.conv5 = UpSampleConv(8 * g, 8 * g), pair(12 * g, 4 * g)
-        self.deconv2, self.conv6 = UpSampleConv(4 * g, 4 * g), pair(6 * g, 2 * g)
-        self.deconv3, self.conv7 = UpSampleConv(2 * g, 2 * g), pair(3 * g, g)
-        self.final = nn.Conv2d(g, nout, 1)
+        self.bridge = nn.Sequential(conv_batch(4 * g, 8 * g, 2, dim), ResidualConv(8 * g, dim),
+                                    conv_batch(8 * g, 8 * g, dim=dim))
+        self.deconv1, self.conv5 = UpSampleConv(8 * g, 8 * g, dim), pair(12 * g, 4 * g)
+        self.deconv2, self.conv6 = UpSampleConv(4 * g, 4 * g, dim), pair(6 * g, 2 * g)
+        self.deconv3, self.conv7 = UpSampleConv(2 * g, 2 * g, dim), pair(3 * g, g)
+        self.final = LAYERS[dim][0](g, nout, 1)
 
     def forward(self, x):
         x0 = self.conv0(x)
@@ -167,11 +174,13 @@ class ENet(nn.Module):
 
 
 def loss_of(probs, target, maps):
-    """Generalized Dice over all classes + 0.01 * boundary loss over the foreground classes."""
-    tc_mass = target.sum(dim=(2, 3))
+    """Generalized Dice over all classes + 0.01 * boundary loss over the foreground classes, for
+    (B, K, *spatial) of any rank."""
+    axes = tuple(range(2, probs.dim()))
+    tc_mass = target.sum(dim=axes)
     w = 1 / ((tc_mass + 1e-10) ** 2)
-    inter = w * (probs * target).sum(dim=(2, 3))
-    union = w * (probs.sum(dim=(2, 3)) + tc_mass)
+    inter = w * (probs * target).sum(dim=axes)
+    union = w * (probs.sum(dim=axes) + tc_mass)
     gdl = (1 - 2 * (inter.sum(1) + 1e-10) / (union.sum(1) + 1e-10)).mean()
     return gdl + 0.01 * (probs[:, 1:] * maps[:, 1:]).mean()
 
