@@ -65,6 +65,28 @@ fn runs() -> &'static (tempfile::TempDir, PathBuf, PathBuf) {
     })
 }
 
+/// `view` of both runs over all epochs, 2 slices per page, made once through the command line:
+/// what the numbers test and the browser test read.
+fn all_epochs_view() -> &'static PathBuf {
+    static VIEW: OnceLock<PathBuf> = OnceLock::new();
+    VIEW.get_or_init(|| {
+        let (dir, a, b) = runs();
+        let out = dir.path().join("view-all");
+        let stdout = ok(&view(&[
+            a.to_str().unwrap(),
+            b.to_str().unwrap(),
+            "--epoch",
+            "all",
+            "--per-page",
+            "2",
+            "--out",
+            out.to_str().unwrap(),
+        ]));
+        assert!(stdout.contains("8 slices x 2 runs"), "{stdout}");
+        out
+    })
+}
+
 fn page_data(index: &Path) -> serde_json::Value {
     let page = std::fs::read_to_string(index).unwrap();
     let start = page.find(r#"id="view-data">"#).unwrap() + 15;
@@ -134,18 +156,7 @@ fn hausdorff(predicted: &[u32], truth: &[u32], side: usize, spacing: [f64; 2]) -
 #[test]
 fn the_page_shows_every_slice_of_every_run_with_its_numbers() {
     let (dir, a, b) = runs();
-    let out = dir.path().join("view-all");
-    let stdout = ok(&view(&[
-        a.to_str().unwrap(),
-        b.to_str().unwrap(),
-        "--epoch",
-        "all",
-        "--per-page",
-        "2",
-        "--out",
-        out.to_str().unwrap(),
-    ]));
-    assert!(stdout.contains("8 slices x 2 runs"), "{stdout}");
+    let out = all_epochs_view();
     let data = page_data(&out.join("index.html"));
     assert_eq!(data["slices"].as_array().unwrap().len(), 8);
     assert_eq!(data["runs"][0]["name"], "gdl seed0");
@@ -308,18 +319,7 @@ fn the_page_renders_and_answers_the_keyboard_in_chromium() {
         eprintln!("warning: Chromium not found: the viewer's browser test is skipped");
         return;
     };
-    let (dir, a, b) = runs();
-    let out = dir.path().join("view-browser");
-    ok(&view(&[
-        a.to_str().unwrap(),
-        b.to_str().unwrap(),
-        "--epoch",
-        "all",
-        "--per-page",
-        "2",
-        "--out",
-        out.to_str().unwrap(),
-    ]));
+    let out = all_epochs_view();
     use headless_chrome::protocol::cdp::types::Event;
     use headless_chrome::{Browser, LaunchOptions};
     let profile = tempfile::tempdir().unwrap();

@@ -351,59 +351,33 @@ fn run_files_that_mix_2d_and_3d_are_refused() {
     let text = std::fs::read_to_string(recipe).unwrap();
     let data_line = format!("dataset = {:?}", data.to_str().unwrap());
     let text = text.replace("dataset = \"../data/VOLUMES\"", &data_line);
+    let out = dir.path().join("refused");
+    // `train` on the run file `contents` (written as `name`): its one error line.
+    let refused = |name: &str, contents: String| {
+        let file = dir.path().join(name);
+        std::fs::write(&file, contents).unwrap();
+        failed(&boundary_loss(&[
+            "train",
+            file.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+        ]))
+    };
     let no_patches = text[..text.find("[patches]").unwrap()].to_string()
         + &text[text.find("[[streams]]").unwrap()..];
-    let file = dir.path().join("no_patches.toml");
-    std::fs::write(&file, no_patches).unwrap();
-    let out = dir.path().join("refused");
-    let e = failed(&boundary_loss(&[
-        "train",
-        file.to_str().unwrap(),
-        "--out",
-        out.to_str().unwrap(),
-    ]));
+    let e = refused("no_patches.toml", no_patches);
     assert!(e.contains("add a [patches] table"), "{e}");
-    let file = dir.path().join("two_d.toml");
-    std::fs::write(
-        &file,
-        text.replace(
-            "network = \"UNet3D\"\nnetwork_base = 8",
-            "network = \"UNet\"",
-        ),
-    )
-    .unwrap();
-    let e = failed(&boundary_loss(&[
-        "train",
-        file.to_str().unwrap(),
-        "--out",
-        out.to_str().unwrap(),
-    ]));
+    let two_d = text.replace(
+        "network = \"UNet3D\"\nnetwork_base = 8",
+        "network = \"UNet\"",
+    );
+    let e = refused("two_d.toml", two_d);
     assert!(e.contains("3-D training needs Dimwit3D or UNet3D"), "{e}");
-    let file = dir.path().join("on_the_fly.toml");
-    std::fs::write(
-        &file,
-        text.replace("kind = \"precomputed\"", "kind = \"distance_map\""),
-    )
-    .unwrap();
-    let e = failed(&boundary_loss(&[
-        "train",
-        file.to_str().unwrap(),
-        "--out",
-        out.to_str().unwrap(),
-    ]));
+    let on_the_fly = text.replace("kind = \"precomputed\"", "kind = \"distance_map\"");
+    let e = refused("on_the_fly.toml", on_the_fly);
     assert!(e.contains("streams[2].kind"), "{e}");
-    let file = dir.path().join("odd_patch.toml");
-    std::fs::write(
-        &file,
-        text.replace("size = [32, 32, 16]", "size = [32, 30, 16]"),
-    )
-    .unwrap();
-    let e = failed(&boundary_loss(&[
-        "train",
-        file.to_str().unwrap(),
-        "--out",
-        out.to_str().unwrap(),
-    ]));
+    let odd_patch = text.replace("size = [32, 32, 16]", "size = [32, 30, 16]");
+    let e = refused("odd_patch.toml", odd_patch);
     assert!(
         e.contains("patches.size") && e.contains("multiple of 8"),
         "{e}"
