@@ -9,7 +9,9 @@ use anyhow::{bail, Context};
 use boundary_loss::data::slice_stem;
 use boundary_loss::train::config::{anchored_regex, RunConfig};
 use boundary_loss::train::inputs::{open_split, patients_of};
-use boundary_loss::train::run_folder::{iteration_dir, val_prediction, BEST_EPOCH_FILE, RUN_FILE};
+use boundary_loss::train::run_folder::{
+    iteration_dir, saved_epochs, val_prediction, BEST_EPOCH_FILE, RUN_FILE,
+};
 use volume_io::FileError;
 
 use crate::figures::run_refs;
@@ -98,21 +100,7 @@ fn chosen_epochs(run: &Path, choice: EpochChoice) -> anyhow::Result<(Vec<usize>,
             )
         })?],
         EpochChoice::Epoch(n) => vec![n],
-        EpochChoice::All => {
-            let mut found: Vec<usize> = std::fs::read_dir(run)
-                .with_context(|| run.display().to_string())?
-                .filter_map(Result::ok)
-                .filter_map(|e| {
-                    let name = e.file_name().to_string_lossy().into_owned();
-                    let digits = name.strip_prefix("iter")?;
-                    (digits.len() >= 3 && digits.bytes().all(|b| b.is_ascii_digit()))
-                        .then(|| digits.parse().ok())
-                        .flatten()
-                })
-                .collect();
-            found.sort_unstable();
-            found
-        }
+        EpochChoice::All => saved_epochs(run)?,
     };
     if epochs.is_empty() {
         return Err(FileError::new(run, "holds no saved epoch (iterNNN/)").into());

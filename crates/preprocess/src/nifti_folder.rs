@@ -152,14 +152,8 @@ impl SliceNifti {
 
     /// Slices every case; see the module documentation for the layout.
     pub fn run(&self, progress: &indicatif::ProgressBar) -> Result<Sliced, PreprocessError> {
-        let CasePlan {
-            labels,
-            images,
-            folders,
-            classes,
-            train,
-            val,
-        } = self.plan()?;
+        let plan = self.plan()?;
+        let (folders, classes) = (&plan.folders, plan.classes);
         let png_folders: Vec<&str> = folders.iter().map(String::as_str).collect();
         let job = VolumeJob {
             dest: &self.dest,
@@ -179,11 +173,11 @@ impl SliceNifti {
             },
         };
         let sliced = job.run(
-            (&train, &val),
+            (&plan.train, &plan.val),
             String::clone,
             |case| {
-                let modalities: Vec<&PathBuf> = images.iter().map(|m| &m[case]).collect();
-                self.prepare(case, &modalities, &labels[case], classes)
+                let modalities: Vec<&PathBuf> = plan.images.iter().map(|m| &m[case]).collect();
+                self.prepare(case, &modalities, &plan.labels[case], classes)
             },
             progress,
         )?;

@@ -27,7 +27,7 @@ use crate::data::{slice_stem, Dataset};
 use crate::train::config::RunConfig;
 use crate::train::inputs::{open_split, patient_spacings, patients_of};
 use crate::train::run_folder::{
-    iteration_dir, val_prediction, write_text, PATIENTS_FILE, RUN_FILE,
+    iteration_dir, saved_epochs, val_prediction, write_text, PATIENTS_FILE, RUN_FILE,
 };
 use crate::train::TrainError;
 use distmap::distance_maps;
@@ -77,19 +77,7 @@ pub struct MetricSummary {
 }
 
 fn epoch_count(run_dir: &Path) -> Result<usize, EvalError> {
-    let entries = std::fs::read_dir(run_dir).map_err(|e| FileError::new(run_dir, e))?;
-    let mut numbers: Vec<usize> = entries
-        .filter_map(Result::ok)
-        .filter(|e| e.path().is_dir())
-        .filter_map(|e| {
-            let name = e.file_name().to_string_lossy().into_owned();
-            let digits = name.strip_prefix("iter")?;
-            (digits.len() >= 3 && digits.bytes().all(|b| b.is_ascii_digit()))
-                .then(|| digits.parse().ok())
-                .flatten()
-        })
-        .collect();
-    numbers.sort_unstable();
+    let numbers = saved_epochs(run_dir)?;
     if numbers.is_empty() {
         return Err(bad(
             &run_dir.join("iter000"),

@@ -45,6 +45,24 @@ pub fn iteration_dir(run_dir: &Path, epoch: usize) -> PathBuf {
     run_dir.join(format!("iter{epoch:03}"))
 }
 
+/// The epochs a run folder has saved (its `iterNNN/` folders), in increasing order.
+pub fn saved_epochs(run_dir: &Path) -> Result<Vec<usize>, FileError> {
+    let entries = std::fs::read_dir(run_dir).map_err(|e| FileError::new(run_dir, e))?;
+    let mut numbers: Vec<usize> = entries
+        .filter_map(Result::ok)
+        .filter(|e| e.path().is_dir())
+        .filter_map(|e| {
+            let name = e.file_name().to_string_lossy().into_owned();
+            let digits = name.strip_prefix("iter")?;
+            (digits.len() >= 3 && digits.bytes().all(|b| b.is_ascii_digit()))
+                .then(|| digits.parse().ok())
+                .flatten()
+        })
+        .collect();
+    numbers.sort_unstable();
+    Ok(numbers)
+}
+
 /// The validation prediction of slice `stem` at `epoch`: `iterNNN/val/<stem>.png`.
 pub fn val_prediction(run_dir: &Path, epoch: usize, stem: &str) -> PathBuf {
     iteration_dir(run_dir, epoch)
