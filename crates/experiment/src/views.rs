@@ -181,7 +181,8 @@ fn slices_3d(
             continue;
         }
         let truth = truth_dir.join(format!("{case}.npy"));
-        let shape = volume_io::read_label_map(&truth)?.labels.shape().to_vec();
+        // The header is enough for the depth: the viewer reads the volume itself.
+        let shape = volume_io::guard::check_npy_file(&truth)?.shape;
         let [_, _, depth] = shape[..] else {
             return Err(FileError::new(&truth, format!("is {shape:?}: not a volume")).into());
         };
