@@ -168,24 +168,27 @@ impl Volumes {
     }
 }
 
-/// Slice `z` (the last axis) of a volume of shape `(X, Y, Z)`, row-major `(X, Y)`.
+/// Slice `z` (the last axis) of a row-major volume of shape `(X, Y, Z)` starting at element
+/// `offset` of `values` (a channel of a `(C, X, Y, Z)` volume), row-major `(X, Y)`: read in
+/// place, without copying the volume.
 fn plane_at<T: Copy>(
-    volume: &ArrayD<T>,
+    values: &[T],
+    [x, y, depth]: [usize; 3],
+    offset: usize,
     z: usize,
     path: &Path,
 ) -> Result<(Vec<T>, usize, usize), FileError> {
-    let shape = volume.shape();
-    let [x, y, depth] = shape[..] else {
-        return Err(FileError::new(path, format!("is {shape:?}: not a volume")));
-    };
     if z >= depth {
         return Err(FileError::new(
             path,
             format!("has {depth} slices: there is no slice {z}"),
         ));
     }
-    let values = volume.as_slice().expect("standard layout");
-    Ok(((0..x * y).map(|i| values[i * depth + z]).collect(), x, y))
+    Ok((
+        (0..x * y).map(|i| values[offset + i * depth + z]).collect(),
+        x,
+        y,
+    ))
 }
 
 /// [`read_gray`] of slice `slice` (the last axis) of a volume `(C, X, Y, Z)` or `(X, Y, Z)` when
@@ -201,15 +204,9 @@ pub fn read_gray_at(
     };
     let volume = volumes.image(path)?;
     let shape = volume.shape().to_vec();
-    let channel_volume = match shape.len() {
-        3 => volume.view().into_owned(),
-        4 if channel < shape[0] => volume.index_axis(ndarray::Axis(0), channel).to_owned(),
-        4 => {
-            return Err(FileError::new(
-                path,
-                format!("has {} channel(s): there is no channel {channel}", shape[0]),
-            ))
-        }
+    let (grid, channels) = match shape[..] {
+        [x, y, depth] => ([x, y, depth], 1),
+        [c, x, y, depth] => ([x, y, depth], c),
         _ => {
             return Err(FileError::new(
                 path,
@@ -217,8 +214,15 @@ pub fn read_gray_at(
             ))
         }
     };
-    let channel_volume = channel_volume.as_standard_layout().into_owned();
-    let (plane, height, width) = plane_at(&channel_volume, z, path)?;
+    if channel >= channels {
+        return Err(FileError::new(
+            path,
+            format!("has {channels} channel(s): there is no channel {channel}"),
+        ));
+    }
+    let values = volume.as_slice().expect("standard layout");
+    let offset = channel * grid.iter().product::<usize>();
+    let (plane, height, width) = plane_at(values, grid, offset, z, path)?;
     Ok(gray_of_floats(&plane, height, width))
 }
 
@@ -233,13 +237,14 @@ pub fn read_labels_at(
         return read_labels(path, classes);
     };
     let volume = volumes.labels(path)?;
-    if volume.ndim() != 3 {
+    let [x, y, depth] = volume.shape()[..] else {
         return Err(FileError::new(
             path,
             format!("is {:?}: a label volume must be 3-D", volume.shape()),
         ));
-    }
-    let (plane, height, width) = plane_at(&volume, z, path)?;
+    };
+    let values = volume.as_slice().expect("standard layout");
+    let (plane, height, width) = plane_at(values, [x, y, depth], 0, z, path)?;
     if let Some(&bad) = plane.iter().find(|&&l| l as usize >= classes) {
         return Err(FileError::new(
             path,
