@@ -106,6 +106,28 @@ pub fn class_maps<const D: usize>(probs: Tensor<D>, classes: usize) -> (Vec<f32>
     (host, predicted)
 }
 
+/// Every loss term of the run file on `probs` against its stream (`second(stream)`), times its
+/// weight: their sum (what is minimised) and each `weight * loss` (what the original logs).
+pub fn weighted_losses<const D: usize>(
+    probs: &Tensor<D>,
+    second: impl Fn(usize) -> Tensor<D>,
+    config: &RunConfig,
+    losses: &[LossFn<D>],
+    weights: &[f64],
+) -> Result<(Tensor<1>, Vec<f32>), TrainError> {
+    let mut total: Option<Tensor<1>> = None;
+    let mut terms = Vec::with_capacity(losses.len());
+    for ((loss, term), &w) in losses.iter().zip(&config.losses).zip(weights) {
+        let weighted = loss(probs.clone(), second(term.stream))?.mul_scalar(w);
+        terms.push(weighted.clone().into_scalar::<f32>());
+        total = Some(match total {
+            Some(t) => t.add(weighted),
+            None => weighted,
+        });
+    }
+    Ok((total.expect("validated: at least one loss term"), terms))
+}
+
 /// What one batch gave.
 pub struct BatchOutcome {
     /// The weighted sum of the loss terms (what is minimised).
@@ -136,17 +158,13 @@ pub fn run_batch(
 ) -> Result<BatchOutcome, TrainError> {
     let logits = net.forward_2d(stream_tensor(batch, 0, device))?;
     let probs = probabilities(logits, config.activation, config.temperature);
-    let mut total: Option<Tensor<1>> = None;
-    let mut weighted_terms = Vec::with_capacity(losses.len());
-    for ((loss, term), &w) in losses.iter().zip(&config.losses).zip(weights) {
-        let weighted =
-            loss(probs.clone(), stream_tensor(batch, term.stream, device))?.mul_scalar(w);
-        weighted_terms.push(weighted.clone().into_scalar::<f32>());
-        total = Some(match total {
-            Some(t) => t.add(weighted),
-            None => weighted,
-        });
-    }
+    let (total, weighted_terms) = weighted_losses(
+        &probs,
+        |stream| stream_tensor(batch, stream, device),
+        config,
+        losses,
+        weights,
+    )?;
     let classes = config.classes;
     let pixels = batch.size[0] * batch.size[1];
     let (_, predicted) = class_maps(probs.detach(), classes);
@@ -161,7 +179,7 @@ pub fn run_batch(
         })
         .collect();
     Ok(BatchOutcome {
-        total: total.expect("validated: at least one loss term"),
+        total,
         weighted_terms,
         predicted,
         dice,

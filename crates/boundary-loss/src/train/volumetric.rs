@@ -20,7 +20,7 @@ use volume_io::{write_npy_atomically, FileError};
 use super::epoch::PhaseLog;
 use super::observer::{Observer, Phase};
 use super::progress::{self, EpochResults, RunContext, RunStart};
-use super::step::{class_maps, probabilities, LossFn};
+use super::step::{class_maps, probabilities, weighted_losses};
 use super::{RunConfig, RunSummary, TrainError, TrainOptions, DEBUG_SLICES, PREFETCH_BATCHES};
 use crate::eval::Overlap;
 use crate::nets::Network;
@@ -57,27 +57,6 @@ fn volume_tensor(volume: &Volume, stream: usize, classes: usize, device: &Device
         }
     };
     Tensor::<5>::from_data(TensorData::new(values, [1, channels, x, y, z]), device)
-}
-
-/// Every loss term of `probs` against its stream, weighted, and their sum.
-fn weighted_losses(
-    probs: &Tensor<5>,
-    second: impl Fn(usize) -> Tensor<5>,
-    config: &RunConfig,
-    losses: &[LossFn<5>],
-    weights: &[f64],
-) -> Result<(Tensor<1>, Vec<f32>), TrainError> {
-    let mut total: Option<Tensor<1>> = None;
-    let mut terms = Vec::with_capacity(losses.len());
-    for ((loss, term), &w) in losses.iter().zip(&config.losses).zip(weights) {
-        let weighted = loss(probs.clone(), second(term.stream))?.mul_scalar(w);
-        terms.push(weighted.clone().into_scalar::<f32>());
-        total = Some(match total {
-            Some(t) => t.add(weighted),
-            None => weighted,
-        });
-    }
-    Ok((total.expect("validated: at least one loss term"), terms))
 }
 
 /// The blended class probabilities `(K, X, Y, Z)` of a whole volume: overlapping windows of the
