@@ -44,13 +44,71 @@ pub fn patient_batches(patients: &[(String, Vec<usize>)], seed: Option<u64>) -> 
     batches
 }
 
-/// Batches of a data set, read in parallel (rayon) by a background thread that stays up to
-/// `prefetch` batches ahead of the consumer, so reading overlaps the training step.
-pub struct Loader {
-    receiver: Receiver<Result<Batch, DataError>>,
+/// Items made in order by a background thread that stays up to `prefetch` items ahead of the
+/// consumer, so that making them overlaps the training step: the 2-D [`Loader`] and the 3-D
+/// patch loader.
+pub struct Prefetch<T> {
+    receiver: Receiver<T>,
     worker: Option<JoinHandle<()>>,
     waited: Duration,
 }
+
+impl<T: Send + 'static> Prefetch<T> {
+    /// Runs `items` on a background thread; the stream ends after an item for which `ends` is
+    /// true (an error), or when the consumer is gone.
+    pub fn spawn(
+        items: impl Iterator<Item = T> + Send + 'static,
+        prefetch: usize,
+        ends: fn(&T) -> bool,
+    ) -> Self {
+        let (sender, receiver) = sync_channel(prefetch.max(1));
+        let worker = std::thread::spawn(move || {
+            for item in items {
+                let last = ends(&item);
+                if sender.send(item).is_err() || last {
+                    return; // consumer gone, or the last item delivered
+                }
+            }
+        });
+        Prefetch {
+            receiver,
+            worker: Some(worker),
+            waited: Duration::ZERO,
+        }
+    }
+}
+
+impl<T> Prefetch<T> {
+    /// Time the consumer spent waiting for items: near zero when making them keeps ahead.
+    pub fn waited(&self) -> Duration {
+        self.waited
+    }
+}
+
+impl<T> Iterator for Prefetch<T> {
+    type Item = T;
+    fn next(&mut self) -> Option<T> {
+        let started = Instant::now();
+        let next = self.receiver.recv().ok();
+        self.waited += started.elapsed();
+        next
+    }
+}
+
+impl<T> Drop for Prefetch<T> {
+    fn drop(&mut self) {
+        // Unblock the worker (its sends fail once the receiver is gone), then wait for it.
+        let (_, dead) = sync_channel(1);
+        drop(std::mem::replace(&mut self.receiver, dead));
+        if let Some(worker) = self.worker.take() {
+            let _ = worker.join();
+        }
+    }
+}
+
+/// Batches of a data set, read in parallel (rayon) ahead of the consumer; the stream ends after
+/// the first error.
+pub type Loader = Prefetch<Result<Batch, DataError>>;
 
 impl Loader {
     /// The given batches of slice indices of `dataset` (see [`slice_batches`] and
@@ -61,47 +119,10 @@ impl Loader {
         prefetch: usize,
         cache: Option<Arc<SliceCache>>,
     ) -> Self {
-        let (sender, receiver) = sync_channel(prefetch.max(1));
-        let worker = std::thread::spawn(move || {
-            for chunk in &batches {
-                let batch = read_batch(&dataset, chunk, cache.as_deref());
-                let failed = batch.is_err();
-                if sender.send(batch).is_err() || failed {
-                    return; // consumer gone, or an error delivered
-                }
-            }
-        });
-        Loader {
-            receiver,
-            worker: Some(worker),
-            waited: Duration::ZERO,
-        }
-    }
-
-    /// Time the consumer spent waiting for batches: near zero when reading keeps ahead.
-    pub fn waited(&self) -> Duration {
-        self.waited
-    }
-}
-
-impl Iterator for Loader {
-    type Item = Result<Batch, DataError>;
-    fn next(&mut self) -> Option<Self::Item> {
-        let started = Instant::now();
-        let next = self.receiver.recv().ok();
-        self.waited += started.elapsed();
-        next
-    }
-}
-
-impl Drop for Loader {
-    fn drop(&mut self) {
-        // Unblock the worker (its sends fail once the receiver is gone), then wait for it.
-        let (_, dead) = sync_channel(1);
-        drop(std::mem::replace(&mut self.receiver, dead));
-        if let Some(worker) = self.worker.take() {
-            let _ = worker.join();
-        }
+        let items = batches
+            .into_iter()
+            .map(move |chunk| read_batch(&dataset, &chunk, cache.as_deref()));
+        Prefetch::spawn(items, prefetch, Result::is_err)
     }
 }
 

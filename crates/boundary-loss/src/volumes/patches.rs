@@ -5,10 +5,7 @@
 //! batches in parallel ahead of the training step. Every draw comes from the run's seed and the
 //! epoch, whatever the thread count.
 
-use std::sync::mpsc::{sync_channel, Receiver};
 use std::sync::Arc;
-use std::thread::JoinHandle;
-use std::time::{Duration, Instant};
 
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -16,6 +13,7 @@ use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use super::dataset::{StreamVolume, Volume};
+use crate::data::Prefetch;
 
 /// How validation windows' probabilities are blended where they overlap.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
@@ -333,13 +331,9 @@ pub fn cut_batch(
     }
 }
 
-/// Batches of patches cut by a background thread (in parallel with rayon) that stays up to
+/// Batches of patches cut (in parallel with rayon) by a background thread that stays up to
 /// `prefetch` batches ahead of the training step.
-pub struct PatchLoader {
-    receiver: Receiver<PatchBatch>,
-    worker: Option<JoinHandle<()>>,
-    waited: Duration,
-}
+pub type PatchLoader = Prefetch<PatchBatch>;
 
 impl PatchLoader {
     pub fn new(
@@ -350,47 +344,12 @@ impl PatchLoader {
         classes: usize,
         prefetch: usize,
     ) -> Self {
-        let (sender, receiver) = sync_channel(prefetch.max(1));
-        let worker = std::thread::spawn(move || {
-            for chunk in placements.chunks(batch_size.max(1)) {
-                if sender
-                    .send(cut_batch(&volumes, chunk, size, classes))
-                    .is_err()
-                {
-                    return;
-                }
-            }
+        let batch_size = batch_size.max(1);
+        let batches = (0..placements.len().div_ceil(batch_size)).map(move |b| {
+            let chunk = &placements[b * batch_size..((b + 1) * batch_size).min(placements.len())];
+            cut_batch(&volumes, chunk, size, classes)
         });
-        PatchLoader {
-            receiver,
-            worker: Some(worker),
-            waited: Duration::ZERO,
-        }
-    }
-
-    /// Time the consumer spent waiting for batches: near zero when cutting keeps ahead.
-    pub fn waited(&self) -> Duration {
-        self.waited
-    }
-}
-
-impl Iterator for PatchLoader {
-    type Item = PatchBatch;
-    fn next(&mut self) -> Option<PatchBatch> {
-        let started = Instant::now();
-        let next = self.receiver.recv().ok();
-        self.waited += started.elapsed();
-        next
-    }
-}
-
-impl Drop for PatchLoader {
-    fn drop(&mut self) {
-        let (_, dead) = sync_channel(1);
-        drop(std::mem::replace(&mut self.receiver, dead));
-        if let Some(worker) = self.worker.take() {
-            let _ = worker.join();
-        }
+        Prefetch::spawn(batches, prefetch, |_| false)
     }
 }
 
