@@ -80,6 +80,38 @@ fn spacing(data: &Path, case: &str) -> [f64; 3] {
     std::array::from_fn(|a| table[case][a].as_f64().unwrap())
 }
 
+/// Dice of class `k` of two label arrays of the same shape, by brute force (the original's
+/// smoothing).
+fn brute_force_dice<D: ndarray::Dimension>(
+    predicted: ndarray::ArrayView<u8, D>,
+    truth: ndarray::ArrayView<u8, D>,
+    k: u8,
+) -> f64 {
+    let count = |m: &ndarray::ArrayView<u8, D>| m.iter().filter(|&&l| l == k).count() as f64;
+    let both = predicted
+        .iter()
+        .zip(truth.iter())
+        .filter(|(&a, &b)| a == k && b == k)
+        .count() as f64;
+    (2.0 * both + 1e-8) / (count(&predicted) + count(&truth) + 1e-8)
+}
+
+/// Two run folders hold the same training results, byte for byte.
+fn assert_same_results(a: &Path, b: &Path) {
+    for file in [
+        "metrics.csv",
+        "val_dice.npy",
+        "tra_loss.npy",
+        "val_3d_hd95.npy",
+    ] {
+        assert_eq!(
+            std::fs::read(a.join(file)).unwrap(),
+            std::fs::read(b.join(file)).unwrap(),
+            "{file}"
+        );
+    }
+}
+
 /// The original's signed map of class `k` by brute force: outside, the distance (mm) to the
 /// nearest voxel of the class; inside, -(distance to the nearest voxel outside - 1).
 fn brute_force_map(labels: &Array3<u8>, k: u8, s: [f64; 3]) -> Array3<f64> {
@@ -175,16 +207,7 @@ fn a_3d_run_trains_validates_whole_volumes_and_repeats_itself() {
             ndarray_npy::read_npy(out.join(format!("iter{epoch:03}/val/{case}.npy"))).unwrap();
         assert_eq!(predicted.dim(), truth.dim());
         for k in 0..2u8 {
-            let (p, t) = (
-                predicted.iter().filter(|&&l| l == k).count() as f64,
-                truth.iter().filter(|&&l| l == k).count() as f64,
-            );
-            let both = predicted
-                .iter()
-                .zip(truth.iter())
-                .filter(|(&a, &b)| a == k && b == k)
-                .count() as f64;
-            let want = (2.0 * both + 1e-8) / (p + t + 1e-8);
+            let want = brute_force_dice(predicted.view(), truth.view(), k);
             let got = f64::from(dice[[epoch, 0, k as usize]]);
             assert!((got - want).abs() < 1e-6, "epoch {epoch} class {k}");
         }
@@ -192,18 +215,7 @@ fn a_3d_run_trains_validates_whole_volumes_and_repeats_itself() {
     // The same seed in another process: the same files.
     let again = dir.path().join("run-b");
     train(&again, &[]);
-    for file in [
-        "metrics.csv",
-        "val_dice.npy",
-        "tra_loss.npy",
-        "val_3d_hd95.npy",
-    ] {
-        assert_eq!(
-            std::fs::read(out.join(file)).unwrap(),
-            std::fs::read(again.join(file)).unwrap(),
-            "{file}"
-        );
-    }
+    assert_same_results(&out, &again);
     assert_eq!(
         std::fs::read(out.join(format!("iter002/val/{case}.npy"))).unwrap(),
         std::fs::read(again.join(format!("iter002/val/{case}.npy"))).unwrap()
@@ -269,17 +281,11 @@ fn a_3d_run_trains_validates_whole_volumes_and_repeats_itself() {
     for (z, row) in rows.iter().enumerate() {
         assert_eq!(row["name"], format!("{case}_{z:04}"));
         assert_eq!(row["patient"], case.as_str());
-        let (p, t) = (
+        let want = brute_force_dice(
             predicted.index_axis(ndarray::Axis(2), z),
             truth.index_axis(ndarray::Axis(2), z),
+            1,
         );
-        let count = |m: &ndarray::ArrayView2<u8>| m.iter().filter(|&&l| l == 1).count() as f64;
-        let both = p
-            .iter()
-            .zip(t.iter())
-            .filter(|(&a, &b)| a == 1 && b == 1)
-            .count() as f64;
-        let want = (2.0 * both + 1e-8) / (count(&p) + count(&t) + 1e-8);
         let got = row["runs"][0][0]["metrics"][0]["dice"].as_f64().unwrap();
         assert!((got - want).abs() < 1e-9, "slice {z}: {got} vs {want}");
     }
@@ -320,18 +326,7 @@ fn a_stopped_3d_run_resumes_to_the_uninterrupted_files() {
         "--resume",
         part.to_str().unwrap(),
     ]));
-    for file in [
-        "metrics.csv",
-        "val_dice.npy",
-        "tra_loss.npy",
-        "val_3d_hd95.npy",
-    ] {
-        assert_eq!(
-            std::fs::read(whole.join(file)).unwrap(),
-            std::fs::read(part.join(file)).unwrap(),
-            "{file}"
-        );
-    }
+    assert_same_results(&whole, &part);
     // The weights: their values (a record's parameter ids differ between processes).
     let weights = |run: &Path| -> Vec<f32> {
         let device = boundary_loss::device::parse("cpu").unwrap();
