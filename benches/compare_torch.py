@@ -25,7 +25,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import bench_venv  # noqa: E402
 
-bench_venv.run_inside("torch-venv", ["torch", "numpy"])
+bench_venv.run_inside("torch-venv", ["torch", "numpy"], override="PYTHON_BENCH_VENV")
 
 
 import torch  # noqa: E402

@@ -1,0 +1,68 @@
+//! Convolution layers of the faithful UNet and ENet, one at a time, on the CPU backend: the
+//! forward pass alone, and forward + backward (input and weight gradients of `sum(conv(x, w) * g)`
+//! through autodiff), seconds per call. `benches/compare_conv.py` runs the same
+//! layers in PyTorch in the same session.
+//!
+//! Usage: cargo bench -p boundary-loss --bench conv_layers -- [--reps N] [--batch B]
+//! Threads: RAYON_NUM_THREADS.
+
+use std::time::Instant;
+
+use burn::tensor::module::conv2d;
+use burn::tensor::ops::ConvOptions;
+use burn::tensor::{Device, Distribution, Tensor};
+
+mod common;
+use common::argument;
+
+/// (name, c_in, c_out, side, kernel [h, w], stride, padding [h, w], dilation)
+type Layer = (&'static str, usize, usize, usize, [usize; 2], usize, [usize; 2], usize);
+
+const LAYERS: [Layer; 8] = [
+    ("unet_64_64_256", 64, 64, 256, [3, 3], 1, [1, 1], 1),
+    ("unet_128_128_128", 128, 128, 128, [3, 3], 1, [1, 1], 1),
+    ("unet_256_256_64", 256, 256, 64, [3, 3], 1, [1, 1], 1),
+    ("unet_64_128_s2", 64, 128, 256, [3, 3], 2, [1, 1], 1),
+    ("enet_16_16_128", 16, 16, 128, [3, 3], 1, [1, 1], 1),
+    ("enet_32_32_64_d2", 32, 32, 64, [3, 3], 1, [2, 2], 2),
+    ("enet_32_32_64_1x5", 32, 32, 64, [1, 5], 1, [0, 2], 1),
+    ("enet_128_32_64_1x1", 128, 32, 64, [1, 1], 1, [0, 0], 1),
+];
+
+fn time<T>(reps: usize, mut call: impl FnMut() -> T) -> f64 {
+    drop(call());
+    let started = Instant::now();
+    for _ in 0..reps {
+        drop(call());
+    }
+    started.elapsed().as_secs_f64() / reps as f64
+}
+
+fn main() {
+    let reps = argument("--reps", 3);
+    let batch = argument("--batch", 8);
+    let device = Device::flex().autodiff();
+    for (name, c_in, c_out, side, kernel, stride, padding, dilation) in LAYERS {
+        let x = Tensor::<4>::random([batch, c_in, side, side], Distribution::Default, &device);
+        let w = Tensor::<4>::random(
+            [c_out, c_in, kernel[0], kernel[1]],
+            Distribution::Default,
+            &device,
+        );
+        let options = ConvOptions::new([stride; 2], padding, [dilation; 2], 1);
+        let [_, _, out_h, out_w] = conv2d(x.clone(), w.clone(), None, options.clone()).dims();
+        let g = Tensor::<4>::random([batch, c_out, out_h, out_w], Distribution::Default, &device);
+        let forward = time(reps, || {
+            conv2d(x.clone(), w.clone(), None, options.clone()).into_data()
+        });
+        let backward = time(reps, || {
+            let (x, w) = (x.clone().require_grad(), w.clone().require_grad());
+            let y = conv2d(x.clone(), w.clone(), None, options.clone());
+            let grads = y.mul(g.clone()).sum().backward();
+            (x.grad(&grads).map(|t| t.into_data()), w.grad(&grads).map(|t| t.into_data()))
+        });
+        println!(
+            "{{\"layer\": \"{name}\", \"batch\": {batch}, \"forward\": {forward:.5}, \"forward_backward\": {backward:.5}}}"
+        );
+    }
+}

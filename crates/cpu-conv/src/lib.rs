@@ -1,0 +1,540 @@
+//! 2-D convolutions of NCHW tensors on the CPU: the forward pass, the input gradient and the
+//! weight gradient, for `f32` and `f64`, any stride, padding (begin and end per axis), dilation
+//! and groups. This crate owns the arithmetic only (slices in, slices out, no deep-learning
+//! dependency); `patches/burn-flex` routes Burn's flex backend to it.
+//!
+//! Why it exists: flex runs 2-D convolutions through its 3-D path (a serial channels-last copy,
+//! 512-pixel im2col tiles, a strided write-back) and computes the gradients as a transposed
+//! convolution and as a convolution with a kernel the size of the image, which left training at
+//! 0.3x PyTorch's speed (docs/benchmarks.md). Here every pass is im2col over bands of output rows
+//! in the tensors' own layout followed by one `gemm` call per band, bands in parallel:
+//! - forward: `out[b][:, band] = W (C_out x K) @ col(band) (K x n)`, `K = C_in/groups * kh * kw`;
+//!   1x1 convolutions with stride 1 read the input in place;
+//! - input gradient: with stride 1 it is the forward convolution of the output gradient with the
+//!   flipped, transposed kernel; otherwise `W^T @ grad` per band, scattered back (col2im);
+//! - weight gradient: `sum over bands of grad[b][:, band] @ col(band)^T`, summed in a fixed order
+//!   over a number of partial sums that depends only on the shapes, so the result is the same
+//!   for any thread count.
+
+use rayon::prelude::*;
+
+/// Scalars the kernels run on (`gemm` supports both natively).
+pub trait Scalar:
+    Copy + Default + Send + Sync + 'static + std::ops::Add<Output = Self> + std::ops::AddAssign
+{
+    const ONE: Self;
+}
+
+impl Scalar for f32 {
+    const ONE: Self = 1.0;
+}
+
+impl Scalar for f64 {
+    const ONE: Self = 1.0;
+}
+
+/// The geometry of one 2-D convolution: input `(batch, channels_in, in_h, in_w)`, weight
+/// `(channels_out, channels_in / groups, kernel_h, kernel_w)`, output
+/// `(batch, channels_out, out_h, out_w)`, all contiguous row-major (NCHW).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Conv2d {
+    pub batch: usize,
+    pub channels_in: usize,
+    pub channels_out: usize,
+    pub groups: usize,
+    /// `[height, width]` of the input.
+    pub input: [usize; 2],
+    pub kernel: [usize; 2],
+    pub stride: [usize; 2],
+    /// Zero padding before the first row and column.
+    pub padding_begin: [usize; 2],
+    /// Zero padding after the last row and column.
+    pub padding_end: [usize; 2],
+    pub dilation: [usize; 2],
+}
+
+/// A geometry the kernels cannot run.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("convolution: {0}")]
+pub struct GeometryError(String);
+
+/// Floats of an im2col band the forward pass aims for (512 KiB of `f32`).
+const BAND_BUDGET: usize = 1 << 17;
+/// Output pixels a band holds at least, so that a `gemm` call is never too thin.
+const BAND_MIN_PIXELS: usize = 256;
+/// Partial weight gradients summed at the end (at most; fewer for large kernels).
+const WEIGHT_PARTIALS: usize = 8;
+/// Floats all partial weight gradients may take together.
+const WEIGHT_PARTIALS_BUDGET: usize = 1 << 24;
+
+impl Conv2d {
+    /// Checks the geometry: positive sizes, channels divisible by groups, an output of at least
+    /// one pixel.
+    pub fn validated(self) -> Result<Self, GeometryError> {
+        let positive = [
+            ("batch", self.batch),
+            ("input channels", self.channels_in),
+            ("output channels", self.channels_out),
+            ("groups", self.groups),
+            ("kernel height", self.kernel[0]),
+            ("kernel width", self.kernel[1]),
+            ("stride", self.stride[0].min(self.stride[1])),
+            ("dilation", self.dilation[0].min(self.dilation[1])),
+        ];
+        if let Some((name, _)) = positive.iter().find(|(_, value)| *value == 0) {
+            return Err(GeometryError(format!("{name} is zero")));
+        }
+        if self.channels_in % self.groups != 0 || self.channels_out % self.groups != 0 {
+            return Err(GeometryError(format!(
+                "{} input and {} output channels do not split into {} groups",
+                self.channels_in, self.channels_out, self.groups
+            )));
+        }
+        for axis in 0..2 {
+            let padded = self.input[axis] + self.padding_begin[axis] + self.padding_end[axis];
+            if padded < self.span(axis) {
+                return Err(GeometryError(format!(
+                    "the kernel ({} with dilation {}) is larger than the padded input ({padded})",
+                    self.kernel[axis], self.dilation[axis]
+                )));
+            }
+        }
+        Ok(self)
+    }
+
+    /// Extent of the dilated kernel along `axis`.
+    fn span(&self, axis: usize) -> usize {
+        self.dilation[axis] * (self.kernel[axis] - 1) + 1
+    }
+
+    /// `[height, width]` of the output.
+    pub fn output(&self) -> [usize; 2] {
+        [0, 1].map(|axis| {
+            (self.input[axis] + self.padding_begin[axis] + self.padding_end[axis] - self.span(axis))
+                / self.stride[axis]
+                + 1
+        })
+    }
+
+    pub fn input_len(&self) -> usize {
+        self.batch * self.channels_in * self.input[0] * self.input[1]
+    }
+
+    pub fn weight_len(&self) -> usize {
+        self.channels_out * self.group_patch()
+    }
+
+    pub fn output_len(&self) -> usize {
+        let [h, w] = self.output();
+        self.batch * self.channels_out * h * w
+    }
+
+    fn group_channels_in(&self) -> usize {
+        self.channels_in / self.groups
+    }
+
+    fn group_channels_out(&self) -> usize {
+        self.channels_out / self.groups
+    }
+
+    /// Rows of the im2col matrix of one group: `C_in / groups * kh * kw`.
+    fn group_patch(&self) -> usize {
+        self.group_channels_in() * self.kernel[0] * self.kernel[1]
+    }
+
+    /// A 1x1 kernel with stride 1 and no padding reads the input as its own im2col matrix.
+    fn is_pointwise(&self) -> bool {
+        self.kernel == [1, 1]
+            && self.stride == [1, 1]
+            && self.padding_begin == [0, 0]
+            && self.padding_end == [0, 0]
+    }
+
+    /// Output rows per band.
+    fn band_rows(&self, budget: usize) -> usize {
+        let [out_h, out_w] = self.output();
+        let per_row = (self.group_patch() * out_w).max(1);
+        let by_budget = budget / per_row;
+        let by_width = BAND_MIN_PIXELS.div_ceil(out_w);
+        by_budget.max(by_width).clamp(1, out_h)
+    }
+
+    /// The forward convolution: `out = conv(x, weight) + bias`.
+    pub fn forward<T: Scalar>(&self, x: &[T], weight: &[T], bias: Option<&[T]>, out: &mut [T]) {
+        assert_eq!(x.len(), self.input_len(), "input length");
+        assert_eq!(weight.len(), self.weight_len(), "weight length");
+        assert_eq!(out.len(), self.output_len(), "output length");
+        if let Some(bias) = bias {
+            assert_eq!(bias.len(), self.channels_out, "bias length");
+        }
+        let [out_h, out_w] = self.output();
+        let rows = self.band_rows(BAND_BUDGET);
+        let bands = out_h.div_ceil(rows);
+        let out_ptr = SharedMut(out.as_mut_ptr());
+        let image_in = self.channels_in * self.input[0] * self.input[1];
+        let image_out = self.channels_out * out_h * out_w;
+        let (patch, group_out) = (self.group_patch(), self.group_channels_out());
+        (0..self.batch * bands * self.groups)
+            .into_par_iter()
+            .for_each_init(Vec::new, |col, task| {
+                let (image, band, group) = (
+                    task / (bands * self.groups),
+                    task / self.groups % bands,
+                    task % self.groups,
+                );
+                let first = band * rows;
+                let last = (first + rows).min(out_h);
+                let pixels = (last - first) * out_w;
+                let x_image = &x[image * image_in..][..image_in];
+                let (rhs, rhs_rs) = self.band_matrix(x_image, group, first, last, col);
+                // SAFETY: each task writes the rows of its own group's output channels for its
+                // own band of pixels of its own image; no two tasks share an element.
+                unsafe {
+                    let dst = out_ptr
+                        .get()
+                        .add(image * image_out + group * group_out * out_h * out_w + first * out_w);
+                    gemm::gemm(
+                        group_out,
+                        pixels,
+                        patch,
+                        dst,
+                        1,
+                        (out_h * out_w) as isize,
+                        false,
+                        weight[group * group_out * patch..].as_ptr(),
+                        1,
+                        patch as isize,
+                        rhs,
+                        1,
+                        rhs_rs,
+                        T::default(),
+                        T::ONE,
+                        false,
+                        false,
+                        false,
+                        gemm::Parallelism::None,
+                    );
+                    if let Some(bias) = bias {
+                        for channel in 0..group_out {
+                            let value = bias[group * group_out + channel];
+                            let row = dst.add(channel * out_h * out_w);
+                            for pixel in 0..pixels {
+                                *row.add(pixel) += value;
+                            }
+                        }
+                    }
+                }
+            });
+    }
+
+    /// The im2col matrix (`K x pixels`, row stride returned) of output rows `first..last` of one
+    /// group of one image: the input itself for pointwise convolutions, else built in `col`.
+    fn band_matrix<T: Scalar>(
+        &self,
+        x_image: &[T],
+        group: usize,
+        first: usize,
+        last: usize,
+        col: &mut Vec<T>,
+    ) -> (*const T, isize) {
+        let [in_h, in_w] = self.input;
+        let group_in = self.group_channels_in();
+        if self.is_pointwise() {
+            let start = group * group_in * in_h * in_w + first * in_w;
+            return (x_image[start..].as_ptr(), (in_h * in_w) as isize);
+        }
+        let [_, out_w] = self.output();
+        let pixels = (last - first) * out_w;
+        col.resize(self.group_patch() * pixels, T::default());
+        let channels = &x_image[group * group_in * in_h * in_w..][..group_in * in_h * in_w];
+        self.im2col(channels, first, last, col);
+        (col.as_ptr(), pixels as isize)
+    }
+
+    /// For kernel column `j`: the output columns whose input column lies inside the image, and
+    /// the input column of output column 0 (may be negative).
+    fn valid_columns(&self, j: usize) -> (usize, usize, isize) {
+        let [_, out_w] = self.output();
+        let stride = self.stride[1] as isize;
+        let offset = (j * self.dilation[1]) as isize - self.padding_begin[1] as isize;
+        let in_w = self.input[1] as isize;
+        // ow * stride + offset in [0, in_w)
+        let low = if offset >= 0 {
+            0
+        } else {
+            (-offset + stride - 1) / stride
+        };
+        let high = if in_w - 1 - offset < 0 {
+            0
+        } else {
+            ((in_w - 1 - offset) / stride + 1).min(out_w as isize)
+        };
+        let low = low.min(out_w as isize) as usize;
+        (low, (high as usize).max(low), offset)
+    }
+
+    /// The input row of output row `oh` for kernel row `i`, if inside the image.
+    fn input_row(&self, oh: usize, i: usize) -> Option<usize> {
+        let row = (oh * self.stride[0] + i * self.dilation[0]) as isize
+            - self.padding_begin[0] as isize;
+        (row >= 0 && (row as usize) < self.input[0]).then_some(row as usize)
+    }
+
+    /// Fills `col` (`group_patch x (last - first) * out_w`) from `channels` (one group's input
+    /// channels of one image).
+    fn im2col<T: Scalar>(&self, channels: &[T], first: usize, last: usize, col: &mut [T]) {
+        let [in_h, in_w] = self.input;
+        let [_, out_w] = self.output();
+        let [kernel_h, kernel_w] = self.kernel;
+        let pixels = (last - first) * out_w;
+        let stride = self.stride[1];
+        for (row_index, col_row) in col.chunks_exact_mut(pixels).enumerate() {
+            let channel = row_index / (kernel_h * kernel_w);
+            let (i, j) = (row_index / kernel_w % kernel_h, row_index % kernel_w);
+            let plane = &channels[channel * in_h * in_w..][..in_h * in_w];
+            let (low, high, offset) = self.valid_columns(j);
+            for (oh, dst) in (first..last).zip(col_row.chunks_exact_mut(out_w)) {
+                let Some(row) = self.input_row(oh, i) else {
+                    dst.fill(T::default());
+                    continue;
+                };
+                let src = &plane[row * in_w..][..in_w];
+                dst[..low].fill(T::default());
+                dst[high..].fill(T::default());
+                if low == high {
+                    continue;
+                }
+                let start = (low as isize * stride as isize + offset) as usize;
+                if stride == 1 {
+                    dst[low..high].copy_from_slice(&src[start..start + high - low]);
+                } else {
+                    for (k, value) in dst[low..high].iter_mut().enumerate() {
+                        *value = src[start + k * stride];
+                    }
+                }
+            }
+        }
+    }
+
+    /// Adds `col` (`group_patch x (last - first) * out_w`) back into `channels`: the adjoint of
+    /// [`Conv2d::im2col`].
+    fn col2im<T: Scalar>(&self, col: &[T], first: usize, last: usize, channels: &mut [T]) {
+        let [in_h, in_w] = self.input;
+        let [_, out_w] = self.output();
+        let [kernel_h, kernel_w] = self.kernel;
+        let pixels = (last - first) * out_w;
+        let stride = self.stride[1];
+        for (row_index, col_row) in col.chunks_exact(pixels).enumerate() {
+            let channel = row_index / (kernel_h * kernel_w);
+            let (i, j) = (row_index / kernel_w % kernel_h, row_index % kernel_w);
+            let plane = &mut channels[channel * in_h * in_w..][..in_h * in_w];
+            let (low, high, offset) = self.valid_columns(j);
+            for (oh, src) in (first..last).zip(col_row.chunks_exact(out_w)) {
+                let Some(row) = self.input_row(oh, i) else {
+                    continue;
+                };
+                if low == high {
+                    continue;
+                }
+                let dst = &mut plane[row * in_w..][..in_w];
+                let start = (low as isize * stride as isize + offset) as usize;
+                for (k, value) in src[low..high].iter().enumerate() {
+                    dst[start + k * stride] += *value;
+                }
+            }
+        }
+    }
+
+    /// The gradient of the loss with respect to the input, from the gradient with respect to the
+    /// output.
+    pub fn input_grad<T: Scalar>(&self, weight: &[T], grad_out: &[T], grad_in: &mut [T]) {
+        assert_eq!(weight.len(), self.weight_len(), "weight length");
+        assert_eq!(grad_out.len(), self.output_len(), "output gradient length");
+        assert_eq!(grad_in.len(), self.input_len(), "input gradient length");
+        if let Some(adjoint) = self.adjoint_convolution() {
+            let flipped = self.flipped_transposed(weight);
+            adjoint.forward(grad_out, &flipped, None, grad_in);
+            return;
+        }
+        let [out_h, out_w] = self.output();
+        let rows = self.band_rows(BAND_BUDGET);
+        let image_out = self.channels_out * out_h * out_w;
+        let (patch, group_in, group_out) = (
+            self.group_patch(),
+            self.group_channels_in(),
+            self.group_channels_out(),
+        );
+        let plane_in = self.input[0] * self.input[1];
+        // Bands of one image overlap in the input, so images (and groups) are the parallel unit.
+        grad_in
+            .par_chunks_mut(plane_in * group_in)
+            .enumerate()
+            .for_each_init(Vec::new, |col, (task, channels)| {
+                let (image, group) = (task / self.groups, task % self.groups);
+                channels.fill(T::default());
+                for first in (0..out_h).step_by(rows) {
+                    let last = (first + rows).min(out_h);
+                    let pixels = (last - first) * out_w;
+                    col.resize(patch * pixels, T::default());
+                    let grad = &grad_out[image * image_out + group * group_out * out_h * out_w
+                        + first * out_w..];
+                    // SAFETY: `col` holds patch x pixels elements; the operands are in bounds.
+                    unsafe {
+                        gemm::gemm(
+                            patch,
+                            pixels,
+                            group_out,
+                            col.as_mut_ptr(),
+                            1,
+                            pixels as isize,
+                            false,
+                            weight[group * group_out * patch..].as_ptr(),
+                            patch as isize,
+                            1,
+                            grad.as_ptr(),
+                            1,
+                            (out_h * out_w) as isize,
+                            T::default(),
+                            T::ONE,
+                            false,
+                            false,
+                            false,
+                            gemm::Parallelism::None,
+                        );
+                    }
+                    self.col2im(col, first, last, channels);
+                }
+            });
+    }
+
+    /// With stride 1 (and padding no larger than the dilated kernel), the input gradient is a
+    /// forward convolution of the output gradient: this is its geometry.
+    fn adjoint_convolution(&self) -> Option<Conv2d> {
+        let [out_h, out_w] = self.output();
+        if self.stride != [1, 1] {
+            return None;
+        }
+        let reach = [0, 1].map(|axis| self.span(axis) - 1);
+        let fits = (0..2)
+            .all(|axis| self.padding_begin[axis] <= reach[axis] && self.padding_end[axis] <= reach[axis]);
+        fits.then(|| Conv2d {
+            batch: self.batch,
+            channels_in: self.channels_out,
+            channels_out: self.channels_in,
+            groups: self.groups,
+            input: [out_h, out_w],
+            kernel: self.kernel,
+            stride: [1, 1],
+            padding_begin: [0, 1].map(|axis| reach[axis] - self.padding_begin[axis]),
+            padding_end: [0, 1].map(|axis| reach[axis] - self.padding_end[axis]),
+            dilation: self.dilation,
+        })
+    }
+
+    /// The weight of the adjoint convolution: per group, input and output channels swapped and
+    /// the kernel rotated by 180 degrees.
+    fn flipped_transposed<T: Scalar>(&self, weight: &[T]) -> Vec<T> {
+        let [kernel_h, kernel_w] = self.kernel;
+        let taps = kernel_h * kernel_w;
+        let (group_in, group_out) = (self.group_channels_in(), self.group_channels_out());
+        let mut flipped = vec![T::default(); weight.len()];
+        for group in 0..self.groups {
+            for o in 0..group_out {
+                for c in 0..group_in {
+                    let src = &weight[((group * group_out + o) * group_in + c) * taps..][..taps];
+                    let dst = &mut flipped[((group * group_in + c) * group_out + o) * taps..][..taps];
+                    for (d, s) in dst.iter_mut().zip(src.iter().rev()) {
+                        *d = *s;
+                    }
+                }
+            }
+        }
+        flipped
+    }
+
+    /// The gradient of the loss with respect to the weight.
+    pub fn weight_grad<T: Scalar>(&self, x: &[T], grad_out: &[T], grad_weight: &mut [T]) {
+        assert_eq!(x.len(), self.input_len(), "input length");
+        assert_eq!(grad_out.len(), self.output_len(), "output gradient length");
+        assert_eq!(grad_weight.len(), self.weight_len(), "weight gradient length");
+        let [out_h, out_w] = self.output();
+        let rows = self.band_rows(BAND_BUDGET);
+        let bands = out_h.div_ceil(rows);
+        let image_in = self.channels_in * self.input[0] * self.input[1];
+        let image_out = self.channels_out * out_h * out_w;
+        let (patch, group_out) = (self.group_patch(), self.group_channels_out());
+        let per_group = group_out * patch;
+        // Tasks are (image, band); each partial sum takes a fixed run of them in order, and the
+        // partials are added in order: the same sums for any number of threads.
+        let tasks = self.batch * bands;
+        let partials = WEIGHT_PARTIALS
+            .min(tasks)
+            .min((WEIGHT_PARTIALS_BUDGET / self.weight_len()).max(1));
+        let partial_sums: Vec<Vec<T>> = (0..partials)
+            .into_par_iter()
+            .map(|partial| {
+                let mut sum = vec![T::default(); self.weight_len()];
+                let mut col = Vec::new();
+                let (start, end) = (tasks * partial / partials, tasks * (partial + 1) / partials);
+                for task in start..end {
+                    let (image, band) = (task / bands, task % bands);
+                    let first = band * rows;
+                    let last = (first + rows).min(out_h);
+                    let pixels = (last - first) * out_w;
+                    let x_image = &x[image * image_in..][..image_in];
+                    for group in 0..self.groups {
+                        let (rhs, rhs_rs) = self.band_matrix(x_image, group, first, last, &mut col);
+                        let grad = &grad_out
+                            [image * image_out + group * group_out * out_h * out_w + first * out_w..];
+                        // SAFETY: the destination is this partial's own buffer; operands are in
+                        // bounds (im2col rows have `pixels` entries at stride `rhs_rs`).
+                        unsafe {
+                            gemm::gemm(
+                                group_out,
+                                patch,
+                                pixels,
+                                sum[group * per_group..].as_mut_ptr(),
+                                1,
+                                patch as isize,
+                                task != start,
+                                grad.as_ptr(),
+                                1,
+                                (out_h * out_w) as isize,
+                                rhs,
+                                rhs_rs,
+                                1,
+                                T::ONE,
+                                T::ONE,
+                                false,
+                                false,
+                                false,
+                                gemm::Parallelism::None,
+                            );
+                        }
+                    }
+                }
+                sum
+            })
+            .collect();
+        grad_weight.copy_from_slice(&partial_sums[0]);
+        for partial in &partial_sums[1..] {
+            for (total, value) in grad_weight.iter_mut().zip(partial) {
+                *total += *value;
+            }
+        }
+    }
+}
+
+/// A pointer the parallel tasks write through, each to its own elements.
+#[derive(Clone, Copy)]
+struct SharedMut<T>(*mut T);
+
+impl<T> SharedMut<T> {
+    /// The pointer (a method, so that closures capture the `Sync` wrapper, not the field).
+    fn get(self) -> *mut T {
+        self.0
+    }
+}
+// SAFETY: the tasks that share it write disjoint elements (see each use).
+unsafe impl<T: Send> Send for SharedMut<T> {}
+unsafe impl<T: Send> Sync for SharedMut<T> {}

@@ -1,0 +1,146 @@
+//! boundary-loss patch: 2-D convolutions and their input and weight gradients through the
+//! `cpu-conv` crate (im2col over bands of output rows in NCHW, one `gemm` call per band, bands in
+//! parallel) instead of flex's 3-D path and Burn's default gradients (a transposed convolution,
+//! and a convolution whose kernel is the whole output gradient). f32 and f64 run natively; f16
+//! and bf16 go through f32, as flex's own bf16 convolutions do.
+
+use alloc::vec;
+use burn_backend::DType;
+use burn_backend::ops::ConvOptions;
+use burn_std::{Bytes, Shape, bf16, f16};
+use cpu_conv::{Conv2d, Scalar};
+
+use super::module::{cast_from_f32, cast_to_f32};
+use crate::{FlexTensor, Layout};
+
+fn geometry(x: &Shape, weight: &Shape, options: &ConvOptions<2>) -> Conv2d {
+    Conv2d {
+        batch: x[0],
+        channels_in: x[1],
+        channels_out: weight[0],
+        groups: options.groups,
+        input: [x[2], x[3]],
+        kernel: [weight[2], weight[3]],
+        stride: options.stride,
+        padding_begin: options.padding_begin(),
+        padding_end: options.padding_end(),
+        dilation: options.dilation,
+    }
+    .validated()
+    .unwrap_or_else(|error| panic!("conv2d: {error}"))
+}
+
+fn tensor<T: Scalar + bytemuck::Pod>(data: alloc::vec::Vec<T>, shape: [usize; 4], dtype: DType) -> FlexTensor {
+    FlexTensor::new(
+        Bytes::from_elems(data),
+        Layout::contiguous(Shape::from(shape.to_vec())),
+        dtype,
+    )
+}
+
+/// Runs `typed` in the tensors' precision (f16 and bf16 through f32).
+fn by_dtype(
+    tensors: alloc::vec::Vec<FlexTensor>,
+    f32_pass: impl Fn(&[FlexTensor]) -> FlexTensor,
+    f64_pass: impl Fn(&[FlexTensor]) -> FlexTensor,
+) -> FlexTensor {
+    let dtype = tensors[0].dtype();
+    let contiguous: alloc::vec::Vec<FlexTensor> = match dtype {
+        DType::F16 => tensors.into_iter().map(|t| cast_to_f32(t, f16::to_f32)).collect(),
+        DType::BF16 => tensors.into_iter().map(|t| cast_to_f32(t, bf16::to_f32)).collect(),
+        _ => tensors.into_iter().map(|t| t.to_contiguous()).collect(),
+    };
+    match dtype {
+        DType::F32 => f32_pass(&contiguous),
+        DType::F64 => f64_pass(&contiguous),
+        DType::F16 => cast_from_f32(f32_pass(&contiguous), f16::from_f32),
+        DType::BF16 => cast_from_f32(f32_pass(&contiguous), bf16::from_f32),
+        dtype => panic!("conv2d: unsupported dtype {dtype:?}"),
+    }
+}
+
+fn forward_typed<T: Scalar + bytemuck::Pod + burn_backend::Element>(
+    tensors: &[FlexTensor],
+    options: &ConvOptions<2>,
+) -> FlexTensor {
+    let conv = geometry(tensors[0].layout().shape(), tensors[1].layout().shape(), options);
+    let mut out = vec![T::default(); conv.output_len()];
+    conv.forward::<T>(
+        tensors[0].storage(),
+        tensors[1].storage(),
+        tensors.get(2).map(|bias| bias.storage()),
+        &mut out,
+    );
+    let [h, w] = conv.output();
+    tensor(out, [conv.batch, conv.channels_out, h, w], T::dtype())
+}
+
+/// The forward convolution (with bias when given).
+pub fn conv2d(
+    x: FlexTensor,
+    weight: FlexTensor,
+    bias: Option<FlexTensor>,
+    options: &ConvOptions<2>,
+) -> FlexTensor {
+    let mut tensors = vec![x, weight];
+    tensors.extend(bias);
+    by_dtype(
+        tensors,
+        |t| forward_typed::<f32>(t, options),
+        |t| forward_typed::<f64>(t, options),
+    )
+}
+
+fn input_grad_typed<T: Scalar + bytemuck::Pod + burn_backend::Element>(
+    tensors: &[FlexTensor],
+    x_shape: &Shape,
+    options: &ConvOptions<2>,
+) -> FlexTensor {
+    let conv = geometry(x_shape, tensors[0].layout().shape(), options);
+    let mut grad = vec![T::default(); conv.input_len()];
+    conv.input_grad::<T>(tensors[0].storage(), tensors[1].storage(), &mut grad);
+    let [h, w] = conv.input;
+    tensor(grad, [conv.batch, conv.channels_in, h, w], T::dtype())
+}
+
+/// The gradient with respect to the input `x` (only its shape is used).
+pub fn conv2d_x_backward(
+    x: FlexTensor,
+    weight: FlexTensor,
+    output_grad: FlexTensor,
+    options: &ConvOptions<2>,
+) -> FlexTensor {
+    let x_shape = x.layout().shape().clone();
+    by_dtype(
+        vec![weight, output_grad],
+        |t| input_grad_typed::<f32>(t, &x_shape, options),
+        |t| input_grad_typed::<f64>(t, &x_shape, options),
+    )
+}
+
+fn weight_grad_typed<T: Scalar + bytemuck::Pod + burn_backend::Element>(
+    tensors: &[FlexTensor],
+    weight_shape: &Shape,
+    options: &ConvOptions<2>,
+) -> FlexTensor {
+    let conv = geometry(tensors[0].layout().shape(), weight_shape, options);
+    let mut grad = vec![T::default(); conv.weight_len()];
+    conv.weight_grad::<T>(tensors[0].storage(), tensors[1].storage(), &mut grad);
+    let [kh, kw] = conv.kernel;
+    tensor(grad, [conv.channels_out, conv.channels_in / conv.groups, kh, kw], T::dtype())
+}
+
+/// The gradient with respect to the weight (only its shape is used).
+pub fn conv2d_weight_backward(
+    x: FlexTensor,
+    weight: FlexTensor,
+    output_grad: FlexTensor,
+    options: &ConvOptions<2>,
+) -> FlexTensor {
+    let weight_shape = weight.layout().shape().clone();
+    by_dtype(
+        vec![x, output_grad],
+        |t| weight_grad_typed::<f32>(t, &weight_shape, options),
+        |t| weight_grad_typed::<f64>(t, &weight_shape, options),
+    )
+}
