@@ -16,7 +16,16 @@ mod common;
 use common::argument;
 
 /// (name, c_in, c_out, side, kernel [h, w], stride, padding [h, w], dilation)
-type Layer = (&'static str, usize, usize, usize, [usize; 2], usize, [usize; 2], usize);
+type Layer = (
+    &'static str,
+    usize,
+    usize,
+    usize,
+    [usize; 2],
+    usize,
+    [usize; 2],
+    usize,
+);
 
 const LAYERS: [Layer; 8] = [
     ("unet_64_64_256", 64, 64, 256, [3, 3], 1, [1, 1], 1),
@@ -59,7 +68,10 @@ fn main() {
             let (x, w) = (x.clone().require_grad(), w.clone().require_grad());
             let y = conv2d(x.clone(), w.clone(), None, options.clone());
             let grads = y.mul(g.clone()).sum().backward();
-            (x.grad(&grads).map(|t| t.into_data()), w.grad(&grads).map(|t| t.into_data()))
+            (
+                x.grad(&grads).map(|t| t.into_data()),
+                w.grad(&grads).map(|t| t.into_data()),
+            )
         });
         println!(
             "{{\"layer\": \"{name}\", \"batch\": {batch}, \"forward\": {forward:.5}, \"forward_backward\": {backward:.5}}}"

@@ -25,6 +25,10 @@ fn main() {
     for (architecture, modalities, classes) in
         [(Architecture::UNet, 5, 2), (Architecture::ENet, 1, 4)]
     {
+        let only = std::env::args().skip_while(|a| a != "--only").nth(1);
+        if only.is_some_and(|name| name != architecture.name()) {
+            continue;
+        }
         let mut net = architecture.build(modalities, classes, &device).unwrap();
         let mut optimizer = AdamConfig::new().with_beta_1(0.9).with_beta_2(0.99).init();
         let images = Tensor::<4>::random(

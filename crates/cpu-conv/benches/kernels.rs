@@ -17,7 +17,16 @@ fn argument(name: &str, default: usize) -> usize {
         .unwrap_or(default)
 }
 
-type Layer = (&'static str, usize, usize, usize, [usize; 2], usize, [usize; 2], usize);
+type Layer = (
+    &'static str,
+    usize,
+    usize,
+    usize,
+    [usize; 2],
+    usize,
+    [usize; 2],
+    usize,
+);
 
 const LAYERS: [Layer; 8] = [
     ("unet_64_64_256", 64, 64, 256, [3, 3], 1, [1, 1], 1),
@@ -57,9 +66,15 @@ fn main() {
         }
         .validated()
         .expect("valid layer");
-        let x: Vec<f32> = (0..conv.input_len()).map(|i| (i % 97) as f32 / 97.0).collect();
-        let w: Vec<f32> = (0..conv.weight_len()).map(|i| (i % 89) as f32 / 89.0).collect();
-        let g: Vec<f32> = (0..conv.output_len()).map(|i| (i % 83) as f32 / 83.0).collect();
+        let x: Vec<f32> = (0..conv.input_len())
+            .map(|i| (i % 97) as f32 / 97.0)
+            .collect();
+        let w: Vec<f32> = (0..conv.weight_len())
+            .map(|i| (i % 89) as f32 / 89.0)
+            .collect();
+        let g: Vec<f32> = (0..conv.output_len())
+            .map(|i| (i % 83) as f32 / 83.0)
+            .collect();
         let mut out = vec![0f32; conv.output_len()];
         let mut dx = vec![0f32; conv.input_len()];
         let mut dw = vec![0f32; conv.weight_len()];

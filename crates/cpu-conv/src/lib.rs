@@ -275,8 +275,8 @@ impl Conv2d {
 
     /// The input row of output row `oh` for kernel row `i`, if inside the image.
     fn input_row(&self, oh: usize, i: usize) -> Option<usize> {
-        let row = (oh * self.stride[0] + i * self.dilation[0]) as isize
-            - self.padding_begin[0] as isize;
+        let row =
+            (oh * self.stride[0] + i * self.dilation[0]) as isize - self.padding_begin[0] as isize;
         (row >= 0 && (row as usize) < self.input[0]).then_some(row as usize)
     }
 
@@ -376,8 +376,8 @@ impl Conv2d {
                     let last = (first + rows).min(out_h);
                     let pixels = (last - first) * out_w;
                     col.resize(patch * pixels, T::default());
-                    let grad = &grad_out[image * image_out + group * group_out * out_h * out_w
-                        + first * out_w..];
+                    let grad = &grad_out
+                        [image * image_out + group * group_out * out_h * out_w + first * out_w..];
                     // SAFETY: `col` holds patch x pixels elements; the operands are in bounds.
                     unsafe {
                         gemm::gemm(
@@ -415,8 +415,9 @@ impl Conv2d {
             return None;
         }
         let reach = [0, 1].map(|axis| self.span(axis) - 1);
-        let fits = (0..2)
-            .all(|axis| self.padding_begin[axis] <= reach[axis] && self.padding_end[axis] <= reach[axis]);
+        let fits = (0..2).all(|axis| {
+            self.padding_begin[axis] <= reach[axis] && self.padding_end[axis] <= reach[axis]
+        });
         fits.then(|| Conv2d {
             batch: self.batch,
             channels_in: self.channels_out,
@@ -442,7 +443,8 @@ impl Conv2d {
             for o in 0..group_out {
                 for c in 0..group_in {
                     let src = &weight[((group * group_out + o) * group_in + c) * taps..][..taps];
-                    let dst = &mut flipped[((group * group_in + c) * group_out + o) * taps..][..taps];
+                    let dst =
+                        &mut flipped[((group * group_in + c) * group_out + o) * taps..][..taps];
                     for (d, s) in dst.iter_mut().zip(src.iter().rev()) {
                         *d = *s;
                     }
@@ -456,7 +458,11 @@ impl Conv2d {
     pub fn weight_grad<T: Scalar>(&self, x: &[T], grad_out: &[T], grad_weight: &mut [T]) {
         assert_eq!(x.len(), self.input_len(), "input length");
         assert_eq!(grad_out.len(), self.output_len(), "output gradient length");
-        assert_eq!(grad_weight.len(), self.weight_len(), "weight gradient length");
+        assert_eq!(
+            grad_weight.len(),
+            self.weight_len(),
+            "weight gradient length"
+        );
         let [out_h, out_w] = self.output();
         let rows = self.band_rows(BAND_BUDGET);
         let bands = out_h.div_ceil(rows);
@@ -484,8 +490,9 @@ impl Conv2d {
                     let x_image = &x[image * image_in..][..image_in];
                     for group in 0..self.groups {
                         let (rhs, rhs_rs) = self.band_matrix(x_image, group, first, last, &mut col);
-                        let grad = &grad_out
-                            [image * image_out + group * group_out * out_h * out_w + first * out_w..];
+                        let grad = &grad_out[image * image_out
+                            + group * group_out * out_h * out_w
+                            + first * out_w..];
                         // SAFETY: the destination is this partial's own buffer; operands are in
                         // bounds (im2col rows have `pixels` entries at stride `rhs_rs`).
                         unsafe {

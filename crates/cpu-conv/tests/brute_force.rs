@@ -27,7 +27,10 @@ fn terms(conv: &Conv2d) -> Vec<(usize, usize, usize)> {
                                     - conv.padding_begin[0] as isize;
                                 let col = (x * conv.stride[1] + j * conv.dilation[1]) as isize
                                     - conv.padding_begin[1] as isize;
-                                if row < 0 || col < 0 || row >= in_h as isize || col >= in_w as isize
+                                if row < 0
+                                    || col < 0
+                                    || row >= in_h as isize
+                                    || col >= in_w as isize
                                 {
                                     continue;
                                 }
@@ -50,7 +53,9 @@ fn terms(conv: &Conv2d) -> Vec<(usize, usize, usize)> {
 
 fn values(len: usize, seed: u64) -> Vec<f64> {
     // A small linear congruential generator: reproducible values in [-1, 1).
-    let mut state = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+    let mut state = seed
+        .wrapping_mul(6364136223846793005)
+        .wrapping_add(1442695040888963407);
     (0..len)
         .map(|_| {
             state = state
@@ -107,7 +112,10 @@ fn check(conv: Conv2d, seed: u64) {
     let mut out32 = vec![0f32; conv.output_len()];
     conv.forward(&to32(&x), &to32(&w), Some(&to32(&bias)), &mut out32);
     for (a, e) in out32.iter().zip(&expected) {
-        assert!((*a as f64 - e).abs() < 1e-4 * (1.0 + e.abs()), "f32 forward {a} {e}");
+        assert!(
+            (*a as f64 - e).abs() < 1e-4 * (1.0 + e.abs()),
+            "f32 forward {a} {e}"
+        );
     }
 }
 
@@ -152,7 +160,15 @@ proptest! {
     }
 }
 
-fn layer(cin: usize, cout: usize, side: usize, kernel: [usize; 2], stride: usize, pad: [usize; 2], dilation: usize) -> Conv2d {
+fn layer(
+    cin: usize,
+    cout: usize,
+    side: usize,
+    kernel: [usize; 2],
+    stride: usize,
+    pad: [usize; 2],
+    dilation: usize,
+) -> Conv2d {
     Conv2d {
         batch: 2,
         channels_in: cin,
@@ -183,10 +199,19 @@ fn network_layers_match_the_definition() {
 #[test]
 fn weight_gradient_is_the_same_for_any_thread_count() {
     let conv = layer(8, 8, 64, [3, 3], 1, [1, 1], 1).validated().unwrap();
-    let x: Vec<f32> = values(conv.input_len(), 9).iter().map(|&v| v as f32).collect();
-    let g: Vec<f32> = values(conv.output_len(), 10).iter().map(|&v| v as f32).collect();
+    let x: Vec<f32> = values(conv.input_len(), 9)
+        .iter()
+        .map(|&v| v as f32)
+        .collect();
+    let g: Vec<f32> = values(conv.output_len(), 10)
+        .iter()
+        .map(|&v| v as f32)
+        .collect();
     let run = |threads| {
-        let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .unwrap();
         let mut dw = vec![0f32; conv.weight_len()];
         pool.install(|| conv.weight_grad(&x, &g, &mut dw));
         dw
@@ -200,11 +225,19 @@ fn weight_gradient_is_the_same_for_any_thread_count() {
 fn bad_geometries_are_refused() {
     let mut conv = layer(4, 4, 8, [3, 3], 1, [0, 0], 1);
     conv.input = [2, 8];
-    assert!(conv.validated().unwrap_err().to_string().contains("larger than the padded input"));
+    assert!(conv
+        .validated()
+        .unwrap_err()
+        .to_string()
+        .contains("larger than the padded input"));
     let mut conv = layer(4, 4, 8, [3, 3], 1, [1, 1], 1);
     conv.groups = 3;
     assert!(conv.validated().unwrap_err().to_string().contains("groups"));
     conv.groups = 1;
     conv.stride = [0, 1];
-    assert!(conv.validated().unwrap_err().to_string().contains("stride is zero"));
+    assert!(conv
+        .validated()
+        .unwrap_err()
+        .to_string()
+        .contains("stride is zero"));
 }

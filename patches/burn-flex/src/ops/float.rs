@@ -41,9 +41,19 @@ impl FloatTensorOps<Flex> for Flex {
         let mut seed = crate::backend::SEED.lock();
         let mut rng = seed.take().unwrap_or_else(crate::backend::get_seeded_rng);
         let data = match dtype {
-            FloatDType::F64 => TensorData::random::<f64, _, _>(shape, distribution, &mut rng),
+            // boundary-loss patch: one sampler for the whole tensor; `TensorData::random` built
+            // one per element (a Bernoulli or Uniform set-up each time). Same draws, same order.
+            FloatDType::F64 => {
+                let count = shape.num_elements();
+                let mut sampler = distribution.sampler::<_, f64>(&mut rng);
+                let values: alloc::vec::Vec<f64> = (0..count).map(|_| sampler.sample()).collect();
+                TensorData::new(values, shape)
+            }
             FloatDType::F32 | FloatDType::Flex32 => {
-                TensorData::random::<f32, _, _>(shape, distribution, &mut rng)
+                let count = shape.num_elements();
+                let mut sampler = distribution.sampler::<_, f32>(&mut rng);
+                let values: alloc::vec::Vec<f32> = (0..count).map(|_| sampler.sample()).collect();
+                TensorData::new(values, shape)
             }
             FloatDType::F16 => TensorData::random::<f16, _, _>(shape, distribution, &mut rng),
             FloatDType::BF16 => TensorData::random::<bf16, _, _>(shape, distribution, &mut rng),

@@ -248,6 +248,50 @@ pub fn mask_fill_bool(tensor: FlexTensor, mask: FlexTensor, value: bool) -> Flex
 /// Replace elements from value tensor where mask is true.
 ///
 /// mask_where(tensor, mask, value) -> tensor with elements from value where mask is true
+/// boundary-loss patch: `dst[i] = other[i]` where `(mask[i] != 0) == when_set`, in parallel
+/// chunks; 4-byte elements as a bitwise blend the compiler vectorises.
+fn select_where<T: bytemuck::Pod + Send + Sync>(
+    dst: &mut [T],
+    mask: &[u8],
+    other: &[T],
+    when_set: bool,
+) {
+    const CHUNK: usize = 1 << 15;
+    let apply = |dst: &mut [T], mask: &[u8], other: &[T]| match when_set {
+        true => select_chunk::<T, true>(dst, mask, other),
+        false => select_chunk::<T, false>(dst, mask, other),
+    };
+    #[cfg(feature = "rayon")]
+    {
+        use rayon::prelude::*;
+        if dst.len() > CHUNK {
+            dst.par_chunks_mut(CHUNK)
+                .zip(mask.par_chunks(CHUNK))
+                .zip(other.par_chunks(CHUNK))
+                .for_each(|((dst, mask), other)| apply(dst, mask, other));
+            return;
+        }
+    }
+    apply(dst, mask, other);
+}
+
+fn select_chunk<T: bytemuck::Pod, const WHEN_SET: bool>(dst: &mut [T], mask: &[u8], other: &[T]) {
+    if core::mem::size_of::<T>() == 4 {
+        let dst: &mut [u32] = bytemuck::cast_slice_mut(dst);
+        let other: &[u32] = bytemuck::cast_slice(other);
+        for ((d, &m), &o) in dst.iter_mut().zip(mask).zip(other) {
+            let take = (((m != 0) == WHEN_SET) as u32).wrapping_neg();
+            *d = (o & take) | (*d & !take);
+        }
+    } else {
+        for ((d, &m), &o) in dst.iter_mut().zip(mask).zip(other) {
+            if (m != 0) == WHEN_SET {
+                *d = o;
+            }
+        }
+    }
+}
+
 pub fn mask_where<T>(tensor: FlexTensor, mask: FlexTensor, value: FlexTensor) -> FlexTensor
 where
     T: Element + bytemuck::Pod + Copy,
@@ -267,11 +311,8 @@ where
             let mask_bytes = &mask.bytes()[m_offset..m_offset + numel];
             let value_slice = &value.storage::<T>()[v_offset..v_offset + numel];
             let tensor_slice = &mut tensor.storage_mut::<T>()[t_offset..t_offset + numel];
-            for (i, &m) in mask_bytes.iter().enumerate() {
-                if m != 0 {
-                    tensor_slice[i] = value_slice[i];
-                }
-            }
+            // boundary-loss patch: parallel and branch-free (was a serial branchy loop).
+            select_where(tensor_slice, mask_bytes, value_slice, true);
             return tensor;
         } else if let Some(nest) =
             crate::zip::collapse_for_zip3(tensor.layout(), mask.layout(), value.layout())
@@ -318,11 +359,8 @@ where
             let mask_bytes = &mask.bytes()[m_offset..m_offset + numel];
             let tensor_slice = &tensor.storage::<T>()[t_offset..t_offset + numel];
             let value_slice = &mut value.storage_mut::<T>()[v_offset..v_offset + numel];
-            for (i, &m) in mask_bytes.iter().enumerate() {
-                if m == 0 {
-                    value_slice[i] = tensor_slice[i];
-                }
-            }
+            // boundary-loss patch: parallel and branch-free (was a serial branchy loop).
+            select_where(value_slice, mask_bytes, tensor_slice, false);
             return value;
         } else if let Some(nest) =
             crate::zip::collapse_for_zip3(value.layout(), mask.layout(), tensor.layout())
@@ -439,12 +477,28 @@ pub fn mask_where_f32(tensor: FlexTensor, mask: FlexTensor, value: FlexTensor) -
             let m_off = mask.layout().start_offset();
             let v_off = value.layout().start_offset();
             let mut out = uninit_vec::<f32>(len);
-            crate::simd::mask_where_f32(
-                &tensor.storage()[t_off..t_off + len],
+            // boundary-loss patch: in parallel chunks (was one serial call).
+            let (t, m, v) = (
+                &tensor.storage::<f32>()[t_off..t_off + len],
                 &mask.bytes()[m_off..m_off + len],
-                &value.storage()[v_off..v_off + len],
-                &mut out,
+                &value.storage::<f32>()[v_off..v_off + len],
             );
+            const CHUNK: usize = 1 << 15;
+            #[cfg(feature = "rayon")]
+            {
+                use rayon::prelude::*;
+                out.par_chunks_mut(CHUNK).enumerate().for_each(|(k, out)| {
+                    let range = k * CHUNK..k * CHUNK + out.len();
+                    crate::simd::mask_where_f32(
+                        &t[range.clone()],
+                        &m[range.clone()],
+                        &v[range],
+                        out,
+                    );
+                });
+            }
+            #[cfg(not(feature = "rayon"))]
+            crate::simd::mask_where_f32(t, m, v, &mut out);
             return FlexTensor::new(
                 Bytes::from_elems(out),
                 Layout::contiguous(shape),

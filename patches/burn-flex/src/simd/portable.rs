@@ -11,7 +11,9 @@ use rayon::prelude::*;
 /// Threshold for parallel execution (elements).
 /// For memory-bound operations, parallelism helps when data exceeds L3 cache.
 #[cfg(feature = "rayon")]
-const PARALLEL_THRESHOLD: usize = 4 * 1024 * 1024;
+// boundary-loss patch: was 4 Mi elements, which left the activations of ENet and UNet (0.5-4 Mi
+// elements at batch 8) on one core; 256 Ki as in `ops::PARALLEL_THRESHOLD`.
+const PARALLEL_THRESHOLD: usize = 256 * 1024;
 
 #[cfg(feature = "rayon")]
 const CHUNK_SIZE: usize = 4096;
