@@ -14,6 +14,7 @@ script checks both counts before timing.
 """
 import json
 import os
+import resource
 import subprocess
 import sys
 import time
@@ -203,7 +204,16 @@ def torch_steps_per_second(net, modalities, classes, batch, side, steps):
     started = time.perf_counter()
     for _ in range(steps):
         step()
-    return steps / (time.perf_counter() - started)
+    per_second = steps / (time.perf_counter() - started)
+
+    # Inference alone: a fresh network in eval mode (running statistics, no dropout), no autograd.
+    fresh = type(net)(modalities, classes).eval()
+    with torch.no_grad():
+        fresh(images)  # warm-up
+        started = time.perf_counter()
+        for _ in range(steps):
+            fresh(images)
+    return per_second, (time.perf_counter() - started) / steps
 
 
 def main():
@@ -223,16 +233,24 @@ def main():
     ours = {r["network"]: r for r in map(json.loads, (l for l in run.stdout.splitlines() if l.startswith("{")))}
     rows = []
     for name, net, modalities, classes, _ in cases:
-        theirs = torch_steps_per_second(net, modalities, classes, batch, side, steps)
-        mine = ours[name]["steps_per_second"]
-        rows.append((name, modalities, classes, theirs, mine))
+        theirs, theirs_inference = torch_steps_per_second(net, modalities, classes, batch, side, steps)
+        mine, mine_inference = ours[name]["steps_per_second"], ours[name]["inference_seconds"]
+        rows.append((name, modalities, classes, theirs, mine, theirs_inference, mine_inference))
         print(f"{name}: PyTorch {torch.__version__} {theirs:.4f} steps/s, ours {mine:.4f} steps/s, "
-              f"ours/PyTorch {mine / theirs:.2f}x", flush=True)
+              f"ours/PyTorch {mine / theirs:.2f}x; inference {theirs_inference:.3f} s against "
+              f"{mine_inference:.3f} s per batch, {theirs_inference / mine_inference:.2f}x", flush=True)
+    # Peak resident memory of each process (both networks, training and inference, in each).
+    ours_rss = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 2**20
+    theirs_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
     print(f"\n| network | batch | input | threads | PyTorch {torch.__version__} CPU (steps/s) | "
-          f"ours, Burn 0.22.1 flex (steps/s) | ours / PyTorch |\n|---|---|---|---|---|---|---|")
-    for name, modalities, classes, theirs, mine in rows:
+          f"ours, Burn 0.22.1 flex (steps/s) | ours / PyTorch | inference, PyTorch (s/batch) | "
+          f"inference, ours (s/batch) | ours / PyTorch |\n|---|---|---|---|---|---|---|---|---|---|")
+    for name, modalities, classes, theirs, mine, theirs_inference, mine_inference in rows:
         print(f"| {name}({modalities}, {classes}) | {batch} | {modalities}x{side}x{side} | {threads} | "
-              f"{theirs:.4f} | {mine:.4f} | {mine / theirs:.2f}x |")
+              f"{theirs:.4f} | {mine:.4f} | {mine / theirs:.2f}x | {theirs_inference:.3f} | "
+              f"{mine_inference:.3f} | {theirs_inference / mine_inference:.2f}x |")
+    print(f"\nPeak RSS: PyTorch process {theirs_rss:.2f} GiB, ours {ours_rss:.2f} GiB "
+          f"(each ran both networks, training then inference).")
 
 
 if __name__ == "__main__":

@@ -12,6 +12,8 @@ use burn::tensor::module::conv2d;
 use burn::tensor::ops::ConvOptions;
 use burn::tensor::{Device, Distribution, Tensor};
 
+// Only `argument` of the benches' shared helpers is used here.
+#[allow(dead_code)]
 mod common;
 use common::argument;
 

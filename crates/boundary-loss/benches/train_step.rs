@@ -1,6 +1,7 @@
 //! Training-step benchmark: forward + backward + Adam for the faithful UNet (B=8, 5x256x256,
 //! 2 classes) and ENet (B=8, 1x256x256, 4 classes) on the CPU backend, with the paper's loss
-//! (generalized Dice + boundary loss). Prints one JSON line per network with steps/s.
+//! (generalized Dice + boundary loss), and the forward pass alone in inference mode (no autodiff,
+//! batch-norm running statistics, no dropout). Prints one JSON line per network with steps/s.
 //! `benches/compare_torch.py` runs the same step in PyTorch in the same session.
 //!
 //! Usage: cargo bench -p boundary-loss --bench train_step -- [--steps N] [--batch B] [--side S]
@@ -71,10 +72,36 @@ fn main() {
             last = loss;
         }
         let seconds = started.elapsed().as_secs_f64() / steps as f64;
+        let inference = inference_seconds(architecture, modalities, classes, &images, steps);
         println!(
-            "{{\"framework\": \"burn-0.22.1-flex\", \"network\": \"{}\", \"batch\": {batch}, \"side\": {side}, \"steps\": {steps}, \"seconds_per_step\": {seconds:.4}, \"steps_per_second\": {:.4}, \"first_step_seconds\": {warmup:.3}, \"last_loss\": {last}}}",
+            "{{\"framework\": \"burn-0.22.1-flex\", \"network\": \"{}\", \"batch\": {batch}, \"side\": {side}, \"steps\": {steps}, \"seconds_per_step\": {seconds:.4}, \"steps_per_second\": {:.4}, \"first_step_seconds\": {warmup:.3}, \"last_loss\": {last}, \"inference_seconds\": {inference:.4}}}",
             architecture.name(),
             1.0 / seconds
         );
     }
+}
+
+/// Seconds per forward pass of a fresh network in inference mode on `images`' values (one
+/// warm-up pass, then `passes`).
+fn inference_seconds(
+    architecture: Architecture,
+    modalities: usize,
+    classes: usize,
+    images: &Tensor<4>,
+    passes: usize,
+) -> f64 {
+    let device = Device::flex();
+    let net = architecture.build(modalities, classes, &device).unwrap();
+    let images = Tensor::<4>::from_data(images.to_data(), &device);
+    let forward = || {
+        net.forward_2d(images.clone())
+            .expect("valid input")
+            .into_data()
+    };
+    drop(forward());
+    let started = Instant::now();
+    for _ in 0..passes {
+        drop(forward());
+    }
+    started.elapsed().as_secs_f64() / passes as f64
 }

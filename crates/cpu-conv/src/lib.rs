@@ -84,7 +84,9 @@ impl Conv2d {
         if let Some((name, _)) = positive.iter().find(|(_, value)| *value == 0) {
             return Err(GeometryError(format!("{name} is zero")));
         }
-        if self.channels_in % self.groups != 0 || self.channels_out % self.groups != 0 {
+        if !self.channels_in.is_multiple_of(self.groups)
+            || !self.channels_out.is_multiple_of(self.groups)
+        {
             return Err(GeometryError(format!(
                 "{} input and {} output channels do not split into {} groups",
                 self.channels_in, self.channels_out, self.groups
