@@ -12,33 +12,9 @@ use burn::tensor::module::conv2d;
 use burn::tensor::ops::ConvOptions;
 use burn::tensor::{Device, Distribution, Tensor};
 
-// Only `argument` of the benches' shared helpers is used here.
-#[allow(dead_code)]
-mod common;
-use common::argument;
-
-/// (name, c_in, c_out, side, kernel [h, w], stride, padding [h, w], dilation)
-type Layer = (
-    &'static str,
-    usize,
-    usize,
-    usize,
-    [usize; 2],
-    usize,
-    [usize; 2],
-    usize,
-);
-
-const LAYERS: [Layer; 8] = [
-    ("unet_64_64_256", 64, 64, 256, [3, 3], 1, [1, 1], 1),
-    ("unet_128_128_128", 128, 128, 128, [3, 3], 1, [1, 1], 1),
-    ("unet_256_256_64", 256, 256, 64, [3, 3], 1, [1, 1], 1),
-    ("unet_64_128_s2", 64, 128, 256, [3, 3], 2, [1, 1], 1),
-    ("enet_16_16_128", 16, 16, 128, [3, 3], 1, [1, 1], 1),
-    ("enet_32_32_64_d2", 32, 32, 64, [3, 3], 1, [2, 2], 2),
-    ("enet_32_32_64_1x5", 32, 32, 64, [1, 5], 1, [0, 2], 1),
-    ("enet_128_32_64_1x1", 128, 32, 64, [1, 1], 1, [0, 0], 1),
-];
+#[path = "../../cpu-conv/benches/layers.rs"]
+mod layers;
+use layers::{argument, LAYERS};
 
 fn time<T>(reps: usize, mut call: impl FnMut() -> T) -> f64 {
     drop(call());

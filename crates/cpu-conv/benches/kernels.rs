@@ -8,36 +8,8 @@ use std::time::Instant;
 
 use cpu_conv::Conv2d;
 
-fn argument(name: &str, default: usize) -> usize {
-    let args: Vec<String> = std::env::args().collect();
-    args.iter()
-        .position(|a| a == name)
-        .and_then(|i| args.get(i + 1))
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
-
-type Layer = (
-    &'static str,
-    usize,
-    usize,
-    usize,
-    [usize; 2],
-    usize,
-    [usize; 2],
-    usize,
-);
-
-const LAYERS: [Layer; 8] = [
-    ("unet_64_64_256", 64, 64, 256, [3, 3], 1, [1, 1], 1),
-    ("unet_128_128_128", 128, 128, 128, [3, 3], 1, [1, 1], 1),
-    ("unet_256_256_64", 256, 256, 64, [3, 3], 1, [1, 1], 1),
-    ("unet_64_128_s2", 64, 128, 256, [3, 3], 2, [1, 1], 1),
-    ("enet_16_16_128", 16, 16, 128, [3, 3], 1, [1, 1], 1),
-    ("enet_32_32_64_d2", 32, 32, 64, [3, 3], 1, [2, 2], 2),
-    ("enet_32_32_64_1x5", 32, 32, 64, [1, 5], 1, [0, 2], 1),
-    ("enet_128_32_64_1x1", 128, 32, 64, [1, 1], 1, [0, 0], 1),
-];
+mod layers;
+use layers::{argument, LAYERS};
 
 fn time(reps: usize, mut call: impl FnMut()) -> f64 {
     call();

@@ -282,31 +282,46 @@ impl Conv2d {
         (row >= 0 && (row as usize) < self.input[0]).then_some(row as usize)
     }
 
+    /// Where row `index` of the im2col matrix reads from (see [`PatchRow`]).
+    fn patch_row(&self, index: usize) -> PatchRow {
+        let [kernel_h, kernel_w] = self.kernel;
+        let (low, high, offset) = self.valid_columns(index % kernel_w);
+        PatchRow {
+            channel: index / (kernel_h * kernel_w),
+            kernel_row: index / kernel_w % kernel_h,
+            low,
+            high,
+            start: if low < high {
+                (low as isize * self.stride[1] as isize + offset) as usize
+            } else {
+                0
+            },
+        }
+    }
+
     /// Fills `col` (`group_patch x (last - first) * out_w`) from `channels` (one group's input
     /// channels of one image).
     fn im2col<T: Scalar>(&self, channels: &[T], first: usize, last: usize, col: &mut [T]) {
         let [in_h, in_w] = self.input;
         let [_, out_w] = self.output();
-        let [kernel_h, kernel_w] = self.kernel;
-        let pixels = (last - first) * out_w;
         let stride = self.stride[1];
-        for (row_index, col_row) in col.chunks_exact_mut(pixels).enumerate() {
-            let channel = row_index / (kernel_h * kernel_w);
-            let (i, j) = (row_index / kernel_w % kernel_h, row_index % kernel_w);
+        for (index, col_row) in col.chunks_exact_mut((last - first) * out_w).enumerate() {
+            let PatchRow {
+                channel,
+                kernel_row,
+                low,
+                high,
+                start,
+            } = self.patch_row(index);
             let plane = &channels[channel * in_h * in_w..][..in_h * in_w];
-            let (low, high, offset) = self.valid_columns(j);
             for (oh, dst) in (first..last).zip(col_row.chunks_exact_mut(out_w)) {
-                let Some(row) = self.input_row(oh, i) else {
+                let Some(row) = self.input_row(oh, kernel_row) else {
                     dst.fill(T::default());
                     continue;
                 };
                 let src = &plane[row * in_w..][..in_w];
                 dst[..low].fill(T::default());
                 dst[high..].fill(T::default());
-                if low == high {
-                    continue;
-                }
-                let start = (low as isize * stride as isize + offset) as usize;
                 if stride == 1 {
                     dst[low..high].copy_from_slice(&src[start..start + high - low]);
                 } else {
@@ -323,23 +338,21 @@ impl Conv2d {
     fn col2im<T: Scalar>(&self, col: &[T], first: usize, last: usize, channels: &mut [T]) {
         let [in_h, in_w] = self.input;
         let [_, out_w] = self.output();
-        let [kernel_h, kernel_w] = self.kernel;
-        let pixels = (last - first) * out_w;
         let stride = self.stride[1];
-        for (row_index, col_row) in col.chunks_exact(pixels).enumerate() {
-            let channel = row_index / (kernel_h * kernel_w);
-            let (i, j) = (row_index / kernel_w % kernel_h, row_index % kernel_w);
+        for (index, col_row) in col.chunks_exact((last - first) * out_w).enumerate() {
+            let PatchRow {
+                channel,
+                kernel_row,
+                low,
+                high,
+                start,
+            } = self.patch_row(index);
             let plane = &mut channels[channel * in_h * in_w..][..in_h * in_w];
-            let (low, high, offset) = self.valid_columns(j);
             for (oh, src) in (first..last).zip(col_row.chunks_exact(out_w)) {
-                let Some(row) = self.input_row(oh, i) else {
+                let Some(row) = self.input_row(oh, kernel_row) else {
                     continue;
                 };
-                if low == high {
-                    continue;
-                }
                 let dst = &mut plane[row * in_w..][..in_w];
-                let start = (low as isize * stride as isize + offset) as usize;
                 for (k, value) in src[low..high].iter().enumerate() {
                     dst[start + k * stride] += *value;
                 }
@@ -532,6 +545,17 @@ impl Conv2d {
             }
         }
     }
+}
+
+/// Where one row of the im2col matrix reads from: input channel `channel` (of the group), kernel
+/// row `kernel_row`; output columns `low..high` fall inside the image and read input columns
+/// `start, start + stride, ...`; the others are padding.
+struct PatchRow {
+    channel: usize,
+    kernel_row: usize,
+    low: usize,
+    high: usize,
+    start: usize,
 }
 
 /// A pointer the parallel tasks write through, each to its own elements.

@@ -7,15 +7,11 @@ use burn::optim::GradientsParams;
 use burn::tensor::activation::softmax;
 use burn::tensor::Tensor;
 
-/// `--name N` from the command line, else `default`.
-pub fn argument(name: &str, default: usize) -> usize {
-    let args: Vec<String> = std::env::args().collect();
-    args.iter()
-        .position(|a| a == name)
-        .and_then(|i| args.get(i + 1))
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
+// The argument helper is the convolution benches' (their layer list is not used here).
+#[allow(dead_code)]
+#[path = "../../../cpu-conv/benches/layers.rs"]
+mod layers;
+pub use layers::argument;
 
 /// One training step of `net` on a batch `(images, one-hot targets, distance maps)` of rank
 /// `D`, logits from `forward`; returns the updated network and the loss.
