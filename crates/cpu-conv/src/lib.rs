@@ -153,12 +153,25 @@ impl Conv2d {
     }
 
     /// Output rows per band.
-    fn band_rows(&self, budget: usize) -> usize {
+    fn band_rows(&self) -> usize {
         let [out_h, out_w] = self.output();
         let per_row = (self.group_patch() * out_w).max(1);
-        let by_budget = budget / per_row;
+        let by_budget = BAND_BUDGET / per_row;
         let by_width = BAND_MIN_PIXELS.div_ceil(out_w);
         by_budget.max(by_width).clamp(1, out_h)
+    }
+
+    /// Output rows `first..last` of band `band` (bands of `rows` rows).
+    fn band_range(&self, band: usize, rows: usize) -> (usize, usize) {
+        let first = band * rows;
+        (first, (first + rows).min(self.output()[0]))
+    }
+
+    /// Where output row `first` of the first channel of `group` in image `image` starts in an
+    /// output (or output gradient) tensor.
+    fn output_offset(&self, image: usize, group: usize, first: usize) -> usize {
+        let [out_h, out_w] = self.output();
+        ((image * self.groups + group) * self.group_channels_out() * out_h + first) * out_w
     }
 
     /// The forward convolution: `out = conv(x, weight) + bias`.
@@ -170,11 +183,10 @@ impl Conv2d {
             assert_eq!(bias.len(), self.channels_out, "bias length");
         }
         let [out_h, out_w] = self.output();
-        let rows = self.band_rows(BAND_BUDGET);
+        let rows = self.band_rows();
         let bands = out_h.div_ceil(rows);
         let out_ptr = SharedMut(out.as_mut_ptr());
         let image_in = self.channels_in * self.input[0] * self.input[1];
-        let image_out = self.channels_out * out_h * out_w;
         let (patch, group_out) = (self.group_patch(), self.group_channels_out());
         (0..self.batch * bands * self.groups)
             .into_par_iter()
@@ -184,17 +196,14 @@ impl Conv2d {
                     task / self.groups % bands,
                     task % self.groups,
                 );
-                let first = band * rows;
-                let last = (first + rows).min(out_h);
+                let (first, last) = self.band_range(band, rows);
                 let pixels = (last - first) * out_w;
                 let x_image = &x[image * image_in..][..image_in];
                 let (rhs, rhs_rs) = self.band_matrix(x_image, group, first, last, col);
                 // SAFETY: each task writes the rows of its own group's output channels for its
                 // own band of pixels of its own image; no two tasks share an element.
                 unsafe {
-                    let dst = out_ptr
-                        .get()
-                        .add(image * image_out + group * group_out * out_h * out_w + first * out_w);
+                    let dst = out_ptr.get().add(self.output_offset(image, group, first));
                     gemm::gemm(
                         group_out,
                         pixels,
@@ -372,8 +381,8 @@ impl Conv2d {
             return;
         }
         let [out_h, out_w] = self.output();
-        let rows = self.band_rows(BAND_BUDGET);
-        let image_out = self.channels_out * out_h * out_w;
+        let rows = self.band_rows();
+        let bands = out_h.div_ceil(rows);
         let (patch, group_in, group_out) = (
             self.group_patch(),
             self.group_channels_in(),
@@ -387,12 +396,11 @@ impl Conv2d {
             .for_each_init(Vec::new, |col, (task, channels)| {
                 let (image, group) = (task / self.groups, task % self.groups);
                 channels.fill(T::default());
-                for first in (0..out_h).step_by(rows) {
-                    let last = (first + rows).min(out_h);
+                for band in 0..bands {
+                    let (first, last) = self.band_range(band, rows);
                     let pixels = (last - first) * out_w;
                     col.resize(patch * pixels, T::default());
-                    let grad = &grad_out
-                        [image * image_out + group * group_out * out_h * out_w + first * out_w..];
+                    let grad = &grad_out[self.output_offset(image, group, first)..];
                     // SAFETY: `col` holds patch x pixels elements; the operands are in bounds.
                     unsafe {
                         gemm::gemm(
@@ -479,10 +487,9 @@ impl Conv2d {
             "weight gradient length"
         );
         let [out_h, out_w] = self.output();
-        let rows = self.band_rows(BAND_BUDGET);
+        let rows = self.band_rows();
         let bands = out_h.div_ceil(rows);
         let image_in = self.channels_in * self.input[0] * self.input[1];
-        let image_out = self.channels_out * out_h * out_w;
         let (patch, group_out) = (self.group_patch(), self.group_channels_out());
         let per_group = group_out * patch;
         // Tasks are (image, band); each partial sum takes a fixed run of them in order, and the
@@ -499,15 +506,12 @@ impl Conv2d {
                 let (start, end) = (tasks * partial / partials, tasks * (partial + 1) / partials);
                 for task in start..end {
                     let (image, band) = (task / bands, task % bands);
-                    let first = band * rows;
-                    let last = (first + rows).min(out_h);
+                    let (first, last) = self.band_range(band, rows);
                     let pixels = (last - first) * out_w;
                     let x_image = &x[image * image_in..][..image_in];
                     for group in 0..self.groups {
                         let (rhs, rhs_rs) = self.band_matrix(x_image, group, first, last, &mut col);
-                        let grad = &grad_out[image * image_out
-                            + group * group_out * out_h * out_w
-                            + first * out_w..];
+                        let grad = &grad_out[self.output_offset(image, group, first)..];
                         // SAFETY: the destination is this partial's own buffer; operands are in
                         // bounds (im2col rows have `pixels` entries at stride `rhs_rs`).
                         unsafe {

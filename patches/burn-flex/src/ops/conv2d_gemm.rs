@@ -5,7 +5,8 @@
 //! and bf16 go through f32, as flex's own bf16 convolutions do.
 
 use alloc::vec;
-use burn_backend::DType;
+use alloc::vec::Vec;
+use burn_backend::{DType, Element};
 use burn_backend::ops::ConvOptions;
 use burn_std::{Bytes, Shape, bf16, f16};
 use cpu_conv::{Conv2d, Scalar};
@@ -30,22 +31,23 @@ fn geometry(x: &Shape, weight: &Shape, options: &ConvOptions<2>) -> Conv2d {
     .unwrap_or_else(|error| panic!("conv2d: {error}"))
 }
 
-fn tensor<T: Scalar + bytemuck::Pod>(data: alloc::vec::Vec<T>, shape: [usize; 4], dtype: DType) -> FlexTensor {
+fn tensor<T: bytemuck::Pod + Element>(data: Vec<T>, shape: [usize; 4]) -> FlexTensor {
     FlexTensor::new(
         Bytes::from_elems(data),
         Layout::contiguous(Shape::from(shape.to_vec())),
-        dtype,
+        T::dtype(),
     )
 }
 
-/// Runs `typed` in the tensors' precision (f16 and bf16 through f32).
+/// Runs `f32_pass` or `f64_pass` on the tensors made contiguous, in their precision (f16 and
+/// bf16 through f32).
 fn by_dtype(
-    tensors: alloc::vec::Vec<FlexTensor>,
+    tensors: Vec<FlexTensor>,
     f32_pass: impl Fn(&[FlexTensor]) -> FlexTensor,
     f64_pass: impl Fn(&[FlexTensor]) -> FlexTensor,
 ) -> FlexTensor {
     let dtype = tensors[0].dtype();
-    let contiguous: alloc::vec::Vec<FlexTensor> = match dtype {
+    let contiguous: Vec<FlexTensor> = match dtype {
         DType::F16 => tensors.into_iter().map(|t| cast_to_f32(t, f16::to_f32)).collect(),
         DType::BF16 => tensors.into_iter().map(|t| cast_to_f32(t, bf16::to_f32)).collect(),
         _ => tensors.into_iter().map(|t| t.to_contiguous()).collect(),
@@ -59,7 +61,7 @@ fn by_dtype(
     }
 }
 
-fn forward_typed<T: Scalar + bytemuck::Pod + burn_backend::Element>(
+fn forward_typed<T: Scalar + bytemuck::Pod + Element>(
     tensors: &[FlexTensor],
     options: &ConvOptions<2>,
 ) -> FlexTensor {
@@ -72,7 +74,7 @@ fn forward_typed<T: Scalar + bytemuck::Pod + burn_backend::Element>(
         &mut out,
     );
     let [h, w] = conv.output();
-    tensor(out, [conv.batch, conv.channels_out, h, w], T::dtype())
+    tensor(out, [conv.batch, conv.channels_out, h, w])
 }
 
 /// The forward convolution (with bias when given).
@@ -91,7 +93,7 @@ pub fn conv2d(
     )
 }
 
-fn input_grad_typed<T: Scalar + bytemuck::Pod + burn_backend::Element>(
+fn input_grad_typed<T: Scalar + bytemuck::Pod + Element>(
     tensors: &[FlexTensor],
     x_shape: &Shape,
     options: &ConvOptions<2>,
@@ -100,7 +102,7 @@ fn input_grad_typed<T: Scalar + bytemuck::Pod + burn_backend::Element>(
     let mut grad = vec![T::default(); conv.input_len()];
     conv.input_grad::<T>(tensors[0].storage(), tensors[1].storage(), &mut grad);
     let [h, w] = conv.input;
-    tensor(grad, [conv.batch, conv.channels_in, h, w], T::dtype())
+    tensor(grad, [conv.batch, conv.channels_in, h, w])
 }
 
 /// The gradient with respect to the input `x` (only its shape is used).
@@ -118,7 +120,7 @@ pub fn conv2d_x_backward(
     )
 }
 
-fn weight_grad_typed<T: Scalar + bytemuck::Pod + burn_backend::Element>(
+fn weight_grad_typed<T: Scalar + bytemuck::Pod + Element>(
     tensors: &[FlexTensor],
     weight_shape: &Shape,
     options: &ConvOptions<2>,
@@ -127,7 +129,7 @@ fn weight_grad_typed<T: Scalar + bytemuck::Pod + burn_backend::Element>(
     let mut grad = vec![T::default(); conv.weight_len()];
     conv.weight_grad::<T>(tensors[0].storage(), tensors[1].storage(), &mut grad);
     let [kh, kw] = conv.kernel;
-    tensor(grad, [conv.channels_out, conv.channels_in / conv.groups, kh, kw], T::dtype())
+    tensor(grad, [conv.channels_out, conv.channels_in / conv.groups, kh, kw])
 }
 
 /// The gradient with respect to the weight (only its shape is used).
