@@ -6,12 +6,12 @@
 
 use alloc::vec;
 use alloc::vec::Vec;
-use burn_backend::{DType, Element};
+use burn_backend::Element;
 use burn_backend::ops::ConvOptions;
-use burn_std::{Bytes, Shape, bf16, f16};
+use burn_std::{Bytes, Shape};
 use cpu_conv::{Conv2d, Scalar};
 
-use super::module::{cast_from_f32, cast_to_f32};
+use super::module::by_dtype;
 use crate::{FlexTensor, Layout};
 
 fn geometry(x: &Shape, weight: &Shape, options: &ConvOptions<2>) -> Conv2d {
@@ -39,28 +39,6 @@ fn tensor<T: bytemuck::Pod + Element>(data: Vec<T>, shape: [usize; 4]) -> FlexTe
     )
 }
 
-/// Runs `f32_pass` or `f64_pass` on the tensors made contiguous, in their precision (f16 and
-/// bf16 through f32).
-fn by_dtype(
-    tensors: Vec<FlexTensor>,
-    f32_pass: impl Fn(&[FlexTensor]) -> FlexTensor,
-    f64_pass: impl Fn(&[FlexTensor]) -> FlexTensor,
-) -> FlexTensor {
-    let dtype = tensors[0].dtype();
-    let contiguous: Vec<FlexTensor> = match dtype {
-        DType::F16 => tensors.into_iter().map(|t| cast_to_f32(t, f16::to_f32)).collect(),
-        DType::BF16 => tensors.into_iter().map(|t| cast_to_f32(t, bf16::to_f32)).collect(),
-        _ => tensors.into_iter().map(|t| t.to_contiguous()).collect(),
-    };
-    match dtype {
-        DType::F32 => f32_pass(&contiguous),
-        DType::F64 => f64_pass(&contiguous),
-        DType::F16 => cast_from_f32(f32_pass(&contiguous), f16::from_f32),
-        DType::BF16 => cast_from_f32(f32_pass(&contiguous), bf16::from_f32),
-        dtype => panic!("conv2d: unsupported dtype {dtype:?}"),
-    }
-}
-
 fn forward_typed<T: Scalar + bytemuck::Pod + Element>(
     tensors: &[FlexTensor],
     options: &ConvOptions<2>,
@@ -86,11 +64,13 @@ pub fn conv2d(
 ) -> FlexTensor {
     let mut tensors = vec![x, weight];
     tensors.extend(bias);
-    by_dtype(
+    let [out] = by_dtype(
+        "conv2d",
         tensors,
-        |t| forward_typed::<f32>(t, options),
-        |t| forward_typed::<f64>(t, options),
-    )
+        |t| [forward_typed::<f32>(t, options)],
+        |t| [forward_typed::<f64>(t, options)],
+    );
+    out
 }
 
 fn input_grad_typed<T: Scalar + bytemuck::Pod + Element>(
@@ -113,11 +93,13 @@ pub fn conv2d_x_backward(
     options: &ConvOptions<2>,
 ) -> FlexTensor {
     let x_shape = x.layout().shape().clone();
-    by_dtype(
+    let [grad] = by_dtype(
+        "conv2d_x_backward",
         vec![weight, output_grad],
-        |t| input_grad_typed::<f32>(t, &x_shape, options),
-        |t| input_grad_typed::<f64>(t, &x_shape, options),
-    )
+        |t| [input_grad_typed::<f32>(t, &x_shape, options)],
+        |t| [input_grad_typed::<f64>(t, &x_shape, options)],
+    );
+    grad
 }
 
 fn weight_grad_typed<T: Scalar + bytemuck::Pod + Element>(
@@ -140,9 +122,11 @@ pub fn conv2d_weight_backward(
     options: &ConvOptions<2>,
 ) -> FlexTensor {
     let weight_shape = weight.layout().shape().clone();
-    by_dtype(
+    let [grad] = by_dtype(
+        "conv2d_weight_backward",
         vec![x, output_grad],
-        |t| weight_grad_typed::<f32>(t, &weight_shape, options),
-        |t| weight_grad_typed::<f64>(t, &weight_shape, options),
-    )
+        |t| [weight_grad_typed::<f32>(t, &weight_shape, options)],
+        |t| [weight_grad_typed::<f64>(t, &weight_shape, options)],
+    );
+    grad
 }

@@ -2,12 +2,12 @@
 //!
 //! These operations power neural network modules like convolutions and pooling.
 
-use crate::ops::{conv, conv2d_gemm, conv_transpose, deform_conv, interpolate, pool};
+use crate::ops::{batch_norm, conv, conv2d_gemm, conv_transpose, deform_conv, interpolate, pool};
 use crate::{Flex, FlexTensor, Layout};
 use burn_backend::{
     DType, Element, TensorMetadata,
     ops::{
-        AttentionModuleOptions, ConvOptions, ConvTransposeOptions, DeformConv2dBackward,
+        AttentionModuleOptions, BatchNormTrain, BatchNormTrainBackward, ConvOptions, ConvTransposeOptions, DeformConv2dBackward,
         DeformConvOptions, FloatTensorOps, IntTensorOps, InterpolateMode, InterpolateOptions,
         MaxPool2dBackward, MaxPool2dWithIndices, ModuleOps, conv::pad_asymmetric_conv_input,
     },
@@ -42,7 +42,67 @@ pub(crate) fn cast_from_f32<E: Element + Pod + Copy>(
     FlexTensor::new(bytes, Layout::contiguous(shape), E::dtype())
 }
 
+/// boundary-loss patch: runs `f32_pass` or `f64_pass` of operation `op` on `tensors` made
+/// contiguous, in their own precision (f16 and bf16 through f32, their results cast back).
+pub(crate) fn by_dtype<const N: usize>(
+    op: &str,
+    tensors: alloc::vec::Vec<FlexTensor>,
+    f32_pass: impl Fn(&[FlexTensor]) -> [FlexTensor; N],
+    f64_pass: impl Fn(&[FlexTensor]) -> [FlexTensor; N],
+) -> [FlexTensor; N] {
+    use burn_std::{bf16, f16};
+    let dtype = tensors[0].dtype();
+    let contiguous: alloc::vec::Vec<FlexTensor> = match dtype {
+        DType::F16 => tensors.into_iter().map(|t| cast_to_f32(t, f16::to_f32)).collect(),
+        DType::BF16 => tensors.into_iter().map(|t| cast_to_f32(t, bf16::to_f32)).collect(),
+        _ => tensors.into_iter().map(|t| t.to_contiguous()).collect(),
+    };
+    match dtype {
+        DType::F32 => f32_pass(&contiguous),
+        DType::F64 => f64_pass(&contiguous),
+        DType::F16 => f32_pass(&contiguous).map(|t| cast_from_f32(t, f16::from_f32)),
+        DType::BF16 => f32_pass(&contiguous).map(|t| cast_from_f32(t, bf16::from_f32)),
+        dtype => panic!("{op}: unsupported dtype {dtype:?}"),
+    }
+}
+
 impl ModuleOps<Flex> for Flex {
+    // boundary-loss patch: batch normalisation through `cpu-norm` instead of Burn's defaults
+    // (transposed copies for the statistics and a chain of broadcast operations).
+    fn batch_norm(
+        x: FloatTensor<Flex>,
+        gamma: FloatTensor<Flex>,
+        beta: FloatTensor<Flex>,
+        mean: FloatTensor<Flex>,
+        variance: FloatTensor<Flex>,
+        epsilon: f64,
+    ) -> FloatTensor<Flex> {
+        batch_norm::batch_norm(x, gamma, beta, mean, variance, epsilon)
+    }
+
+    fn batch_norm_train(
+        x: FloatTensor<Flex>,
+        gamma: FloatTensor<Flex>,
+        beta: FloatTensor<Flex>,
+        epsilon: f64,
+    ) -> BatchNormTrain<Flex> {
+        let [output, mean, variance] = batch_norm::batch_norm_train(x, gamma, beta, epsilon);
+        BatchNormTrain::new(output, mean, variance)
+    }
+
+    fn batch_norm_train_backward(
+        x: FloatTensor<Flex>,
+        gamma: FloatTensor<Flex>,
+        mean: FloatTensor<Flex>,
+        variance: FloatTensor<Flex>,
+        epsilon: f64,
+        output_grad: FloatTensor<Flex>,
+    ) -> BatchNormTrainBackward<Flex> {
+        let [x_grad, gamma_grad, beta_grad] =
+            batch_norm::batch_norm_train_backward(x, gamma, mean, variance, epsilon, output_grad);
+        BatchNormTrainBackward::new(x_grad, gamma_grad, beta_grad)
+    }
+
     fn conv1d(
         x: FloatTensor<Flex>,
         weight: FloatTensor<Flex>,
