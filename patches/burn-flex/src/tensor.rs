@@ -233,7 +233,9 @@ impl FlexTensor {
     pub fn empty(shape: Shape, dtype: DType) -> Self {
         let num_elements = shape.num_elements();
         let elem_size = dtype_size(dtype);
-        let bytes = Bytes::from_bytes_vec(alloc::vec![0u8; num_elements * elem_size]);
+        // boundary-loss patch: was `Bytes::from_bytes_vec(vec![0u8; ..])`, which copies the
+        // zeroed buffer into an aligned one (touching every page twice).
+        let bytes = zeroed_bytes(num_elements, elem_size);
         let layout = Layout::contiguous(shape);
         Self {
             data: Arc::new(bytes),
@@ -921,6 +923,21 @@ fn copy_2d_tiled<E: Copy + Send + Sync>(
 /// empty allocations in `FlexTensor::empty`, truncated buffers in `into_data`,
 /// and zero-byte memcpys in `repeat_dim`. The panic turns all three into a
 /// loud, actionable failure at the dispatch boundary.
+/// boundary-loss patch: `count` zeroed elements of `elem_size` bytes in an allocation with the
+/// element's alignment, as `Bytes::from_elems` makes for typed data. The zeroed allocation is
+/// lazy (its pages are mapped when first written); `Bytes::from_bytes_vec` of a `Vec<u8>` would
+/// copy it into a 16-byte-aligned allocation instead.
+pub(crate) fn zeroed_bytes(count: usize, elem_size: usize) -> Bytes {
+    match elem_size {
+        1 => Bytes::from_elems(alloc::vec![0u8; count]),
+        2 => Bytes::from_elems(alloc::vec![0u16; count]),
+        4 => Bytes::from_elems(alloc::vec![0u32; count]),
+        8 => Bytes::from_elems(alloc::vec![0u64; count]),
+        16 => Bytes::from_elems(alloc::vec![0u128; count]),
+        _ => Bytes::from_bytes_vec(alloc::vec![0u8; count * elem_size]),
+    }
+}
+
 pub(crate) fn dtype_size(dtype: DType) -> usize {
     // Delegate to burn-std's canonical size to stay in sync.
     let size = dtype.size();

@@ -115,6 +115,73 @@ impl ZipNest {
     }
 }
 
+// boundary-loss patch: element spans of the nest, so that `zip_map` and `zip_apply_inplace`
+// can split a broadcast operation between threads (they were serial).
+impl ZipNest {
+    /// `f(lhs_index, rhs_index, len)` for the consecutive spans of elements `start..end` of the
+    /// nest's row-major order; a span never crosses a run.
+    pub fn for_each_span(&self, start: usize, end: usize, mut f: impl FnMut(usize, usize, usize)) {
+        debug_assert!(self.ndim >= 1 && start <= end);
+        let (len, l_st, r_st) = self.inner();
+        if start == end || len == 0 {
+            return;
+        }
+        let outer = self.ndim - 1;
+        let (mut run, mut within) = (start / len, start % len);
+        let mut idx = [0usize; ZIP_MAX_RANK];
+        let mut lhs_base = self.lhs_offset as isize;
+        let mut rhs_base = self.rhs_offset as isize;
+        for d in (0..outer).rev() {
+            idx[d] = run % self.shape[d];
+            run /= self.shape[d];
+            lhs_base += idx[d] as isize * self.lhs_strides[d];
+            rhs_base += idx[d] as isize * self.rhs_strides[d];
+        }
+        let mut remaining = end - start;
+        while remaining > 0 {
+            let take = (len - within).min(remaining);
+            f(
+                (lhs_base + within as isize * l_st) as usize,
+                (rhs_base + within as isize * r_st) as usize,
+                take,
+            );
+            remaining -= take;
+            within = 0;
+            let mut d = outer;
+            while d > 0 {
+                d -= 1;
+                idx[d] += 1;
+                lhs_base += self.lhs_strides[d];
+                rhs_base += self.rhs_strides[d];
+                if idx[d] < self.shape[d] {
+                    break;
+                }
+                idx[d] = 0;
+                lhs_base -= (self.shape[d] as isize) * self.lhs_strides[d];
+                rhs_base -= (self.shape[d] as isize) * self.rhs_strides[d];
+            }
+        }
+    }
+}
+
+/// boundary-loss patch: elements per parallel task of `zip_map` and `zip_apply_inplace`, and the
+/// size from which they split (flex's `ops::PARALLEL_THRESHOLD`).
+const SPAN_TASK: usize = 64 * 1024;
+
+/// boundary-loss patch: `write(start, chunk)` for consecutive chunks of `out` (chunk `k` starts
+/// at element `k * SPAN_TASK`), in parallel from `ops::PARALLEL_THRESHOLD` elements.
+fn for_each_chunk<T: Send>(out: &mut [T], write: impl Fn(usize, &mut [T]) + Sync) {
+    #[cfg(feature = "rayon")]
+    if out.len() >= crate::ops::PARALLEL_THRESHOLD {
+        use rayon::prelude::*;
+        out.par_chunks_mut(SPAN_TASK)
+            .enumerate()
+            .for_each(|(k, chunk)| write(k * SPAN_TASK, chunk));
+        return;
+    }
+    write(0, out);
+}
+
 /// Jointly collapse two same-shape layouts into the minimum-rank
 /// equivalent loop nest.
 ///
@@ -200,9 +267,10 @@ pub(crate) fn zip_map<L, R, Out, F>(
     op: F,
 ) -> Option<Vec<Out>>
 where
-    L: Copy,
-    R: Copy,
-    F: Fn(L, R) -> Out,
+    L: Copy + Sync,
+    R: Copy + Sync,
+    Out: Send,
+    F: Fn(L, R) -> Out + Sync,
 {
     let numel = lhs_layout.num_elements();
     if numel == 0 {
@@ -217,31 +285,42 @@ where
         return Some(out);
     }
 
-    let (len, l_st, r_st) = nest.inner();
-    match (l_st, r_st) {
-        (1, 1) => nest.for_each_run(|lb, rb| {
-            out.extend(
-                lhs[lb..lb + len]
-                    .iter()
-                    .zip(&rhs[rb..rb + len])
-                    .map(|(&a, &b)| op(a, b)),
-            );
-        }),
-        (1, 0) => nest.for_each_run(|lb, rb| {
-            let b = rhs[rb];
-            out.extend(lhs[lb..lb + len].iter().map(|&a| op(a, b)));
-        }),
-        (0, 1) => nest.for_each_run(|lb, rb| {
-            let a = lhs[lb];
-            out.extend(rhs[rb..rb + len].iter().map(|&b| op(a, b)));
-        }),
-        _ => nest.for_each_run(|lb, rb| {
-            out.extend(
-                (0..len).map(|i| op(lhs[lb + i * l_st as usize], rhs[rb + i * r_st as usize])),
-            );
-        }),
-    }
-    debug_assert_eq!(out.len(), numel);
+    // boundary-loss patch: written span by span into the uninitialised output, in parallel
+    // chunks for large tensors (was one serial `extend` per run).
+    let (_, l_st, r_st) = nest.inner();
+    for_each_chunk(&mut out.spare_capacity_mut()[..numel], |start, chunk| {
+        let mut pos = 0;
+        nest.for_each_span(start, start + chunk.len(), |lb, rb, len| {
+            let dst = &mut chunk[pos..pos + len];
+            pos += len;
+            match (l_st, r_st) {
+                (1, 1) => {
+                    for (o, (&a, &b)) in dst.iter_mut().zip(lhs[lb..lb + len].iter().zip(&rhs[rb..rb + len])) {
+                        o.write(op(a, b));
+                    }
+                }
+                (1, 0) => {
+                    let b = rhs[rb];
+                    for (o, &a) in dst.iter_mut().zip(&lhs[lb..lb + len]) {
+                        o.write(op(a, b));
+                    }
+                }
+                (0, 1) => {
+                    let a = lhs[lb];
+                    for (o, &b) in dst.iter_mut().zip(&rhs[rb..rb + len]) {
+                        o.write(op(a, b));
+                    }
+                }
+                _ => {
+                    for (i, o) in dst.iter_mut().enumerate() {
+                        o.write(op(lhs[lb + i * l_st as usize], rhs[rb + i * r_st as usize]));
+                    }
+                }
+            }
+        });
+    });
+    // SAFETY: the chunks cover `..numel` and the spans of each cover the whole chunk.
+    unsafe { out.set_len(numel) };
     Some(out)
 }
 
@@ -262,9 +341,9 @@ where
 /// strided — and monomorphized per call site so LLVM autovectorizes it.
 pub(crate) fn zip_apply_inplace<D, S, F>(nest: &ZipNest, dst: &mut [D], src: &[S], op: F)
 where
-    D: Copy,
-    S: Copy,
-    F: Fn(D, S) -> D,
+    D: Copy + Send,
+    S: Copy + Sync,
+    F: Fn(D, S) -> D + Sync,
 {
     debug_assert!(
         nest.lhs_is_dense(),
@@ -280,26 +359,36 @@ where
         return;
     }
 
-    let (len, l_st, r_st) = nest.inner();
+    let (_, l_st, r_st) = nest.inner();
     debug_assert_eq!(l_st, 1, "dense destination implies a contiguous inner run");
-    match r_st {
-        1 => nest.for_each_run(|lb, rb| {
-            for (d, &s) in dst[lb..lb + len].iter_mut().zip(&src[rb..rb + len]) {
-                *d = op(*d, s);
+    // boundary-loss patch: span by span, in parallel chunks for large tensors (was serial). The
+    // destination is dense from `lhs_offset`, so element `e` of the nest is `dst[lhs_offset + e]`.
+    let numel: usize = nest.shape[..nest.ndim].iter().product();
+    let base = nest.lhs_offset;
+    for_each_chunk(&mut dst[base..base + numel], |start, chunk| {
+        nest.for_each_span(start, start + chunk.len(), |lb, rb, len| {
+            let at = lb - base - start;
+            let dst = &mut chunk[at..at + len];
+            match r_st {
+                1 => {
+                    for (d, &s) in dst.iter_mut().zip(&src[rb..rb + len]) {
+                        *d = op(*d, s);
+                    }
+                }
+                0 => {
+                    let s = src[rb];
+                    for d in dst.iter_mut() {
+                        *d = op(*d, s);
+                    }
+                }
+                _ => {
+                    for (i, d) in dst.iter_mut().enumerate() {
+                        *d = op(*d, src[rb + i * r_st as usize]);
+                    }
+                }
             }
-        }),
-        0 => nest.for_each_run(|lb, rb| {
-            let s = src[rb];
-            for d in dst[lb..lb + len].iter_mut() {
-                *d = op(*d, s);
-            }
-        }),
-        _ => nest.for_each_run(|lb, rb| {
-            for (i, d) in dst[lb..lb + len].iter_mut().enumerate() {
-                *d = op(*d, src[rb + i * r_st as usize]);
-            }
-        }),
-    }
+        });
+    });
 }
 
 // ============================================================================

@@ -8,6 +8,7 @@ use burn_backend::{
     tensor::{BoolTensor, Device, FloatTensor, IntTensor},
 };
 use burn_std::{Bytes, IntDType, Shape, Slice, bf16, f16};
+use burn_backend::ElementConversion;
 use num_traits::{Float, ToPrimitive};
 
 use crate::Layout;
@@ -27,6 +28,45 @@ fn remainder_float<T: Float>(a: T, b: T) -> T {
     }
 }
 
+/// boundary-loss patch: `shape`'s values drawn from `distribution`, in the order and with the
+/// generator words that `TensorData::random` uses, without its per-element sampler set-up.
+/// Bernoulli masks (dropout) draw all their words at once and compare them in parallel:
+/// `rand`'s `Bernoulli::sample` takes one `u64` per value and returns `word < p * 2^64`
+/// (`p = 1`: always true, no draw), and a bulk fill yields the same words as single draws.
+fn random_values<E>(
+    shape: Shape,
+    distribution: Distribution,
+    rng: &mut crate::backend::FlexRng,
+) -> TensorData
+where
+    E: Element + rand::distr::uniform::SampleUniform + Send + Sync,
+    rand::distr::StandardUniform: rand::distr::Distribution<E>,
+{
+    let count = shape.num_elements();
+    let values: Vec<E> = match distribution {
+        Distribution::Bernoulli(p) if p == 1.0 => vec![1.elem(); count],
+        Distribution::Bernoulli(p) if (0.0..1.0).contains(&p) => {
+            let threshold = (p * 2.0 * (1u64 << 63) as f64) as u64;
+            let mut words = vec![0u64; count];
+            rand::RngExt::fill(rng, &mut words[..]);
+            let (one, zero): (E, E) = (1.elem(), 0.elem());
+            let draw = move |&word: &u64| if word < threshold { one } else { zero };
+            #[cfg(feature = "rayon")]
+            {
+                use rayon::prelude::*;
+                words.par_iter().with_min_len(16 * 1024).map(draw).collect()
+            }
+            #[cfg(not(feature = "rayon"))]
+            words.iter().map(draw).collect()
+        }
+        _ => {
+            let mut sampler = distribution.sampler::<_, E>(rng);
+            (0..count).map(|_| sampler.sample()).collect()
+        }
+    };
+    TensorData::new(values, shape)
+}
+
 impl FloatTensorOps<Flex> for Flex {
     fn float_from_data(data: TensorData, _device: &Device<Flex>) -> FloatTensor<Flex> {
         FlexTensor::from_data(data)
@@ -41,19 +81,11 @@ impl FloatTensorOps<Flex> for Flex {
         let mut seed = crate::backend::SEED.lock();
         let mut rng = seed.take().unwrap_or_else(crate::backend::get_seeded_rng);
         let data = match dtype {
-            // boundary-loss patch: one sampler for the whole tensor; `TensorData::random` built
-            // one per element (a Bernoulli or Uniform set-up each time). Same draws, same order.
-            FloatDType::F64 => {
-                let count = shape.num_elements();
-                let mut sampler = distribution.sampler::<_, f64>(&mut rng);
-                let values: alloc::vec::Vec<f64> = (0..count).map(|_| sampler.sample()).collect();
-                TensorData::new(values, shape)
-            }
+            // boundary-loss patch: one sampler for the whole tensor (`TensorData::random` built
+            // one per element); Bernoulli masks in bulk. Same draws, same order.
+            FloatDType::F64 => random_values::<f64>(shape, distribution, &mut rng),
             FloatDType::F32 | FloatDType::Flex32 => {
-                let count = shape.num_elements();
-                let mut sampler = distribution.sampler::<_, f32>(&mut rng);
-                let values: alloc::vec::Vec<f32> = (0..count).map(|_| sampler.sample()).collect();
-                TensorData::new(values, shape)
+                random_values::<f32>(shape, distribution, &mut rng)
             }
             FloatDType::F16 => TensorData::random::<f16, _, _>(shape, distribution, &mut rng),
             FloatDType::BF16 => TensorData::random::<bf16, _, _>(shape, distribution, &mut rng),

@@ -1,7 +1,7 @@
 //! Repeat a tensor along a dimension.
 
 use alloc::vec::Vec;
-use burn_std::{Bytes, Shape};
+use burn_std::Shape;
 
 use crate::{FlexTensor, Layout};
 
@@ -29,26 +29,34 @@ pub fn repeat_dim(tensor: FlexTensor, dim: usize, times: usize) -> FlexTensor {
     let new_shape = Shape::from(new_dims);
 
     let src: &[u8] = tensor.bytes();
-    let n = new_shape.num_elements() * elem_size;
-    let mut dst: Vec<u8> = Vec::with_capacity(n);
-
     let inner: usize = shape.iter().skip(dim + 1).product();
     let dim_size = shape[dim];
     let chunk_bytes = dim_size * inner * elem_size;
-    let outer: usize = shape.iter().take(dim).product();
 
-    for o in 0..outer {
-        let start = o * chunk_bytes;
-        let end = start + chunk_bytes;
-        for _t in 0..times {
-            dst.extend_from_slice(&src[start..end]);
+    // boundary-loss patch: written in parallel into an allocation with the element's alignment;
+    // was a serial byte copy into a `Vec<u8>` that `Bytes::from_bytes_vec` copied once more.
+    let mut bytes = crate::tensor::zeroed_bytes(new_shape.num_elements(), elem_size);
+    if chunk_bytes > 0 {
+        let repeat = |(dst, src): (&mut [u8], &[u8])| {
+            for copy in dst.chunks_exact_mut(chunk_bytes) {
+                copy.copy_from_slice(src);
+            }
+        };
+        let dst: &mut [u8] = &mut bytes;
+        #[cfg(feature = "rayon")]
+        {
+            use rayon::prelude::*;
+            let per_task = (256 * 1024 / (chunk_bytes * times)).max(1);
+            dst.par_chunks_mut(chunk_bytes * times)
+                .zip(src.par_chunks(chunk_bytes))
+                .with_min_len(per_task)
+                .for_each(repeat);
         }
+        #[cfg(not(feature = "rayon"))]
+        dst.chunks_mut(chunk_bytes * times)
+            .zip(src.chunks(chunk_bytes))
+            .for_each(repeat);
     }
 
-    debug_assert_eq!(dst.len(), n);
-    FlexTensor::new(
-        Bytes::from_bytes_vec(dst),
-        Layout::contiguous(new_shape),
-        dtype,
-    )
+    FlexTensor::new(bytes, Layout::contiguous(new_shape), dtype)
 }
