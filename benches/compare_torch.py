@@ -4,6 +4,10 @@ against ours (Burn 0.22.1, flex backend), same networks, same batch, same loss, 
 the same run. Prints steps/s and the ratio.
 
 Usage: python3 benches/compare_torch.py [--threads 2] [--steps 3] [--batch 8] [--side 256]
+                                        [--device cpu|cuda:N|wgpu:N|vulkan:N]
+--device is our side's backend; PyTorch runs on the CPU for `cpu` and on CUDA (eager, the same
+GPU) for the others. A GPU device needs our bench built with that backend's feature: cargo does
+it (`--features cuda`, ...) unless TRAIN_STEP_BIN names a binary built so (benches/gpu_check.sh).
 It creates its own venv with torch and numpy from PyPI (about 2.8 GB, cached under
 $XDG_CACHE_HOME/boundary-loss/torch-venv, outside the repository) and runs
 `cargo bench -p boundary-loss --bench train_step` for our side.
@@ -36,6 +40,17 @@ import torch.nn.functional as F  # noqa: E402
 
 def option(name, default):
     return int(sys.argv[sys.argv.index(name) + 1]) if name in sys.argv else default
+
+
+# Our backend, and the device PyTorch runs on against it.
+OURS_DEVICE = sys.argv[sys.argv.index("--device") + 1] if "--device" in sys.argv else "cpu"
+TORCH_DEVICE = "cpu" if OURS_DEVICE == "cpu" else (
+    OURS_DEVICE if OURS_DEVICE.startswith("cuda") else "cuda:0")
+
+
+def synchronize():
+    if TORCH_DEVICE != "cpu":
+        torch.cuda.synchronize()
 
 
 # ------------------------------------------------------------------ UNet (base 64)
@@ -188,10 +203,11 @@ def loss_of(probs, target, maps):
 
 def torch_steps_per_second(net, modalities, classes, batch, side, steps):
     torch.manual_seed(0)
-    images = torch.rand(batch, modalities, side, side)
-    labels = torch.randint(0, classes, (batch, side, side))
+    net = net.to(TORCH_DEVICE)
+    images = torch.rand(batch, modalities, side, side, device=TORCH_DEVICE)
+    labels = torch.randint(0, classes, (batch, side, side), device=TORCH_DEVICE)
     target = F.one_hot(labels, classes).permute(0, 3, 1, 2).float()
-    maps = torch.randn(batch, classes, side, side) * 10
+    maps = torch.randn(batch, classes, side, side, device=TORCH_DEVICE) * 10
     optimizer = torch.optim.Adam(net.parameters(), lr=1e-3, betas=(0.9, 0.99))
 
     def step():
@@ -201,18 +217,22 @@ def torch_steps_per_second(net, modalities, classes, batch, side, steps):
         optimizer.step()
 
     step()  # warm-up
+    synchronize()
     started = time.perf_counter()
     for _ in range(steps):
         step()
+    synchronize()
     per_second = steps / (time.perf_counter() - started)
 
     # Inference alone: a fresh network in eval mode (running statistics, no dropout), no autograd.
-    fresh = type(net)(modalities, classes).eval()
+    fresh = type(net)(modalities, classes).to(TORCH_DEVICE).eval()
     with torch.no_grad():
         fresh(images)  # warm-up
+        synchronize()
         started = time.perf_counter()
         for _ in range(steps):
             fresh(images)
+        synchronize()
     return per_second, (time.perf_counter() - started) / steps
 
 
@@ -227,8 +247,12 @@ def main():
     env = dict(os.environ, RAYON_NUM_THREADS=str(threads))
     # TRAIN_STEP_BIN: an already built `train_step` bench binary (else cargo builds and runs it).
     binary = os.environ.get("TRAIN_STEP_BIN")
-    command = [binary] if binary else ["cargo", "bench", "-q", "-p", "boundary-loss", "--bench", "train_step", "--"]
-    run = subprocess.run(command + ["--steps", str(steps), "--batch", str(batch), "--side", str(side)],
+    backend = OURS_DEVICE.split(":")[0]
+    features = [] if backend == "cpu" else ["--features", backend]
+    command = [binary] if binary else ["cargo", "bench", "-q", "-p", "boundary-loss", *features,
+                                       "--bench", "train_step", "--"]
+    run = subprocess.run(command + ["--steps", str(steps), "--batch", str(batch), "--side", str(side),
+                                    "--device", OURS_DEVICE],
                          cwd=ROOT, env=env, check=True, capture_output=True, text=True)
     ours = {r["network"]: r for r in map(json.loads, (l for l in run.stdout.splitlines() if l.startswith("{")))}
     rows = []
@@ -236,14 +260,17 @@ def main():
         theirs, theirs_inference = torch_steps_per_second(net, modalities, classes, batch, side, steps)
         mine, mine_inference = ours[name]["steps_per_second"], ours[name]["inference_seconds"]
         rows.append((name, modalities, classes, theirs, mine, theirs_inference, mine_inference))
-        print(f"{name}: PyTorch {torch.__version__} {theirs:.4f} steps/s, ours {mine:.4f} steps/s, "
+        print(f"{name}: PyTorch {torch.__version__} ({TORCH_DEVICE}) {theirs:.4f} steps/s, "
+              f"ours ({OURS_DEVICE}) {mine:.4f} steps/s, "
               f"ours/PyTorch {mine / theirs:.2f}x; inference {theirs_inference:.3f} s against "
               f"{mine_inference:.3f} s per batch, {theirs_inference / mine_inference:.2f}x", flush=True)
     # Peak resident memory of each process (both networks, training and inference, in each).
     ours_rss = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 2**20
     theirs_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
-    print(f"\n| network | batch | input | threads | PyTorch {torch.__version__} CPU (steps/s) | "
-          f"ours, Burn 0.22.1 flex (steps/s) | ours / PyTorch | inference, PyTorch (s/batch) | "
+    if TORCH_DEVICE != "cpu":
+        print(f"GPU: {torch.cuda.get_device_name(TORCH_DEVICE)}, CUDA {torch.version.cuda}")
+    print(f"\n| network | batch | input | threads | PyTorch {torch.__version__} {TORCH_DEVICE} (steps/s) | "
+          f"ours, Burn 0.22.1 {OURS_DEVICE} (steps/s) | ours / PyTorch | inference, PyTorch (s/batch) | "
           f"inference, ours (s/batch) | ours / PyTorch |\n|---|---|---|---|---|---|---|---|---|---|")
     for name, modalities, classes, theirs, mine, theirs_inference, mine_inference in rows:
         print(f"| {name}({modalities}, {classes}) | {batch} | {modalities}x{side}x{side} | {threads} | "

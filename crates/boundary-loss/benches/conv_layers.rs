@@ -27,6 +27,8 @@ fn time<T>(reps: usize, mut call: impl FnMut() -> T) -> f64 {
 }
 
 fn main() {
+    // As the CLI runs (boundary_loss::memory).
+    boundary_loss::memory::keep_freed_memory();
     let reps = argument("--reps", 3);
     let batch = argument("--batch", 8);
     let device = Device::flex().autodiff();

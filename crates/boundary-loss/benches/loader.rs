@@ -12,6 +12,8 @@ use ndarray::{Array2, Array3};
 use ndarray_npy::write_npy;
 
 fn main() {
+    // As the CLI runs (boundary_loss::memory).
+    boundary_loss::memory::keep_freed_memory();
     let args: Vec<String> = std::env::args().collect();
     let option = |name: &str, default: usize| -> usize {
         args.iter()

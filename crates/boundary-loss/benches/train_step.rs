@@ -5,11 +5,13 @@
 //! `benches/compare_torch.py` runs the same step in PyTorch in the same session.
 //!
 //! Usage: cargo bench -p boundary-loss --bench train_step -- [--steps N] [--batch B] [--side S]
-//! [--only UNet|ENet]
-//! Threads: RAYON_NUM_THREADS (the script sets 2).
+//! [--only UNet|ENet] [--device cpu|cuda:N|wgpu:N|vulkan:N]
+//! Threads: RAYON_NUM_THREADS (the script sets 2). A GPU device needs the backend's feature
+//! (`--features cuda`, `wgpu`, `vulkan`); `benches/gpu_check.sh` runs them all against PyTorch.
 
 use std::time::Instant;
 
+use boundary_loss::device::DeviceSpec;
 use boundary_loss::nets::Architecture;
 use burn::optim::AdamConfig;
 use burn::tensor::{Device, Distribution, Int, Tensor};
@@ -18,10 +20,21 @@ mod common;
 use common::{argument, train_step};
 
 fn main() {
+    // As the CLI runs (boundary_loss::memory).
+    boundary_loss::memory::keep_freed_memory();
     let steps = argument("--steps", 3);
     let batch = argument("--batch", 8);
     let side = argument("--side", 256);
-    let device = Device::flex().autodiff();
+    let spec: DeviceSpec = std::env::args()
+        .skip_while(|a| a != "--device")
+        .nth(1)
+        .unwrap_or_else(|| "cpu".into())
+        .parse()
+        .unwrap_or_else(|error| panic!("--device: {error}"));
+    let base = spec
+        .device()
+        .unwrap_or_else(|error| panic!("--device: {error}"));
+    let device = base.clone().autodiff();
     let forward = |net: &boundary_loss::nets::Network, x| net.forward_2d(x).expect("valid input");
     for (architecture, modalities, classes) in
         [(Architecture::UNet, 5, 2), (Architecture::ENet, 1, 4)]
@@ -72,9 +85,9 @@ fn main() {
             last = loss;
         }
         let seconds = started.elapsed().as_secs_f64() / steps as f64;
-        let inference = inference_seconds(architecture, modalities, classes, &images, steps);
+        let inference = inference_seconds(&base, architecture, modalities, classes, &images, steps);
         println!(
-            "{{\"framework\": \"burn-0.22.1-flex\", \"network\": \"{}\", \"batch\": {batch}, \"side\": {side}, \"steps\": {steps}, \"seconds_per_step\": {seconds:.4}, \"steps_per_second\": {:.4}, \"first_step_seconds\": {warmup:.3}, \"last_loss\": {last}, \"inference_seconds\": {inference:.4}}}",
+            "{{\"framework\": \"burn-0.22.1\", \"device\": \"{spec}\", \"network\": \"{}\", \"batch\": {batch}, \"side\": {side}, \"steps\": {steps}, \"seconds_per_step\": {seconds:.4}, \"steps_per_second\": {:.4}, \"first_step_seconds\": {warmup:.3}, \"last_loss\": {last}, \"inference_seconds\": {inference:.4}}}",
             architecture.name(),
             1.0 / seconds
         );
@@ -84,15 +97,15 @@ fn main() {
 /// Seconds per forward pass of a fresh network in inference mode on `images`' values (one
 /// warm-up pass, then `passes`).
 fn inference_seconds(
+    device: &Device,
     architecture: Architecture,
     modalities: usize,
     classes: usize,
     images: &Tensor<4>,
     passes: usize,
 ) -> f64 {
-    let device = Device::flex();
-    let net = architecture.build(modalities, classes, &device).unwrap();
-    let images = Tensor::<4>::from_data(images.to_data(), &device);
+    let net = architecture.build(modalities, classes, device).unwrap();
+    let images = Tensor::<4>::from_data(images.to_data(), device);
     let forward = || {
         net.forward_2d(images.clone())
             .expect("valid input")

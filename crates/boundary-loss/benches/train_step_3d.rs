@@ -16,6 +16,8 @@ mod common;
 use common::{argument, train_step};
 
 fn main() {
+    // As the CLI runs (boundary_loss::memory).
+    boundary_loss::memory::keep_freed_memory();
     let steps = argument("--steps", 2);
     let batch = argument("--batch", 2);
     let side = argument("--side", 64);

@@ -37,6 +37,7 @@ pub mod device;
 pub mod eval;
 pub mod infer;
 pub mod losses;
+pub mod memory;
 pub mod nets;
 pub mod train;
 pub mod volumes;

@@ -77,6 +77,8 @@ enum Command {
 }
 
 fn main() -> ExitCode {
+    // Freed tensors stay in the heap for the next step (boundary_loss::memory says why).
+    boundary_loss::memory::keep_freed_memory();
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Distmap(args) => distmap_cmd::run(&args),

@@ -151,6 +151,40 @@ fn the_same_seed_gives_the_same_run_in_two_processes() {
     assert_ne!(a.1, c.1, "another seed, another run");
 }
 
+/// The thread count changes how work is split, never the numbers: ENet (batch norm, dropout,
+/// PReLU broadcasts, dilated and asymmetric convolutions) trained in processes with 1 and 3
+/// threads writes the same losses and metrics, bit for bit.
+#[test]
+fn the_thread_count_does_not_change_a_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let run_file = prepared(
+        dir.path(),
+        &RUN_FILE.replace("network = \"Dimwit\"", "network = \"ENet\""),
+        2,
+        1,
+    );
+    let run = |threads: &str| {
+        let out = dir.path().join(format!("threads_{threads}"));
+        let done = std::process::Command::new(env!("CARGO_BIN_EXE_boundary-loss"))
+            .args(["train", run_file.to_str().unwrap(), "--out"])
+            .arg(&out)
+            .args(["--epochs", "2", "--seed", "5"])
+            .env("RAYON_NUM_THREADS", threads)
+            .output()
+            .unwrap();
+        assert!(
+            done.status.success(),
+            "{}",
+            String::from_utf8_lossy(&done.stderr)
+        );
+        (
+            std::fs::read_to_string(out.join("metrics.csv")).unwrap(),
+            std::fs::read(out.join("tra_loss.npy")).unwrap(),
+        )
+    };
+    assert_eq!(run("1"), run("3"), "1 and 3 threads, same files");
+}
+
 /// `recalibrate_batch_norm` changes what validation sees, never what training does.
 #[test]
 fn batch_norm_recalibration_leaves_training_alone() {
