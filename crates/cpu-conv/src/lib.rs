@@ -176,16 +176,44 @@ impl Conv2d {
 
     /// The forward convolution: `out = conv(x, weight) + bias`.
     pub fn forward<T: Scalar>(&self, x: &[T], weight: &[T], bias: Option<&[T]>, out: &mut [T]) {
+        assert_eq!(out.len(), self.output_len(), "output length");
+        // SAFETY: `out` holds `output_len()` elements.
+        unsafe { self.forward_raw(x, weight, bias, out.as_mut_ptr()) }
+    }
+
+    /// [`Conv2d::forward`] into a new vector, never zero-filled first: the products write every
+    /// element of the output without reading it (a freshly allocated buffer that is reused from
+    /// the heap would otherwise be cleared for nothing).
+    pub fn forward_new<T: Scalar>(&self, x: &[T], weight: &[T], bias: Option<&[T]>) -> Vec<T> {
+        let len = self.output_len();
+        let mut out = Vec::with_capacity(len);
+        // SAFETY: the capacity is `len`; `forward_raw` writes all `len` elements (every task's
+        // `gemm` with `read_dst == false` overwrites its rows of its band) before `set_len`.
+        unsafe {
+            self.forward_raw(x, weight, bias, out.as_mut_ptr());
+            out.set_len(len);
+        }
+        out
+    }
+
+    /// The forward pass into `out`, which must have room for `output_len()` elements; it writes
+    /// every one of them and reads none before writing it.
+    unsafe fn forward_raw<T: Scalar>(
+        &self,
+        x: &[T],
+        weight: &[T],
+        bias: Option<&[T]>,
+        out: *mut T,
+    ) {
         assert_eq!(x.len(), self.input_len(), "input length");
         assert_eq!(weight.len(), self.weight_len(), "weight length");
-        assert_eq!(out.len(), self.output_len(), "output length");
         if let Some(bias) = bias {
             assert_eq!(bias.len(), self.channels_out, "bias length");
         }
         let [out_h, out_w] = self.output();
         let rows = self.band_rows();
         let bands = out_h.div_ceil(rows);
-        let out_ptr = SharedMut(out.as_mut_ptr());
+        let out_ptr = SharedMut(out);
         let image_in = self.channels_in * self.input[0] * self.input[1];
         let (patch, group_out) = (self.group_patch(), self.group_channels_out());
         (0..self.batch * bands * self.groups)
@@ -367,6 +395,19 @@ impl Conv2d {
                 }
             }
         }
+    }
+
+    /// [`Conv2d::input_grad`] into a new vector; with stride 1 (the adjoint forward convolution)
+    /// it is never zero-filled first, as [`Conv2d::forward_new`].
+    pub fn input_grad_new<T: Scalar>(&self, weight: &[T], grad_out: &[T]) -> Vec<T> {
+        assert_eq!(weight.len(), self.weight_len(), "weight length");
+        assert_eq!(grad_out.len(), self.output_len(), "output gradient length");
+        if let Some(adjoint) = self.adjoint_convolution() {
+            return adjoint.forward_new(grad_out, &self.flipped_transposed(weight), None);
+        }
+        let mut grad_in = vec![T::default(); self.input_len()];
+        self.input_grad(weight, grad_out, &mut grad_in);
+        grad_in
     }
 
     /// The gradient of the loss with respect to the input, from the gradient with respect to the

@@ -106,6 +106,9 @@ fn check(conv: Conv2d, seed: u64) {
     let mut dw = vec![f64::NAN; conv.weight_len()];
     conv.weight_grad(&x, &g, &mut dw);
     assert_close(&dw, &expected_dw, "weight gradient");
+    // Into new (never zero-filled) vectors: the same values, bit for bit.
+    assert!(conv.forward_new(&x, &w, Some(&bias)) == out, "forward_new");
+    assert!(conv.input_grad_new(&w, &g) == dx, "input_grad_new");
 
     // f32 follows the same path: close to the f64 result.
     let to32 = |v: &[f64]| v.iter().map(|&a| a as f32).collect::<Vec<f32>>();

@@ -44,12 +44,10 @@ fn forward_typed<T: Scalar + bytemuck::Pod + Element>(
     options: &ConvOptions<2>,
 ) -> FlexTensor {
     let conv = geometry(tensors[0].layout().shape(), tensors[1].layout().shape(), options);
-    let mut out = vec![T::default(); conv.output_len()];
-    conv.forward::<T>(
+    let out = conv.forward_new::<T>(
         tensors[0].storage(),
         tensors[1].storage(),
         tensors.get(2).map(|bias| bias.storage()),
-        &mut out,
     );
     let [h, w] = conv.output();
     tensor(out, [conv.batch, conv.channels_out, h, w])
@@ -79,8 +77,7 @@ fn input_grad_typed<T: Scalar + bytemuck::Pod + Element>(
     options: &ConvOptions<2>,
 ) -> FlexTensor {
     let conv = geometry(x_shape, tensors[0].layout().shape(), options);
-    let mut grad = vec![T::default(); conv.input_len()];
-    conv.input_grad::<T>(tensors[0].storage(), tensors[1].storage(), &mut grad);
+    let grad = conv.input_grad_new::<T>(tensors[0].storage(), tensors[1].storage());
     let [h, w] = conv.input;
     tensor(grad, [conv.batch, conv.channels_in, h, w])
 }
