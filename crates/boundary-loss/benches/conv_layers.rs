@@ -7,24 +7,13 @@
 //! Threads: RAYON_NUM_THREADS. The CPU backend runs eagerly: results are returned as tensors, not
 //! copied out (as PyTorch's side returns them).
 
-use std::time::Instant;
-
 use burn::tensor::module::conv2d;
 use burn::tensor::ops::ConvOptions;
 use burn::tensor::{Device, Distribution, Tensor};
 
 #[path = "../../cpu-conv/benches/layers.rs"]
 mod layers;
-use layers::{argument, LAYERS};
-
-fn time<T>(reps: usize, mut call: impl FnMut() -> T) -> f64 {
-    drop(call());
-    let started = Instant::now();
-    for _ in 0..reps {
-        drop(call());
-    }
-    started.elapsed().as_secs_f64() / reps as f64
-}
+use layers::{argument, time, LAYERS};
 
 fn main() {
     // As the CLI runs (boundary_loss::memory).

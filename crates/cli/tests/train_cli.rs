@@ -124,28 +124,7 @@ fn an_existing_run_is_refused_unless_forced() {
 fn the_same_seed_gives_the_same_run_in_two_processes() {
     let dir = tempfile::tempdir().unwrap();
     let run_file = prepared(dir.path(), RUN_FILE, 2, 1);
-    let run = |name: &str, seed: &str| {
-        let out = dir.path().join(name);
-        let done = boundary_loss(&[
-            "train",
-            run_file.to_str().unwrap(),
-            "--out",
-            out.to_str().unwrap(),
-            "--epochs",
-            "2",
-            "--seed",
-            seed,
-        ]);
-        assert!(
-            done.status.success(),
-            "{}",
-            String::from_utf8_lossy(&done.stderr)
-        );
-        (
-            std::fs::read_to_string(out.join("metrics.csv")).unwrap(),
-            std::fs::read(out.join("tra_loss.npy")).unwrap(),
-        )
-    };
+    let run = |name: &str, seed: &str| trained(&run_file, &dir.path().join(name), seed, None);
     let (a, b, c) = (run("a", "3"), run("b", "3"), run("c", "4"));
     assert_eq!(a, b, "same seed, same files");
     assert_ne!(a.1, c.1, "another seed, another run");
@@ -165,24 +144,40 @@ fn the_thread_count_does_not_change_a_run() {
     );
     let run = |threads: &str| {
         let out = dir.path().join(format!("threads_{threads}"));
-        let done = std::process::Command::new(env!("CARGO_BIN_EXE_boundary-loss"))
-            .args(["train", run_file.to_str().unwrap(), "--out"])
-            .arg(&out)
-            .args(["--epochs", "2", "--seed", "5"])
-            .env("RAYON_NUM_THREADS", threads)
-            .output()
-            .unwrap();
-        assert!(
-            done.status.success(),
-            "{}",
-            String::from_utf8_lossy(&done.stderr)
-        );
-        (
-            std::fs::read_to_string(out.join("metrics.csv")).unwrap(),
-            std::fs::read(out.join("tra_loss.npy")).unwrap(),
-        )
+        trained(&run_file, &out, "5", Some(threads))
     };
     assert_eq!(run("1"), run("3"), "1 and 3 threads, same files");
+}
+
+/// `train RUN_FILE --out OUT --epochs 2 --seed SEED` in its own process (with
+/// `RAYON_NUM_THREADS=threads` when given), which must succeed; its `metrics.csv` and
+/// `tra_loss.npy`.
+fn trained(
+    run_file: &std::path::Path,
+    out: &std::path::Path,
+    seed: &str,
+    threads: Option<&str>,
+) -> (String, Vec<u8>) {
+    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_boundary-loss"));
+    command
+        .arg("train")
+        .arg(run_file)
+        .arg("--out")
+        .arg(out)
+        .args(["--epochs", "2", "--seed", seed]);
+    if let Some(threads) = threads {
+        command.env("RAYON_NUM_THREADS", threads);
+    }
+    let done = command.output().unwrap();
+    assert!(
+        done.status.success(),
+        "{}",
+        String::from_utf8_lossy(&done.stderr)
+    );
+    (
+        std::fs::read_to_string(out.join("metrics.csv")).unwrap(),
+        std::fs::read(out.join("tra_loss.npy")).unwrap(),
+    )
 }
 
 /// `recalibrate_batch_norm` changes what validation sees, never what training does.

@@ -4,21 +4,10 @@
 //! Usage: cargo bench -p cpu-conv --bench kernels -- [--reps N] [--batch B]
 //! Threads: RAYON_NUM_THREADS.
 
-use std::time::Instant;
-
 use cpu_conv::Conv2d;
 
 mod layers;
-use layers::{argument, LAYERS};
-
-fn time(reps: usize, mut call: impl FnMut()) -> f64 {
-    call();
-    let started = Instant::now();
-    for _ in 0..reps {
-        call();
-    }
-    started.elapsed().as_secs_f64() / reps as f64
-}
+use layers::{argument, time, LAYERS};
 
 fn main() {
     let reps = argument("--reps", 3);

@@ -1,6 +1,18 @@
-//! What the convolution benchmarks share: their command-line arguments and the layers of the
-//! paper's networks they time. `cpu-conv`'s `kernels` bench and `boundary-loss`'s `conv_layers`
-//! and training-step benches include this file; `benches/compare_conv.py` lists the same layers.
+//! What the kernel benchmarks share: their command-line arguments, the timing loop and the
+//! convolution layers of the paper's networks. `cpu-conv`'s `kernels` bench, `cpu-norm`'s
+//! `batch_norm` bench and `boundary-loss`'s `conv_layers` and training-step benches include this
+//! file; `benches/compare_conv.py` lists the same layers.
+
+/// Seconds per call of `call`, averaged over `reps` calls after one warm-up call (results are
+/// dropped inside the timed loop, as a caller would).
+pub fn time<T>(reps: usize, mut call: impl FnMut() -> T) -> f64 {
+    drop(call());
+    let started = std::time::Instant::now();
+    for _ in 0..reps {
+        drop(call());
+    }
+    started.elapsed().as_secs_f64() / reps as f64
+}
 
 /// `--name N` from the command line, else `default`.
 pub fn argument(name: &str, default: usize) -> usize {

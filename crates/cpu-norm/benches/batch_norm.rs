@@ -6,9 +6,13 @@
 //! Usage: cargo bench -p cpu-norm --bench batch_norm -- [--reps N]
 //! Threads: RAYON_NUM_THREADS.
 
-use std::time::Instant;
-
 use cpu_norm::BatchNorm;
+
+// The argument helper and timing loop of the kernel benches (the layer list is not used here).
+#[allow(dead_code)]
+#[path = "../../cpu-conv/benches/layers.rs"]
+mod layers;
+use layers::{argument, time};
 
 /// Activations `[batch, channels, side, side]` that batch norms see in the two networks.
 const SHAPES: [(&str, [usize; 4]); 4] = [
@@ -18,22 +22,8 @@ const SHAPES: [(&str, [usize; 4]); 4] = [
     ("UNet level 1", [8, 64, 256, 256]),
 ];
 
-fn time(reps: usize, mut call: impl FnMut()) -> f64 {
-    call();
-    let started = Instant::now();
-    for _ in 0..reps {
-        call();
-    }
-    started.elapsed().as_secs_f64() / reps as f64
-}
-
 fn main() {
-    let args: Vec<String> = std::env::args().collect();
-    let reps = args
-        .iter()
-        .position(|a| a == "--reps")
-        .and_then(|i| args.get(i + 1)?.parse().ok())
-        .unwrap_or(10);
+    let reps = argument("--reps", 10);
     for (name, shape) in SHAPES {
         let norm = BatchNorm::from_shape(&shape).expect("valid shape");
         let x: Vec<f32> = (0..norm.len()).map(|i| (i % 977) as f32 * 1e-3).collect();
@@ -41,11 +31,9 @@ fn main() {
         let gamma = vec![1.0f32; norm.channels];
         let beta = vec![0.0f32; norm.channels];
         let (_, statistics) = norm.train(&x, &gamma, &beta, 1e-5).unwrap();
-        let forward = time(reps, || {
-            std::hint::black_box(norm.train(&x, &gamma, &beta, 1e-5).unwrap());
-        });
+        let forward = time(reps, || norm.train(&x, &gamma, &beta, 1e-5).unwrap());
         let backward = time(reps, || {
-            std::hint::black_box(norm.backward(&x, &gamma, &statistics, 1e-5, &dy).unwrap());
+            norm.backward(&x, &gamma, &statistics, 1e-5, &dy).unwrap()
         });
         let bytes = (norm.len() * 4) as f64;
         // Forward: x read twice, y written; backward: x and dy read twice, dx written.

@@ -203,7 +203,12 @@ impl BatchNorm {
         epsilon: f64,
     ) -> Result<Vec<T>, ShapeError> {
         self.check("input", input.len(), false)?;
-        self.check_channels(gamma, beta, statistics)?;
+        self.check_channels(&[
+            ("gamma", gamma.len()),
+            ("beta", beta.len()),
+            ("mean", statistics.mean.len()),
+            ("variance", statistics.variance.len()),
+        ])?;
         let scale: Vec<T> = (0..self.channels)
             .map(|c| T::from_f64(gamma[c].into() * inverse_std(statistics.variance[c], epsilon)))
             .collect();
@@ -243,7 +248,11 @@ impl BatchNorm {
     ) -> Result<Gradients<T>, ShapeError> {
         self.check("input", input.len(), false)?;
         self.check("output gradient", output_grad.len(), false)?;
-        self.check_channels(gamma, gamma, statistics)?;
+        self.check_channels(&[
+            ("gamma", gamma.len()),
+            ("mean", statistics.mean.len()),
+            ("variance", statistics.variance.len()),
+        ])?;
         let mean = &statistics.mean;
         // Per plane: sum(dy) and sum(dy * (x - mean)).
         let planes: Vec<(f64, f64)> = self
@@ -288,16 +297,11 @@ impl BatchNorm {
         Ok(gradients)
     }
 
-    fn check_channels<T>(
-        &self,
-        gamma: &[T],
-        beta: &[T],
-        statistics: &Statistics<T>,
-    ) -> Result<(), ShapeError> {
-        self.check("gamma", gamma.len(), true)?;
-        self.check("beta", beta.len(), true)?;
-        self.check("mean", statistics.mean.len(), true)?;
-        self.check("variance", statistics.variance.len(), true)
+    /// Each named slice holds one value per channel.
+    fn check_channels(&self, slices: &[(&'static str, usize)]) -> Result<(), ShapeError> {
+        slices
+            .iter()
+            .try_for_each(|&(name, len)| self.check(name, len, true))
     }
 
     /// The `(sample, channel)` planes of `values`, in order, as a parallel iterator.

@@ -85,33 +85,43 @@ impl ZipNest {
     /// `ndim == 0` or when any dim is empty.
     pub fn for_each_run(&self, mut f: impl FnMut(usize, usize)) {
         debug_assert!(self.ndim >= 1);
-        let outer = self.ndim - 1;
         let mut idx = [0usize; ZIP_MAX_RANK];
         let mut lhs_base = self.lhs_offset as isize;
         let mut rhs_base = self.rhs_offset as isize;
         loop {
             f(lhs_base as usize, rhs_base as usize);
-            // Odometer over the outer dims, innermost-first. Each step
-            // resets inner counters and adds the single delta to the
-            // bases, so base addition is O(1) amortized per run.
-            let mut d = outer;
-            while d > 0 {
-                d -= 1;
-                idx[d] += 1;
-                lhs_base += self.lhs_strides[d];
-                rhs_base += self.rhs_strides[d];
-                if idx[d] < self.shape[d] {
-                    break;
-                }
-                idx[d] = 0;
-                lhs_base -= (self.shape[d] as isize) * self.lhs_strides[d];
-                rhs_base -= (self.shape[d] as isize) * self.rhs_strides[d];
-            }
-            if d == 0 && idx[0] == 0 {
+            // boundary-loss patch: the odometer step is shared with `for_each_span`.
+            if !self.next_run(&mut idx, &mut lhs_base, &mut rhs_base) {
                 // Every dim rolled over back to 0; iteration is done.
                 break;
             }
         }
+    }
+
+    /// Advances `idx` (and the bases) to the next run: an odometer over the outer dims,
+    /// innermost-first. Each step resets inner counters and adds the single delta to the bases,
+    /// so base addition is O(1) amortized per run. Returns false once every dim rolled over.
+    #[inline]
+    fn next_run(
+        &self,
+        idx: &mut [usize; ZIP_MAX_RANK],
+        lhs_base: &mut isize,
+        rhs_base: &mut isize,
+    ) -> bool {
+        let mut d = self.ndim - 1;
+        while d > 0 {
+            d -= 1;
+            idx[d] += 1;
+            *lhs_base += self.lhs_strides[d];
+            *rhs_base += self.rhs_strides[d];
+            if idx[d] < self.shape[d] {
+                return true;
+            }
+            idx[d] = 0;
+            *lhs_base -= (self.shape[d] as isize) * self.lhs_strides[d];
+            *rhs_base -= (self.shape[d] as isize) * self.rhs_strides[d];
+        }
+        false
     }
 }
 
@@ -147,19 +157,7 @@ impl ZipNest {
             );
             remaining -= take;
             within = 0;
-            let mut d = outer;
-            while d > 0 {
-                d -= 1;
-                idx[d] += 1;
-                lhs_base += self.lhs_strides[d];
-                rhs_base += self.rhs_strides[d];
-                if idx[d] < self.shape[d] {
-                    break;
-                }
-                idx[d] = 0;
-                lhs_base -= (self.shape[d] as isize) * self.lhs_strides[d];
-                rhs_base -= (self.shape[d] as isize) * self.rhs_strides[d];
-            }
+            self.next_run(&mut idx, &mut lhs_base, &mut rhs_base);
         }
     }
 }
