@@ -4,10 +4,10 @@
 
 use rayon::prelude::*;
 
-use crate::buffers::zeroed_vec;
 use crate::options::ClassLabel;
 use crate::options::{BorderOffset, MapFloat, MapKind, MapOptions, WholeImageClass};
 use crate::transform::{squared_distance_to_other_code, squared_distance_to_virtual_origin};
+use page_buffers::zeroed_vec;
 
 pub(crate) const OUTSIDE: u8 = 0;
 pub(crate) const INTERIOR: u8 = 1;

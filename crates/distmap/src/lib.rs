@@ -67,7 +67,6 @@ macro_rules! named_choice {
     };
 }
 
-mod buffers;
 mod error;
 mod fill;
 mod maps;
@@ -76,12 +75,12 @@ mod options;
 pub mod surface;
 mod transform;
 
-pub use buffers::zeroed_vec as map_buffer;
 pub use error::DistmapError;
 pub use maps::{
     distance_maps, distance_maps_from_one_hot, distance_maps_from_one_hot_into, distance_maps_into,
 };
 pub use options::{BorderOffset, ClassLabel, MapFloat, MapKind, MapOptions, WholeImageClass};
+pub use page_buffers::zeroed_vec as map_buffer;
 pub use transform::{edt, squared_edt_into};
 
 /// Checks that `spacing` has one finite, positive value per axis of `shape`.

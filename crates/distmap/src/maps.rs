@@ -4,11 +4,11 @@
 use ndarray::{ArrayD, ArrayViewD, IxDyn};
 use rayon::prelude::*;
 
-use crate::buffers::zeroed_vec;
 use crate::fill::*;
 use crate::options::{BorderOffset, ClassLabel, MapFloat, MapKind, MapOptions};
 use crate::transform::squared_distance_to_other_code;
 use crate::{check_spacing, DistmapError};
+use page_buffers::zeroed_vec;
 
 /// Per-class maps from a label map (`labels` row-major of `shape`, values < `classes`) into
 /// `out`, row-major `(classes, *shape)`.

@@ -83,29 +83,125 @@ pub fn encode_png_u8(
 /// Reads a NIfTI file: its header and its volume, with nibabel's reading of the scaling: a
 /// slope of 0 or a non-finite slope means "not scaled" (NIfTI tools write NaN there; applied
 /// literally it would turn every voxel into NaN), a non-finite intercept means 0.
+///
+/// The voxels of a single-file NIfTI (`n+1`, every `.nii` and `.nii.gz` we meet) are read straight
+/// into one buffer of the declared size (huge pages, no growth, no copy), inflated by flate2's
+/// zlib-rs backend for `.nii.gz`; a header whose voxels live in a separate `.img` (`ni1`) goes
+/// through the `nifti` crate's reader.
 pub(crate) fn open_nifti(
     path: &Path,
 ) -> Result<(nifti::NiftiHeader, nifti::InMemNiftiVolume), FileError> {
     use nifti::NiftiObject;
     let gzipped = is_gzipped(path);
-    crate::guard::check_nifti_size(path, gzipped)?;
-    let object = nifti::ReaderOptions::new()
-        .read_file(path)
-        .map_err(|e| FileError::new(path, format!("not a readable NIfTI file: {e}")))?;
-    let mut header = object.header().clone();
-    let volume = object.into_volume();
-    if header.scl_slope.is_finite() && header.scl_inter.is_finite() {
-        return Ok((header, volume));
-    }
+    let layout = crate::guard::checked_nifti_header(path, gzipped)?;
+    let (mut header, raw) = if &layout.header.magic == nifti::header::MAGIC_CODE_NIP1 {
+        let raw = read_voxel_bytes(path, gzipped, layout.offset, layout.bytes)?;
+        (layout.header, raw)
+    } else {
+        let object = nifti::ReaderOptions::new()
+            .read_file(path)
+            .map_err(|e| FileError::new(path, format!("not a readable NIfTI file: {e}")))?;
+        (
+            object.header().clone(),
+            object.into_volume().into_raw_data(),
+        )
+    };
     if !header.scl_slope.is_finite() {
         header.scl_slope = 0.0;
     }
     if !header.scl_inter.is_finite() {
         header.scl_inter = 0.0;
     }
-    let volume = nifti::InMemNiftiVolume::from_raw_data(&header, volume.into_raw_data())
+    let volume = nifti::InMemNiftiVolume::from_raw_data(&header, raw)
         .map_err(|e| FileError::new(path, format!("cannot read the NIfTI data: {e}")))?;
     Ok((header, volume))
+}
+
+/// The `bytes` voxel bytes at `offset` of a NIfTI file (of its inflated stream when `gzipped`).
+fn read_voxel_bytes(
+    path: &Path,
+    gzipped: bool,
+    offset: u64,
+    bytes: u64,
+) -> Result<Vec<u8>, FileError> {
+    let file = std::fs::File::open(path).map_err(|e| FileError::new(path, e))?;
+    let len = usize::try_from(bytes).map_err(|_| {
+        FileError::new(
+            path,
+            format!("{bytes} bytes of voxels do not fit in memory"),
+        )
+    })?;
+    if gzipped {
+        read_inflated(path, file, offset, len)
+    } else {
+        read_plain(path, file, offset, len)
+    }
+}
+
+/// Inflates `len` bytes at `offset` of the gzip stream of `file` (any number of members).
+fn read_inflated(
+    path: &Path,
+    file: std::fs::File,
+    offset: u64,
+    len: usize,
+) -> Result<Vec<u8>, FileError> {
+    use std::io::Read;
+    let error =
+        |e: std::io::Error| FileError::new(path, format!("not a readable gzip stream: {e}"));
+    // Larger reads than BufReader's 8 KB default: fewer calls between inflate runs.
+    let compressed = std::io::BufReader::with_capacity(1 << 18, file);
+    let mut stream = flate2::bufread::MultiGzDecoder::new(compressed);
+    let skipped =
+        std::io::copy(&mut (&mut stream).take(offset), &mut std::io::sink()).map_err(error)?;
+    let mut raw = page_buffers::with_capacity::<u8>(len);
+    if skipped == offset {
+        stream
+            .take(len as u64)
+            .read_to_end(&mut raw)
+            .map_err(error)?;
+    }
+    if raw.len() != len {
+        return Err(FileError::new(
+            path,
+            format!(
+                "the file ends after {} of the {len} bytes of voxels its header declares",
+                raw.len()
+            ),
+        ));
+    }
+    Ok(raw)
+}
+
+/// Reads `len` bytes at `offset` of `file` (whose size the header checks already compared with
+/// them): in one part per core for large volumes, so that copying from the page cache and
+/// faulting in the buffer's pages are shared between the cores.
+fn read_plain(
+    path: &Path,
+    file: std::fs::File,
+    offset: u64,
+    len: usize,
+) -> Result<Vec<u8>, FileError> {
+    let mut raw = page_buffers::zeroed_vec::<u8>(len);
+    #[cfg(unix)]
+    {
+        use rayon::prelude::*;
+        use std::os::unix::fs::FileExt;
+        const PART: usize = 4 << 20;
+        let part = len.div_ceil(rayon::current_num_threads()).max(PART);
+        raw.par_chunks_mut(part)
+            .enumerate()
+            .try_for_each(|(i, chunk)| file.read_exact_at(chunk, offset + (i * part) as u64))
+            .map_err(|e| FileError::new(path, e))?;
+    }
+    #[cfg(not(unix))]
+    {
+        use std::io::{Read, Seek};
+        let mut file = file;
+        file.seek(std::io::SeekFrom::Start(offset))
+            .and_then(|_| file.read_exact(&mut raw))
+            .map_err(|e| FileError::new(path, e))?;
+    }
+    Ok(raw)
 }
 
 /// A NIfTI volume as float32 (scaled by the header's slope and intercept), axes as nibabel gives

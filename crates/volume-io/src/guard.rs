@@ -156,6 +156,23 @@ pub(crate) fn read_nifti_header_only(
 /// declares: `vox_offset` plus the voxels within the file (or within the most a gzip stream of
 /// its size can expand to).
 pub fn check_nifti_size(path: &Path, gzipped: bool) -> Result<(), FileError> {
+    checked_nifti_header(path, gzipped).map(|_| ())
+}
+
+/// Bytes of a NIfTI-1 header (348) and of the extension flag that follows it (4).
+const NIFTI1_HEADER_AND_EXTENDER: u64 = 352;
+
+/// Where a NIfTI file's voxels are, once [`check_nifti_size`]'s checks passed.
+pub(crate) struct NiftiLayout {
+    pub header: nifti::NiftiHeader,
+    /// Byte offset of the voxels (in the inflated stream of a `.nii.gz`).
+    pub offset: u64,
+    /// Bytes of voxels the header declares.
+    pub bytes: u64,
+}
+
+/// The header of a NIfTI file and where its voxels are, after [`check_nifti_size`]'s checks.
+pub(crate) fn checked_nifti_header(path: &Path, gzipped: bool) -> Result<NiftiLayout, FileError> {
     let bad = |reason: String| FileError::new(path, reason);
     let (header, len) = read_nifti_header_only(path, gzipped)?;
     let rank = header.dim[0];
@@ -192,8 +209,10 @@ pub fn check_nifti_size(path: &Path, gzipped: bool) -> Result<(), FileError> {
         .checked_mul(bits)
         .map(|b| b.div_ceil(8))
         .ok_or_else(|| bad("the declared size overflows".into()))?;
+    // Voxels never start inside the header and its 4-byte extension flag (the `nifti` crate
+    // reads them from there when vox_offset is smaller).
     let offset = if header.vox_offset.is_finite() && header.vox_offset >= 0.0 {
-        header.vox_offset as u64
+        (header.vox_offset as u64).max(NIFTI1_HEADER_AND_EXTENDER)
     } else {
         return Err(bad(format!(
             "vox_offset {} is not a byte offset",
@@ -214,7 +233,11 @@ pub fn check_nifti_size(path: &Path, gzipped: bool) -> Result<(), FileError> {
             if gzipped { " (compressed)" } else { "" }
         )));
     }
-    Ok(())
+    Ok(NiftiLayout {
+        header,
+        offset,
+        bytes: data,
+    })
 }
 
 #[cfg(test)]

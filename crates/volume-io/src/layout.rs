@@ -13,37 +13,109 @@ pub(crate) fn standard_layout<T: Copy + Default + Send + Sync>(array: ArrayD<T>)
     if array.is_standard_layout() {
         return array;
     }
-    let shape = array.shape().to_vec();
-    // The same array without its size-1 axes: NIfTI's (x, y, z, 1) is a 3-D transposition.
-    let kept: Vec<usize> = shape.iter().copied().filter(|&n| n != 1).collect();
-    let fortran = array.t().is_standard_layout();
-    if !fortran || kept.len() > 3 {
+    if !array.t().is_standard_layout() {
         return array.as_standard_layout().into_owned();
     }
     let source = array
         .as_slice_memory_order()
         .expect("a Fortran-order array is contiguous");
-    let mut out = vec![T::default(); source.len()];
-    match kept.as_slice() {
-        [x, y, z] => transpose_3d(source, &mut out, [*x, *y, *z]),
-        [rows, columns] => transpose_3d(source, &mut out, [*rows, *columns, 1]),
-        _ => out.copy_from_slice(source), // 0 or 1 axis of any length: same order
+    row_major_from_fortran(array.shape(), source, |&v| v)
+}
+
+/// Voxels of `volume` (Fortran order, the file's byte order) of an element type read from `N`
+/// bytes by `from_le` / `from_be` and converted by `convert`, as a row-major array; `None` if the
+/// bytes do not hold exactly one element per voxel (the general reader then decides).
+pub(crate) fn nifti_voxels<const N: usize, S, T: Copy + Default + Send>(
+    volume: &nifti::InMemNiftiVolume,
+    endianness: nifti::Endianness,
+    from_le: impl Fn([u8; N]) -> S + Sync,
+    from_be: impl Fn([u8; N]) -> S + Sync,
+    convert: impl Fn(S) -> T + Sync,
+) -> Option<ArrayD<T>> {
+    use nifti::NiftiVolume;
+    let shape: Vec<usize> = volume.dim().iter().map(|&d| d as usize).collect();
+    let (elements, rest) = volume.raw_data().as_chunks::<N>();
+    if !rest.is_empty() || elements.len() != shape.iter().product::<usize>() {
+        return None;
     }
-    ArrayD::from_shape_vec(IxDyn(&shape), out).expect("one element each")
+    // One monomorphised pass per byte order: the element read inlines into the tile loop.
+    Some(match endianness {
+        nifti::Endianness::Little => {
+            row_major_from_fortran(&shape, elements, |&e| convert(from_le(e)))
+        }
+        nifti::Endianness::Big => {
+            row_major_from_fortran(&shape, elements, |&e| convert(from_be(e)))
+        }
+    })
 }
 
-/// `source` indexed x + X (y + Y z) (Fortran order of (X, Y, Z)) into `out` indexed
-/// (x Y + y) Z + z (C order), in tiles of x and z for each y.
-fn transpose_3d<T: Copy + Send + Sync>(source: &[T], out: &mut [T], dims: [usize; 3]) {
-    transpose_with(out, dims, |i| source[i]);
+/// The row-major array of `shape` whose elements, in Fortran order, are `source` converted by
+/// `convert` (a NIfTI file's voxels): transposition and conversion in one pass over tiles.
+pub(crate) fn row_major_from_fortran<S: Sync, T: Copy + Default + Send>(
+    shape: &[usize],
+    source: &[S],
+    convert: impl Fn(&S) -> T + Sync,
+) -> ArrayD<T> {
+    assert_eq!(
+        source.len(),
+        shape.iter().product::<usize>(),
+        "one element per index"
+    );
+    let kept: Vec<usize> = shape.iter().copied().filter(|&n| n != 1).collect();
+    let mut out = page_buffers::zeroed_vec::<T>(source.len());
+    match kept.as_slice() {
+        [x, y, z] => transpose_tiles(source, &mut out, [*x, *y, *z], convert),
+        [rows, columns] => transpose_tiles(source, &mut out, [*rows, *columns, 1], convert),
+        [] | [_] => convert_in_parts(source, &mut out, convert), // the same order
+        _ => {
+            let converted: Vec<T> = source.iter().map(convert).collect();
+            use ndarray::ShapeBuilder;
+            let fortran =
+                ArrayD::from_shape_vec(IxDyn(shape).f(), converted).expect("one element each");
+            return fortran.as_standard_layout().into_owned();
+        }
+    }
+    ArrayD::from_shape_vec(IxDyn(shape), out).expect("one element each")
 }
 
-/// [`transpose_3d`] with element `i` of the Fortran-order source given by `get` (which may
-/// convert it on the way: one memory pass for both).
-fn transpose_with<T: Copy + Send>(
+/// The array of `shape` (row-major) over `source` (row-major) converted by `convert`.
+pub(crate) fn row_major_converted<S: Sync, T: Copy + Default + Send>(
+    shape: &[usize],
+    source: &[S],
+    convert: impl Fn(&S) -> T + Sync,
+) -> ArrayD<T> {
+    let mut out = page_buffers::zeroed_vec::<T>(source.len());
+    convert_in_parts(source, &mut out, convert);
+    ArrayD::from_shape_vec(IxDyn(shape), out).expect("one element each")
+}
+
+/// `out[i] = convert(&source[i])`, in parts shared between the cores.
+fn convert_in_parts<S: Sync, T: Send>(
+    source: &[S],
+    out: &mut [T],
+    convert: impl Fn(&S) -> T + Sync,
+) {
+    use rayon::prelude::*;
+    const PART: usize = 1 << 16;
+    out.par_chunks_mut(PART)
+        .zip(source.par_chunks(PART))
+        .for_each(|(out, source)| {
+            for (o, s) in out.iter_mut().zip(source) {
+                *o = convert(s);
+            }
+        });
+}
+
+/// `source` indexed x + X (y + Y z) (Fortran order of (X, Y, Z)), converted, into `out` indexed
+/// (x Y + y) Z + z (C order). For each y, a tile of TILE x TILE (x, z) is read a contiguous
+/// stretch of x at a time and converted into a local tile, whose x-rows are then contiguous
+/// stretches of `out`: every cache line is read and written whole, and no element access needs a
+/// bounds check of its own.
+fn transpose_tiles<S: Sync, T: Copy + Default + Send>(
+    source: &[S],
     out: &mut [T],
     [nx, ny, nz]: [usize; 3],
-    get: impl Fn(usize) -> T + Sync,
+    convert: impl Fn(&S) -> T + Sync,
 ) {
     use rayon::prelude::*;
     // Each band of TILE x-rows is a contiguous stretch of the output: bands go to the cores.
@@ -53,73 +125,26 @@ fn transpose_with<T: Copy + Send>(
     }
     out.par_chunks_mut(band).enumerate().for_each(|(b, rows)| {
         let x0 = b * TILE;
+        let width = TILE.min(nx - x0);
+        let mut tile = [[T::default(); TILE]; TILE]; // [z - z0][x - x0]
         for y in 0..ny {
             for z0 in (0..nz).step_by(TILE) {
-                for x in x0..(x0 + TILE).min(nx) {
-                    let row = ((x - x0) * ny + y) * nz;
-                    for z in z0..(z0 + TILE).min(nz) {
-                        rows[row + z] = get(x + nx * (y + ny * z));
+                let depth = TILE.min(nz - z0);
+                for (dz, line) in tile[..depth].iter_mut().enumerate() {
+                    let start = x0 + nx * (y + ny * (z0 + dz));
+                    for (t, element) in line.iter_mut().zip(&source[start..start + width]) {
+                        *t = convert(element);
+                    }
+                }
+                for dx in 0..width {
+                    let row = (dx * ny + y) * nz + z0;
+                    for (o, line) in rows[row..row + depth].iter_mut().zip(&tile) {
+                        *o = line[dx];
                     }
                 }
             }
         }
     });
-}
-
-/// Voxels of `volume` (Fortran order, the file's byte order) of an element type read from `N`
-/// bytes by `from_le` / `from_be` and converted by `convert`, as a row-major array; `None` if the
-/// bytes do not hold exactly one element per voxel (the general reader then decides).
-pub(crate) fn nifti_voxels<const N: usize, S, T: Copy + Default + Send>(
-    volume: &nifti::InMemNiftiVolume,
-    endianness: nifti::Endianness,
-    from_le: fn([u8; N]) -> S,
-    from_be: fn([u8; N]) -> S,
-    convert: impl Fn(S) -> T + Sync,
-) -> Option<ArrayD<T>> {
-    use nifti::NiftiVolume;
-    let shape: Vec<usize> = volume.dim().iter().map(|&d| d as usize).collect();
-    let raw = volume.raw_data();
-    if raw.len() != shape.iter().product::<usize>() * N {
-        return None;
-    }
-    let read = match endianness {
-        nifti::Endianness::Little => from_le,
-        nifti::Endianness::Big => from_be,
-    };
-    Some(row_major_from_fortran(&shape, raw.len() / N, |i| {
-        let bytes: [u8; N] = raw[i * N..(i + 1) * N]
-            .try_into()
-            .expect("N bytes per element");
-        convert(read(bytes))
-    }))
-}
-
-/// The row-major array of `shape` whose element `i` in Fortran order is `get(i)` (a NIfTI
-/// file's voxels, converted): transposition and conversion in one pass over tiles.
-pub(crate) fn row_major_from_fortran<T: Copy + Default + Send>(
-    shape: &[usize],
-    len: usize,
-    get: impl Fn(usize) -> T + Sync,
-) -> ArrayD<T> {
-    let kept: Vec<usize> = shape.iter().copied().filter(|&n| n != 1).collect();
-    let mut out = vec![T::default(); len];
-    match kept.as_slice() {
-        [x, y, z] => transpose_with(&mut out, [*x, *y, *z], get),
-        [rows, columns] => transpose_with(&mut out, [*rows, *columns, 1], get),
-        [] | [_] => {
-            for (i, o) in out.iter_mut().enumerate() {
-                *o = get(i);
-            }
-        }
-        _ => {
-            let converted: Vec<T> = (0..len).map(get).collect();
-            use ndarray::ShapeBuilder;
-            let fortran =
-                ArrayD::from_shape_vec(IxDyn(shape).f(), converted).expect("one element each");
-            return fortran.as_standard_layout().into_owned();
-        }
-    }
-    ArrayD::from_shape_vec(IxDyn(shape), out).expect("one element each")
 }
 
 /// An array of `shape` over `values` stored in Fortran order.
@@ -160,7 +185,7 @@ mod tests {
             let expected = fortran(&shape, values.clone())
                 .as_standard_layout()
                 .mapv(|v| u64::from(v) + 1);
-            let got = row_major_from_fortran(&shape, n, |i| u64::from(values[i]) + 1);
+            let got = row_major_from_fortran(&shape, &values, |&v| u64::from(v) + 1);
             prop_assert_eq!(got, expected);
         }
     }
