@@ -3,6 +3,11 @@
 the same run on the same inputs, with ratios. Also checks every output against scipy's.
 
 Usage: python3 benches/compare_peers.py [--quick] [--markdown OUT.md]
+
+A second table times whole commands on the 3-D workloads, the issue's measure: our
+`boundary-loss distmap IN.npy OUT.npy --threads 1` as a process (start, read, compute, write f32;
+built with `cargo build --release -p boundary-loss-cli`) against np.load + the same maps + np.save
+of float32 in this Python process, for the best edt variant and scipy's one_hot2dist.
 It creates its own virtual environment (numpy, scipy, edt from PyPI) under
 $XDG_CACHE_HOME/boundary-loss/bench-venv (default ~/.cache/...), outside the repository, and
 builds our side with `cargo build --release -p distmap --example bench_workloads`.
@@ -186,11 +191,53 @@ def main():
         lines.append(f"| {name} | {scipy_ms:.2f} | {best1:.3f} ({best}) | {o1:.3f} | {o2:.3f} | "
                      f"{scipy_ms / o1:.1f}x | {best1 / o1:.2f}x | {o1 / o2:.2f}x | {best2:.3f} | {best2 / o2:.2f}x | "
                      f"{exact} |")
-    table = "\n".join(lines)
+    table = "\n".join(lines) + "\n\n" + whole_commands(tmp, loads, budget, quick)
     print()
     print(table)
     if markdown:
         Path(markdown).write_text(table + "\n")
+
+
+def whole_commands(tmp, loads, budget, quick):
+    """Read, compute and write f32 maps of the 3-D workloads, one thread: our CLI as a process
+    against the peers in this process (load + maps + save)."""
+    subprocess.run(["cargo", "build", "--release", "-q", "-p", "boundary-loss-cli"], cwd=ROOT, check=True)
+    cli = Path(os.environ.get("CARGO_TARGET_DIR", ROOT / "target")) / "release/boundary-loss"
+    lines = ["| workload (whole command, 1 thread, f32 maps written) | scipy one_hot2dist: load + maps + save (ms) "
+             "| edt multi-label: load + maps + save (ms) | ours: `boundary-loss distmap` process (ms) "
+             "| ours, maps alone in-process (ms) | ours vs edt | ours vs scipy |",
+             "|" + "---|" * 7]
+    for i, (name, labels, K, spacing) in enumerate(loads):
+        if labels.ndim != 3:
+            continue
+        src, out = tmp / f"w{i}.npy", tmp / f"out{i}.npy"
+
+        def peer(fn):
+            def run():
+                volume = np.load(src)
+                np.save(out, fn(volume).astype(np.float32))
+            return run
+
+        scipy_ms = median_ms(peer(lambda v: one_hot2dist(np.stack([(v == k) for k in range(K)]).astype(np.uint8),
+                                                          spacing, dtype=np.float64)),
+                             budget, min_runs=1 if quick else 3)
+        edt_ms = median_ms(peer(lambda v: edt_multilabel(v, K, spacing, 1)), budget)
+        command = [str(cli), "distmap", str(src), str(out), "--classes", str(K),
+                   "--spacing", ",".join(map(str, spacing)), "--threads", "1"]
+        ours_ms = median_ms(lambda: subprocess.run(command, check=True, capture_output=True), budget)
+        alone = ours_in_process(tmp, i, K, spacing)
+        lines.append(f"| {name} | {scipy_ms:.1f} | {edt_ms:.1f} | {ours_ms:.1f} | {alone:.1f} | "
+                     f"{edt_ms / ours_ms:.2f}x | {scipy_ms / ours_ms:.1f}x |")
+        print(f"{name}, whole command: scipy {scipy_ms:.1f} ms, edt {edt_ms:.1f} ms, ours {ours_ms:.1f} ms "
+              f"(maps alone {alone:.1f} ms)", flush=True)
+    return "\n".join(lines)
+
+
+def ours_in_process(tmp, i, K, spacing):
+    """The f32 maps alone, timed inside Rust with one thread (bench_workloads), for the I/O share."""
+    manifest = tmp / f"single{i}.json"
+    manifest.write_text(json.dumps([{"name": "w", "file": f"w{i}.npy", "classes": K, "spacing": spacing}]))
+    return ours(manifest, 1)["w"]["f32_ms"]
 
 
 if __name__ == "__main__":

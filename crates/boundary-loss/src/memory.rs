@@ -1,5 +1,8 @@
 //! How the process's memory allocator treats freed memory. This module owns one process-wide
-//! setting that binaries (the CLI, the benches) apply once at start, before any thread exists.
+//! setting that binaries (the CLI's network commands, the training benches) apply once at start,
+//! before any thread exists. It is for workloads that free and reallocate large blocks over and
+//! over; a one-shot job on large arrays (a distance map of a volume) is faster with the defaults,
+//! under which a large buffer is a fresh mapping that can use huge pages.
 //!
 //! Why: a training step allocates and frees tensors of megabytes to hundreds of megabytes each.
 //! With glibc's defaults, blocks above a (dynamic, at most 32 MB) threshold are mapped fresh
