@@ -177,76 +177,76 @@ pub(crate) fn class_map<O: MapFloat, R: Rounding>(
     options: &MapOptions,
     channel: &mut [O],
 ) {
-    with_f64_buffer(channel, |values| match (options.kind, options.border) {
-        (MapKind::Hausdorff, _) => {
+    match (options.kind, options.border) {
+        (MapKind::Hausdorff, _) => transform_then_fill(
+            channel,
+            in_class,
             // Only the inside needs distances: runs outside the class are skipped.
-            squared_distance_to_other_code(in_class, Some(false), shape, spacing, values);
-            map_in_place(values, in_class, |d2, inside| {
+            |values| squared_distance_to_other_code(in_class, Some(false), shape, spacing, values),
+            |d2, inside| {
                 if inside {
                     R::apply(d2.sqrt())
                 } else {
                     0.0
                 }
-            });
-        }
-        (MapKind::Signed, BorderOffset::Voxel) => {
-            squared_distance_to_other_code(in_class, None, shape, spacing, values);
-            map_in_place(values, in_class, |d2, inside| {
+            },
+        ),
+        (MapKind::Signed, BorderOffset::Voxel) => transform_then_fill(
+            channel,
+            in_class,
+            |values| squared_distance_to_other_code(in_class, None, shape, spacing, values),
+            |d2, inside| {
                 let distance = d2.sqrt();
                 R::apply(if inside {
                     inside_voxel_offset(distance)
                 } else {
                     distance
                 })
-            });
-        }
+            },
+        ),
         (MapKind::Signed, BorderOffset::Corrected) => {
             let codes = border_codes(in_class, shape);
-            squared_distance_to_other_code(&codes, Some(BORDER), shape, spacing, values);
-            map_in_place(values, &codes, |d2, code| {
-                R::apply(match code {
-                    OUTSIDE => d2.sqrt(),
-                    INTERIOR => 0.0 - d2.sqrt(),
-                    _ => 0.0,
-                })
-            });
+            transform_then_fill(
+                channel,
+                &codes,
+                |values| {
+                    squared_distance_to_other_code(&codes, Some(BORDER), shape, spacing, values)
+                },
+                |d2, code| {
+                    R::apply(match code {
+                        OUTSIDE => d2.sqrt(),
+                        INTERIOR => 0.0 - d2.sqrt(),
+                        _ => 0.0,
+                    })
+                },
+            )
         }
-    });
+    }
 }
 
-/// `values[i] = value(values[i], codes[i])` in parallel chunks.
-pub(crate) fn map_in_place<C: Copy + Sync>(
-    values: &mut [f64],
+/// `transform` writes squared distances into an f64 buffer (the channel itself when it is f64,
+/// else a scratch buffer); then every channel value becomes `value(squared, code)`, in one pass
+/// that also rounds to the channel's type.
+fn transform_then_fill<O: MapFloat, C: Copy + Sync>(
+    channel: &mut [O],
     codes: &[C],
+    transform: impl FnOnce(&mut [f64]),
     value: impl Fn(f64, C) -> f64 + Sync,
 ) {
-    values
-        .par_chunks_mut(FILL_CHUNK)
-        .zip(codes.par_chunks(FILL_CHUNK))
-        .for_each(|(values, codes)| {
-            for (v, &code) in values.iter_mut().zip(codes) {
-                *v = value(*v, code);
-            }
-        });
-}
-
-/// Runs `fill` on an f64 buffer: the channel itself when it is f64, else a scratch buffer whose
-/// values are then rounded into the channel.
-pub(crate) fn with_f64_buffer<O: MapFloat>(channel: &mut [O], fill: impl FnOnce(&mut [f64])) {
     if let Some(own) = O::as_f64_mut(channel) {
-        fill(own);
+        transform(own);
+        own.par_chunks_mut(FILL_CHUNK)
+            .zip(codes.par_chunks(FILL_CHUNK))
+            .for_each(|(values, codes)| {
+                for (v, &code) in values.iter_mut().zip(codes) {
+                    *v = value(*v, code);
+                }
+            });
         return;
     }
-    let mut scratch = zeroed_vec::<f64>(channel.len());
-    fill(&mut scratch);
-    channel
-        .par_chunks_mut(FILL_CHUNK)
-        .zip(scratch.par_chunks(FILL_CHUNK))
-        .for_each(|(out, values)| {
-            for (o, &v) in out.iter_mut().zip(values) {
-                *o = O::from_f64(v);
-            }
-        });
+    let mut squared = zeroed_vec::<f64>(channel.len());
+    transform(&mut squared);
+    fill_chunks(channel, &squared, codes, value);
 }
 
 /// Codes for the corrected offset: OUTSIDE, INTERIOR, or BORDER (a class element with a face

@@ -97,55 +97,33 @@ fn write_labels(
     let labels: Vec<u32> = (0..n as u64)
         .map(|i| ((i.wrapping_add(seed).wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 40) % 200) as u32)
         .collect();
-    match element {
-        Element::U8 => write(
-            path,
-            shape,
-            labels.iter().map(|&v| v as u8).collect(),
-            order,
-        ),
-        Element::I8 => write(
-            path,
-            shape,
-            labels.iter().map(|&v| (v / 2) as i8).collect(),
-            order,
-        ),
-        Element::U16 => write(
-            path,
-            shape,
-            labels.iter().map(|&v| v as u16).collect(),
-            order,
-        ),
-        Element::I16 => write(
-            path,
-            shape,
-            labels.iter().map(|&v| v as i16).collect(),
-            order,
-        ),
-        Element::U32 => write(path, shape, labels.clone(), order),
-        Element::I32 => write(
-            path,
-            shape,
-            labels.iter().map(|&v| v as i32).collect(),
-            order,
-        ),
-        Element::F32 => write(
-            path,
-            shape,
-            labels.iter().map(|&v| v as f32).collect(),
-            order,
-        ),
-        Element::F64 => write(
-            path,
-            shape,
-            labels.iter().map(|&v| v as f64).collect(),
-            order,
-        ),
-    }
-    match element {
+    // i8 cannot hold every label below 200: it stores half of each.
+    let stored: Vec<u32> = match element {
         Element::I8 => labels.iter().map(|&v| v / 2).collect(),
         _ => labels,
+    };
+    match element {
+        Element::U8 => write_as(path, shape, &stored, order, |v| v as u8),
+        Element::I8 => write_as(path, shape, &stored, order, |v| v as i8),
+        Element::U16 => write_as(path, shape, &stored, order, |v| v as u16),
+        Element::I16 => write_as(path, shape, &stored, order, |v| v as i16),
+        Element::U32 => write_as(path, shape, &stored, order, |v| v),
+        Element::I32 => write_as(path, shape, &stored, order, |v| v as i32),
+        Element::F32 => write_as(path, shape, &stored, order, |v| v as f32),
+        Element::F64 => write_as(path, shape, &stored, order, |v| v as f64),
     }
+    stored
+}
+
+/// [`write`] of `values` converted by `to`.
+fn write_as<T: nifti::DataElement + bytemuck::Pod>(
+    path: &Path,
+    shape: &[usize],
+    values: &[u32],
+    order: Endianness,
+    to: fn(u32) -> T,
+) {
+    write(path, shape, values.iter().map(|&v| to(v)).collect(), order);
 }
 
 proptest! {
