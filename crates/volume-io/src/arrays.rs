@@ -321,6 +321,13 @@ fn is_gzipped(path: &Path) -> bool {
         .is_some_and(|n| n.to_string_lossy().to_lowercase().ends_with(".gz"))
 }
 
+/// gzip level of the `.nii.gz` files we write. flate2's zlib-rs backend at level 1 (the `nifti`
+/// crate's default) trades ratio for speed: on a 512x512x61 label map 191 KB against the 108 KB
+/// that miniz_oxide's level 1 wrote before, on a CT-like int16 volume 21.7 against 16.3 MB.
+/// Level 2 writes smaller files than either (45 KB, 14.0 MB) in 9 ms and 0.42 s (level 1: 7-10 ms
+/// and 0.21 s; miniz_oxide's level 1: 3-5 ms and 0.27-0.30 s).
+const GZIP_LEVEL: u32 = 2;
+
 fn write_nifti_with_header<A, S, D>(
     path: &Path,
     volume: &ndarray::ArrayBase<S, D>,
@@ -342,8 +349,11 @@ where
         COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
         if gz { "nii.gz" } else { "nii" }
     ));
-    let written = nifti::writer::WriterOptions::new(&temp)
-        .reference_header(header)
+    let mut options = nifti::writer::WriterOptions::new(&temp).reference_header(header);
+    if gz {
+        options = options.compression_level(flate2::Compression::new(GZIP_LEVEL));
+    }
+    let written = options
         .write_nifti(volume)
         .map_err(|e| FileError::new(path, format!("cannot write the NIfTI file: {e}")))
         .and_then(|()| std::fs::rename(&temp, path).map_err(|e| FileError::new(path, e)));
@@ -351,4 +361,33 @@ where
         let _ = std::fs::remove_file(&temp);
     }
     written
+}
+
+#[cfg(test)]
+mod tests {
+    /// A `.nii.gz` we write is smaller than the `nifti` crate's default level would make it, and
+    /// holds the volume.
+    #[test]
+    fn gzipped_nifti_files_use_the_smaller_level() {
+        let dir = tempfile::tempdir().unwrap();
+        let labels = ndarray::Array3::from_shape_fn((128, 128, 16), |(x, y, z)| {
+            let (dx, dy, dz) = (x as f64 - 60.0, y as f64 - 70.0, (z as f64 - 8.0) * 4.0);
+            u8::from(dx * dx + dy * dy + dz * dz < 900.0) + u8::from(x % 29 < 2 && y % 31 < 3)
+        });
+        let ours = dir.path().join("ours.nii.gz");
+        super::write_nifti(&ours, &labels, &[1.0; 3]).unwrap();
+        let default = dir.path().join("default.nii.gz");
+        nifti::writer::WriterOptions::new(&default)
+            .write_nifti(&labels)
+            .unwrap();
+        let size = |p: &std::path::Path| std::fs::metadata(p).unwrap().len();
+        assert!(
+            size(&ours) < size(&default),
+            "{} >= {}",
+            size(&ours),
+            size(&default)
+        );
+        let read = crate::read_label_map(&ours).unwrap().labels;
+        assert_eq!(read, labels.mapv(u32::from).into_dyn());
+    }
 }
