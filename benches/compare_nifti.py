@@ -1,14 +1,14 @@
 #!/usr/bin/env python3
 """NIfTI reading: ours against nibabel (what the original's preprocessing scripts use), and our
-inflation (flate2's zlib-rs backend) against Python's zlib (C zlib), timed in the same run on
-the same files, with ratios. Files are written by nibabel; medians of 9 reads from the page cache.
+inflation (flate2's zlib-rs backend) against Python's zlib (C zlib), zlib-ng and Intel's ISA-L
+(the `zlib-ng` and `isal` packages), timed in the same run on the same files, with ratios. Files are written by nibabel; medians of 9 reads from the page cache.
 
 nibabel is timed twice: as it returns a volume (`np.asanyarray(img.dataobj)`, Fortran order, the
 stored dtype) and converted to what our readers return (row-major float32 for images, uint32
 class indices for labels), which is the like-for-like ratio.
 
 Usage: python3 benches/compare_nifti.py [--threads 2] [--markdown OUT.md]
-It creates its own venv (numpy, nibabel from PyPI) under $XDG_CACHE_HOME/boundary-loss/nifti-venv
+It creates its own venv (numpy, nibabel, zlib-ng, isal from PyPI) under $XDG_CACHE_HOME/boundary-loss/nifti-venv
 and runs `cargo bench -p volume-io --bench nifti_read -- --json FILE...` for our side.
 """
 import json
@@ -25,10 +25,14 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import bench_venv  # noqa: E402
 
-bench_venv.run_inside("nifti-venv", ["numpy==2.4.*", "nibabel==5.*"])
+bench_venv.run_inside("nifti-venv", ["numpy==2.4.*", "nibabel==5.*", "zlib-ng==0.5.*", "isal==1.*"])
 
+import isal  # noqa: E402
+import isal.isal_zlib  # noqa: E402
 import nibabel as nib  # noqa: E402
 import numpy as np  # noqa: E402
+import zlib_ng  # noqa: E402
+import zlib_ng.zlib_ng  # noqa: E402
 
 SHAPE = (512, 512, 61)
 
@@ -94,26 +98,33 @@ def main():
             inflate = None
             if path.suffix == ".gz":
                 compressed = path.read_bytes()
-                inflate = median_ms(lambda: zlib.decompressobj(31).decompress(compressed))
+                # wbits 31: a gzip member, as the readers see the file.
+                inflate = [median_ms(lambda: module.decompressobj(31).decompress(compressed))
+                           for module in (zlib, zlib_ng.zlib_ng, isal.isal_zlib)]
             rows.append((path, mine, stored, like, inflate))
     out = [f"NIfTI reading, {SHAPE[0]}x{SHAPE[1]}x{SHAPE[2]}, page cache warm, medians of 9; ours "
            f"with {threads} threads (RAYON_NUM_THREADS), nibabel {nib.__version__} with numpy "
-           f"{np.__version__}, Python zlib {zlib.ZLIB_RUNTIME_VERSION}",
+           f"{np.__version__}; inflation: Python zlib {zlib.ZLIB_RUNTIME_VERSION}, zlib-ng "
+           f"{zlib_ng.zlib_ng.ZLIBNG_VERSION} (python-zlib-ng {zlib_ng.__version__}), ISA-L "
+           f"(python-isal {isal.__version__})",
            "",
            "| file | on disk (MB) | ours (ms) | ours, voxels (MB/s) | nibabel as stored (ms) | "
            "nibabel, same array as ours (ms) | ours / nibabel, same array | inflate: ours, zlib-rs "
-           "(ms) | inflate: Python zlib (ms) | inflate: ours / zlib |",
-           "|---|---|---|---|---|---|---|---|---|---|"]
+           "(ms) | inflate: zlib (ms) | inflate: zlib-ng (ms) | inflate: ISA-L (ms) | "
+           "inflate: ours / zlib, / zlib-ng, / ISA-L |",
+           "|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for path, mine, stored, like, inflate in rows:
         ms = mine["ms"]
         voxels = mine["voxel_bytes"] / ms / 1e3
         row = (f"| {path.name} | {mine['disk_bytes'] / 1e6:.1f} | {ms:.1f} | {voxels:,.0f} | "
                f"{stored:.1f} | {like:.1f} | {like / ms:.2f}x |")
         if inflate is None:
-            row += " | | |"
+            row += " | | | | |"
         else:
             z = mine["inflate_zlib_rs_ms"]
-            row += f" {z:.1f} | {inflate:.1f} | {inflate / z:.2f}x |"
+            theirs = " | ".join(f"{t:.1f}" for t in inflate)
+            ratios = ", ".join(f"{t / z:.2f}x" for t in inflate)
+            row += f" {z:.1f} | {theirs} | {ratios} |"
         out.append(row)
     text = "\n".join(out)
     print(text)
