@@ -191,16 +191,17 @@ def main():
         lines.append(f"| {name} | {scipy_ms:.2f} | {best1:.3f} ({best}) | {o1:.3f} | {o2:.3f} | "
                      f"{scipy_ms / o1:.1f}x | {best1 / o1:.2f}x | {o1 / o2:.2f}x | {best2:.3f} | {best2 / o2:.2f}x | "
                      f"{exact} |")
-    table = "\n".join(lines) + "\n\n" + whole_commands(tmp, loads, budget, quick)
+    table = "\n".join(lines) + "\n\n" + whole_commands(tmp, loads, ours1, budget, quick)
     print()
     print(table)
     if markdown:
         Path(markdown).write_text(table + "\n")
 
 
-def whole_commands(tmp, loads, budget, quick):
+def whole_commands(tmp, loads, ours1, budget, quick):
     """Read, compute and write f32 maps of the 3-D workloads, one thread: our CLI as a process
-    against the peers in this process (load + maps + save)."""
+    against the peers in this process (load + maps + save). `ours1` is the first table's run
+    with one thread, whose f32 maps alone give the command's I/O share."""
     subprocess.run(["cargo", "build", "--release", "-q", "-p", "boundary-loss-cli"], cwd=ROOT, check=True)
     cli = Path(os.environ.get("CARGO_TARGET_DIR", ROOT / "target")) / "release/boundary-loss"
     lines = ["| workload (whole command, 1 thread, f32 maps written) | scipy one_hot2dist: load + maps + save (ms) "
@@ -225,19 +226,12 @@ def whole_commands(tmp, loads, budget, quick):
         command = [str(cli), "distmap", str(src), str(out), "--classes", str(K),
                    "--spacing", ",".join(map(str, spacing)), "--threads", "1"]
         ours_ms = median_ms(lambda: subprocess.run(command, check=True, capture_output=True), budget)
-        alone = ours_in_process(tmp, i, K, spacing)
+        alone = ours1[name]["f32_ms"]
         lines.append(f"| {name} | {scipy_ms:.1f} | {edt_ms:.1f} | {ours_ms:.1f} | {alone:.1f} | "
                      f"{edt_ms / ours_ms:.2f}x | {scipy_ms / ours_ms:.1f}x |")
         print(f"{name}, whole command: scipy {scipy_ms:.1f} ms, edt {edt_ms:.1f} ms, ours {ours_ms:.1f} ms "
               f"(maps alone {alone:.1f} ms)", flush=True)
     return "\n".join(lines)
-
-
-def ours_in_process(tmp, i, K, spacing):
-    """The f32 maps alone, timed inside Rust with one thread (bench_workloads), for the I/O share."""
-    manifest = tmp / f"single{i}.json"
-    manifest.write_text(json.dumps([{"name": "w", "file": f"w{i}.npy", "classes": K, "spacing": spacing}]))
-    return ours(manifest, 1)["w"]["f32_ms"]
 
 
 if __name__ == "__main__":

@@ -7,7 +7,9 @@
 //! Usage:
 //!   cargo bench -p volume-io --bench nifti_read            # its own 512x512x61 volumes
 //!   cargo bench -p volume-io --bench nifti_read -- --json FILE...   # given files, JSON lines
-//! (benches/compare_nifti.py runs the second form against nibabel and Python's zlib.)
+//! A file whose name contains `label` is read with `read_label_map`, any other with
+//! `read_nifti_f32`. (benches/compare_nifti.py runs the second form against nibabel and the
+//! other inflaters.)
 
 use std::path::{Path, PathBuf};
 use std::time::Instant;

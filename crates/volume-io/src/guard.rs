@@ -152,17 +152,10 @@ pub(crate) fn read_nifti_header_only(
     Ok((header, len))
 }
 
-/// Checks that a NIfTI file (`.nii`, or `.nii.gz` when `gzipped`) can hold the volume its header
-/// declares: `vox_offset` plus the voxels within the file (or within the most a gzip stream of
-/// its size can expand to).
-pub fn check_nifti_size(path: &Path, gzipped: bool) -> Result<(), FileError> {
-    checked_nifti_header(path, gzipped).map(|_| ())
-}
-
 /// Bytes of a NIfTI-1 header (348) and of the extension flag that follows it (4).
 const NIFTI1_HEADER_AND_EXTENDER: u64 = 352;
 
-/// Where a NIfTI file's voxels are, once [`check_nifti_size`]'s checks passed.
+/// Where a NIfTI file's voxels are, once [`checked_nifti_header`]'s checks passed.
 pub(crate) struct NiftiLayout {
     pub header: nifti::NiftiHeader,
     /// Byte offset of the voxels (in the inflated stream of a `.nii.gz`).
@@ -171,7 +164,9 @@ pub(crate) struct NiftiLayout {
     pub bytes: u64,
 }
 
-/// The header of a NIfTI file and where its voxels are, after [`check_nifti_size`]'s checks.
+/// The header of a NIfTI file (`.nii`, or `.nii.gz` when `gzipped`) and where its voxels are,
+/// after checking that the file can hold the volume the header declares: `vox_offset` plus the
+/// voxels within the file (or within the most a gzip stream of its size can expand to).
 pub(crate) fn checked_nifti_header(path: &Path, gzipped: bool) -> Result<NiftiLayout, FileError> {
     let bad = |reason: String| FileError::new(path, reason);
     let (header, len) = read_nifti_header_only(path, gzipped)?;

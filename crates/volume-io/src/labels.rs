@@ -103,10 +103,8 @@ fn read_npy_labels(path: &Path) -> Result<LabelMap, FileError> {
     }
     // The common case, uint8 class maps, converts without per-element checks.
     if let Ok(array) = ArrayD::<u8>::read_npy(&bytes[..]) {
-        let array = array.as_standard_layout();
-        let values = array.as_slice().expect("row-major");
         return Ok(LabelMap {
-            labels: crate::layout::row_major_converted(array.shape(), values, |&v| u32::from(v)),
+            labels: array.as_standard_layout().mapv(u32::from),
             spacing: None,
         });
     }

@@ -66,7 +66,12 @@ pub(crate) fn row_major_from_fortran<S: Sync, T: Copy + Default + Send>(
     match kept.as_slice() {
         [x, y, z] => transpose_tiles(source, &mut out, [*x, *y, *z], convert),
         [rows, columns] => transpose_tiles(source, &mut out, [*rows, *columns, 1], convert),
-        [] | [_] => convert_in_parts(source, &mut out, convert), // the same order
+        [] | [_] => {
+            // The same order.
+            for (o, s) in out.iter_mut().zip(source) {
+                *o = convert(s);
+            }
+        }
         _ => {
             let converted: Vec<T> = source.iter().map(convert).collect();
             use ndarray::ShapeBuilder;
@@ -78,39 +83,11 @@ pub(crate) fn row_major_from_fortran<S: Sync, T: Copy + Default + Send>(
     ArrayD::from_shape_vec(IxDyn(shape), out).expect("one element each")
 }
 
-/// The array of `shape` (row-major) over `source` (row-major) converted by `convert`.
-pub(crate) fn row_major_converted<S: Sync, T: Copy + Default + Send>(
-    shape: &[usize],
-    source: &[S],
-    convert: impl Fn(&S) -> T + Sync,
-) -> ArrayD<T> {
-    let mut out = page_buffers::zeroed_vec::<T>(source.len());
-    convert_in_parts(source, &mut out, convert);
-    ArrayD::from_shape_vec(IxDyn(shape), out).expect("one element each")
-}
-
-/// `out[i] = convert(&source[i])`, in parts shared between the cores.
-fn convert_in_parts<S: Sync, T: Send>(
-    source: &[S],
-    out: &mut [T],
-    convert: impl Fn(&S) -> T + Sync,
-) {
-    use rayon::prelude::*;
-    const PART: usize = 1 << 16;
-    out.par_chunks_mut(PART)
-        .zip(source.par_chunks(PART))
-        .for_each(|(out, source)| {
-            for (o, s) in out.iter_mut().zip(source) {
-                *o = convert(s);
-            }
-        });
-}
-
 /// `source` indexed x + X (y + Y z) (Fortran order of (X, Y, Z)), converted, into `out` indexed
-/// (x Y + y) Z + z (C order). For each y, a tile of TILE x TILE (x, z) is read a contiguous
-/// stretch of x at a time and converted into a local tile, whose x-rows are then contiguous
-/// stretches of `out`: every cache line is read and written whole, and no element access needs a
-/// bounds check of its own.
+/// (x Y + y) Z + z (C order). For each y, a TILE x TILE block of (z, x) is read one contiguous
+/// stretch of x per z and converted into a local tile; each x of the tile is then one contiguous
+/// stretch of `out` (its z values). Both the file's lines and the output's are used whole while
+/// they are in cache.
 fn transpose_tiles<S: Sync, T: Copy + Default + Send>(
     source: &[S],
     out: &mut [T],
