@@ -109,6 +109,7 @@ fn map_options(
         border: choice::<BorderOffset>(border, "border")?,
         whole_image: choice::<WholeImageClass>(whole_image, "whole_image")?,
         truncate,
+        ..MapOptions::default()
     })
 }
 

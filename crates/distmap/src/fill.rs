@@ -4,8 +4,9 @@
 
 use rayon::prelude::*;
 
+use crate::metrics::diagonal;
 use crate::options::ClassLabel;
-use crate::options::{BorderOffset, MapFloat, MapKind, MapOptions, WholeImageClass};
+use crate::options::{AbsentClass, BorderOffset, MapFloat, MapKind, MapOptions, WholeImageClass};
 use crate::transform::{squared_distance_to_other_code, squared_distance_to_virtual_origin};
 use page_buffers::zeroed_vec;
 
@@ -57,7 +58,7 @@ pub(crate) fn round(truncate: bool, value: f64) -> f64 {
     }
 }
 
-/// Channels of absent classes (zeros) and of classes covering the whole image.
+/// Channels of absent classes (zeros, or the diagonal) and of classes covering the whole image.
 pub(crate) fn fill_without_transform<O: MapFloat>(
     channel: &mut [O],
     presence: Presence,
@@ -65,6 +66,14 @@ pub(crate) fn fill_without_transform<O: MapFloat>(
     spacing: &[f64],
     options: &MapOptions,
 ) {
+    if presence == Presence::Absent
+        && options.absent == AbsentClass::Diagonal
+        && options.kind == MapKind::Signed
+    {
+        let diagonal = O::from_f64(round(options.truncate, diagonal(shape, spacing)));
+        channel.par_iter_mut().for_each(|v| *v = diagonal);
+        return;
+    }
     if presence == Presence::Absent || options.whole_image == WholeImageClass::Zeros {
         channel.par_iter_mut().for_each(|v| *v = O::default());
         return;

@@ -79,7 +79,9 @@ pub use error::DistmapError;
 pub use maps::{
     distance_maps, distance_maps_from_one_hot, distance_maps_from_one_hot_into, distance_maps_into,
 };
-pub use options::{BorderOffset, ClassLabel, MapFloat, MapKind, MapOptions, WholeImageClass};
+pub use options::{
+    AbsentClass, BorderOffset, ClassLabel, MapFloat, MapKind, MapOptions, WholeImageClass,
+};
 pub use page_buffers::zeroed_vec as map_buffer;
 pub use transform::{edt, squared_edt_into};
 

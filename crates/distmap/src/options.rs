@@ -41,12 +41,29 @@ pub enum WholeImageClass {
     Zeros,
 }
 
+/// What a class absent from the image gets in a signed map.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum AbsentClass {
+    /// All zeros, as the original ("another class will supervise that pixel"): the boundary
+    /// loss then ignores whatever the network predicts for that class on that image.
+    #[default]
+    Zeros,
+    /// The image's diagonal in mm, `sqrt(sum (n_i s_i)^2)`, everywhere: every pixel predicted
+    /// for a class the image does not hold costs as much as the farthest pixel of any image of
+    /// that shape can be from an object of that class. It bounds the map of a present class
+    /// from above, so a false positive never costs less on an empty image than on an image
+    /// holding the class, and it is the value the surface metrics give a prediction whose truth
+    /// is empty. Hausdorff maps keep zeros (they only have values inside the class).
+    Diagonal,
+}
+
 /// Options of [`distance_maps`]; the default reproduces the original's `one_hot2dist` in f64.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct MapOptions {
     pub kind: MapKind,
     pub border: BorderOffset,
     pub whole_image: WholeImageClass,
+    pub absent: AbsentClass,
     /// Truncate toward zero like the original 2-D data loader (which computes on an int32
     /// one-hot), for exact reproduction of old runs.
     pub truncate: bool,
@@ -61,6 +78,11 @@ named_choice!(
     BorderOffset,
     (BorderOffset::Voxel, "voxel"),
     (BorderOffset::Corrected, "corrected")
+);
+named_choice!(
+    AbsentClass,
+    (AbsentClass::Zeros, "zeros"),
+    (AbsentClass::Diagonal, "diagonal")
 );
 named_choice!(
     WholeImageClass,

@@ -3,7 +3,7 @@
 
 use distmap::surface::SurfaceDistances;
 use distmap::{
-    distance_maps, distance_maps_from_one_hot, edt, BorderOffset, MapKind, MapOptions,
+    distance_maps, distance_maps_from_one_hot, edt, AbsentClass, BorderOffset, MapKind, MapOptions,
     WholeImageClass,
 };
 use ndarray::{ArrayD, IxDyn};
@@ -99,6 +99,11 @@ fn labelled_volume() -> impl Strategy<Value = (Vec<usize>, Vec<f64>, usize, Vec<
                 prop::collection::vec(label, total),
             )
         })
+}
+
+/// Channel `k` of a `(K, *spatial)` array of `total` elements per channel.
+fn channel_of(maps: &ArrayD<f64>, k: usize, total: usize) -> Vec<f64> {
+    maps.as_slice().unwrap()[k * total..(k + 1) * total].to_vec()
 }
 
 fn close(got: f64, want: f64) -> bool {
@@ -247,6 +252,44 @@ proptest! {
                 if count < labels.len() {
                     prop_assert_eq!(got[index.as_slice()], 0.0);
                 }
+            }
+        }
+    }
+
+    #[test]
+    fn absent_class_diagonal_is_in_mm_and_bounds_every_present_map(
+        (shape, spacing, classes, labels) in labelled_volume(),
+        kind in prop_oneof![Just(MapKind::Signed), Just(MapKind::Hausdorff)],
+        truncate in any::<bool>(),
+    ) {
+        // One class more than the labels use: at least one class is absent.
+        let classes = classes + 1;
+        let label_array = ArrayD::from_shape_vec(IxDyn(&shape), labels.clone()).unwrap();
+        let original = MapOptions { kind, truncate, ..MapOptions::default() };
+        let penalising = MapOptions { absent: AbsentClass::Diagonal, ..original };
+        let zeros: ArrayD<f64> = distance_maps(label_array.view(), classes, &spacing, &original).unwrap();
+        let got: ArrayD<f64> = distance_maps(label_array.view(), classes, &spacing, &penalising).unwrap();
+        // The diagonal in mm, from the shape and spacing alone.
+        let diagonal = shape.iter().zip(&spacing).map(|(&n, &s)| (n as f64 * s).powi(2)).sum::<f64>().sqrt();
+        let diagonal = if truncate { diagonal.trunc() } else { diagonal };
+        let total = labels.len();
+        for k in 0..classes {
+            let (g, z) = (channel_of(&got, k, total), channel_of(&zeros, k, total));
+            let absent = !labels.iter().any(|&l| l as usize == k);
+            if absent && kind == MapKind::Signed {
+                prop_assert!(g.iter().all(|&v| v == diagonal), "class {k}: {g:?}, diagonal {diagonal}");
+                // No present class's map reaches it outside that class: a false positive never
+                // costs less on an image without the class.
+                for j in (0..classes).filter(|&j| labels.iter().any(|&l| l as usize == j)) {
+                    for (i, &v) in channel_of(&zeros, j, total).iter().enumerate() {
+                        if labels[i] as usize != j {
+                            prop_assert!(v <= diagonal, "class {j} element {i}: {v} > {diagonal}");
+                        }
+                    }
+                }
+            } else {
+                // Present classes, and every Hausdorff map, are the original's.
+                prop_assert_eq!(g, z);
             }
         }
     }

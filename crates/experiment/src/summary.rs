@@ -64,7 +64,36 @@ pub struct Paired {
     /// method - reference, per common seed, at the best epochs.
     pub difference: Spread,
     pub better_in: usize,
+    /// method - reference, per common seed, averaged over the last epochs.
+    pub difference_last: Spread,
+    pub better_in_last: usize,
     pub seeds: usize,
+}
+
+impl Paired {
+    /// Whether the mean paired difference over the last epochs is beyond the seed spread: a
+    /// two-sided paired t-test at 5 % (|mean| > t(0.975, n - 1) * std / sqrt(n)).
+    pub fn beyond_spread(&self) -> bool {
+        let d = self.difference_last;
+        match t_critical(d.n) {
+            Some(t) if d.std.is_finite() => d.mean.abs() > t * d.std / (d.n as f64).sqrt(),
+            _ => false,
+        }
+    }
+}
+
+/// The 97.5th percentile of Student's t with `n - 1` degrees of freedom (two-sided 5 %); none
+/// below two seeds.
+fn t_critical(n: usize) -> Option<f64> {
+    const TABLE: [f64; 10] = [
+        12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228,
+    ];
+    match n {
+        0 | 1 => None,
+        n if n - 1 <= TABLE.len() => Some(TABLE[n - 2]),
+        n if n <= 31 => Some(2.1),
+        _ => Some(1.96),
+    }
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -124,34 +153,42 @@ pub fn experiment_report(
     if let Some((reference, others)) = summaries.split_first() {
         for other in others {
             for (m, metric) in metrics.iter().enumerate() {
-                let diffs: Vec<f64> = other
-                    .runs
-                    .iter()
-                    .filter_map(|r| {
-                        reference
-                            .runs
-                            .iter()
-                            .find(|q| q.seed == r.seed)
-                            .map(|q| r.at_best[m] - q.at_best[m])
-                    })
-                    .filter(|d| !d.is_nan())
-                    .collect();
-                let better = diffs
-                    .iter()
-                    .filter(|&&d| {
-                        if lower_is_better(metric) {
-                            d < 0.0
-                        } else {
-                            d > 0.0
-                        }
-                    })
-                    .count();
+                let differences = |pick: &dyn Fn(&RunValues) -> f64| -> Vec<f64> {
+                    other
+                        .runs
+                        .iter()
+                        .filter_map(|r| {
+                            reference
+                                .runs
+                                .iter()
+                                .find(|q| q.seed == r.seed)
+                                .map(|q| pick(r) - pick(q))
+                        })
+                        .filter(|d| !d.is_nan())
+                        .collect()
+                };
+                let better = |diffs: &[f64]| {
+                    diffs
+                        .iter()
+                        .filter(|&&d| {
+                            if lower_is_better(metric) {
+                                d < 0.0
+                            } else {
+                                d > 0.0
+                            }
+                        })
+                        .count()
+                };
+                let at_best = differences(&|r| r.at_best[m]);
+                let last = differences(&|r| r.last_epochs[m]);
                 paired.push(Paired {
                     method: other.method.clone(),
                     metric: metric.clone(),
-                    seeds: diffs.len(),
-                    difference: Spread::of(diffs),
-                    better_in: better,
+                    seeds: at_best.len(),
+                    better_in: better(&at_best),
+                    difference: Spread::of(at_best),
+                    better_in_last: better(&last),
+                    difference_last: Spread::of(last),
                 });
             }
         }
@@ -165,6 +202,14 @@ pub fn experiment_report(
     })
 }
 
+/// A metric's name for a sentence: the unit-free name with its unit after the numbers.
+fn with_unit(value: String, metric: &str) -> String {
+    match metric_unit(metric) {
+        "" => value,
+        unit => format!("{value} {unit}"),
+    }
+}
+
 fn header(metric: &str) -> String {
     match metric_unit(metric) {
         "" => metric.to_string(),
@@ -173,6 +218,47 @@ fn header(metric: &str) -> String {
 }
 
 impl ExperimentReport {
+    /// A plain-language reading of the paired comparisons: for each method and metric, whether
+    /// it beat the first method beyond the seed spread over the last epochs (a paired t-test
+    /// at 5 %), with the difference and in how many seeds it was better. The last epochs, not
+    /// the best one: the best epoch is chosen on the validation curves it is reported on.
+    pub fn reading(&self, precision: usize) -> String {
+        let Some(reference) = self.methods.first().map(|m| m.method.as_str()) else {
+            return String::new();
+        };
+        let mut out = format!(
+            "Reading (over the last {} epochs; \"beyond the seed spread\": a paired t-test at 5 %):\n\n",
+            self.last_epochs
+        );
+        for p in &self.paired {
+            let d = p.difference_last;
+            let sign = if d.mean >= 0.0 { "+" } else { "" };
+            let direction = match (lower_is_better(&p.metric), d.mean > 0.0) {
+                (false, true) | (true, false) => "better",
+                _ => "worse",
+            };
+            let verdict = if p.seeds < 2 {
+                "one seed cannot tell".to_string()
+            } else if p.beyond_spread() {
+                format!("{direction} than {reference} beyond the seed spread")
+            } else {
+                format!("not distinguishable from {reference} within the seed spread")
+            };
+            out.push_str(&format!(
+                "* {} on {}: {verdict} ({}, better in {} of {} seeds).\n",
+                p.method,
+                p.metric,
+                with_unit(
+                    format!("{sign}{:.precision$} ± {:.precision$}", d.mean, d.std),
+                    &p.metric
+                ),
+                p.better_in_last,
+                p.seeds
+            ));
+        }
+        out
+    }
+
     /// Markdown: the two tables (best epoch, last epochs), the paired comparison, every run.
     pub fn markdown(&self, precision: usize) -> String {
         let mut out = String::new();
@@ -212,18 +298,23 @@ impl ExperimentReport {
         if !self.paired.is_empty() {
             let reference = &self.methods[0].method;
             out.push_str(&format!(
-                "\nSeed by seed against {reference} (difference at the best epochs, mean ± std; seeds where the method is better):\n\n| method | metric | difference | better in |\n|---|---|---|---|\n"
+                "\nSeed by seed against {reference} (method - {reference} with the same seed, mean ± std; seeds where the method is better):\n\n| method | metric | at the best epochs | better in | over the last {} epochs | better in |\n|---|---|---|---|---|---|\n",
+                self.last_epochs
             ));
             for p in &self.paired {
                 out.push_str(&format!(
-                    "| {} | {} | {} | {} of {} |\n",
+                    "| {} | {} | {} | {} of {} | {} | {} of {} |\n",
                     p.method,
                     header(&p.metric),
                     p.difference.cell(precision),
                     p.better_in,
+                    p.seeds,
+                    p.difference_last.cell(precision),
+                    p.better_in_last,
                     p.seeds
                 ));
             }
+            out.push_str(&format!("\n{}", self.reading(precision)));
         }
         out.push_str(&format!(
             "\nEvery run (best epoch by {}):\n\n| method | seed | best epoch | {} |\n|---|---|---|{}\n",
@@ -248,5 +339,65 @@ impl ExperimentReport {
             }
         }
         out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn paired(metric: &str, differences: &[f64]) -> Paired {
+        Paired {
+            method: "b".into(),
+            metric: metric.into(),
+            difference: Spread::of(differences.iter().copied()),
+            better_in: 0,
+            difference_last: Spread::of(differences.iter().copied()),
+            better_in_last: differences.iter().filter(|&&d| d > 0.0).count(),
+            seeds: differences.len(),
+        }
+    }
+
+    #[test]
+    fn beyond_the_spread_is_a_paired_t_test() {
+        // mean 0.1, std 0.05, n 5: t = 0.1 / (0.05 / sqrt 5) = 4.47 > 2.776.
+        assert!(paired("val_3d_dsc", &[0.05, 0.1, 0.15, 0.05, 0.15]).beyond_spread());
+        // mean 0.02, std 0.1: t = 0.45.
+        assert!(!paired("val_3d_dsc", &[0.1, -0.1, 0.12, -0.08, 0.06]).beyond_spread());
+        // One seed proves nothing.
+        assert!(!paired("val_3d_dsc", &[0.5]).beyond_spread());
+    }
+
+    #[test]
+    fn reading_names_the_direction_for_distances_too() {
+        let report = ExperimentReport {
+            metrics: vec!["val_3d_dsc".into(), "val_3d_hd95".into()],
+            classes: vec![1],
+            last_epochs: 5,
+            methods: ["a", "b"]
+                .into_iter()
+                .map(|m| MethodSummary {
+                    method: m.into(),
+                    runs: Vec::new(),
+                    at_best: Vec::new(),
+                    last_epochs: Vec::new(),
+                })
+                .collect(),
+            paired: vec![
+                paired("val_3d_dsc", &[0.1, -0.1, 0.12, -0.08, 0.06]),
+                paired("val_3d_hd95", &[-2.0, -2.5, -1.5, -2.2, -1.8]),
+            ],
+        };
+        let text = report.reading(2);
+        assert!(
+            text.contains("b on val_3d_dsc: not distinguishable from a within the seed spread"),
+            "{text}"
+        );
+        assert!(
+            text.contains(
+                "b on val_3d_hd95: better than a beyond the seed spread (-2.00 ± 0.38 mm"
+            ),
+            "{text}"
+        );
     }
 }

@@ -34,6 +34,37 @@ pub fn slice_batches(len: usize, batch_size: usize, seed: Option<u64>) -> Vec<Ve
         .collect()
 }
 
+/// The slices `0..has_foreground.len()` in batches of `batch_size`, each batch holding the
+/// split's share of slices with foreground (to within one slice): the two groups are shuffled
+/// apart with `seed` and interleaved so that, at every position, the count drawn from each
+/// group is its share of the positions so far, rounded. Every slice is still seen once per
+/// epoch; only the mix of each batch changes.
+pub fn balanced_batches(has_foreground: &[bool], batch_size: usize, seed: u64) -> Vec<Vec<usize>> {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let (mut with, mut without): (Vec<usize>, Vec<usize>) =
+        (0..has_foreground.len()).partition(|&i| has_foreground[i]);
+    with.shuffle(&mut rng);
+    without.shuffle(&mut rng);
+    let total = has_foreground.len();
+    let mut order = Vec::with_capacity(total);
+    let (mut taken_with, mut taken_without) = (0, 0);
+    for position in 1..=total {
+        // Slices with foreground due by this position: their share, rounded to nearest.
+        let due = (position * with.len() + total / 2) / total;
+        if taken_with < due || taken_without == without.len() {
+            order.push(with[taken_with]);
+            taken_with += 1;
+        } else {
+            order.push(without[taken_without]);
+            taken_without += 1;
+        }
+    }
+    order
+        .chunks(batch_size.max(1))
+        .map(<[usize]>::to_vec)
+        .collect()
+}
+
 /// One batch per patient (the original's PatientSampler), patients shuffled with `seed` when
 /// given; slices keep their order within a patient.
 pub fn patient_batches(patients: &[(String, Vec<usize>)], seed: Option<u64>) -> Vec<Vec<usize>> {
@@ -193,4 +224,33 @@ fn read_batch(
         size,
         truth,
     })
+}
+
+#[cfg(test)]
+mod balanced_batch_tests {
+    use super::balanced_batches;
+    use proptest::prelude::*;
+
+    proptest! {
+        #[test]
+        fn every_slice_once_and_each_batch_holds_its_share(
+            has_foreground in prop::collection::vec(any::<bool>(), 0..120),
+            batch_size in 1usize..12,
+            seed in any::<u64>(),
+        ) {
+            let batches = balanced_batches(&has_foreground, batch_size, seed);
+            let mut seen: Vec<usize> = batches.iter().flatten().copied().collect();
+            seen.sort_unstable();
+            prop_assert_eq!(seen, (0..has_foreground.len()).collect::<Vec<_>>());
+            let share = has_foreground.iter().filter(|&&f| f).count() as f64
+                / has_foreground.len().max(1) as f64;
+            for batch in &batches {
+                prop_assert!(batch.len() <= batch_size);
+                let with = batch.iter().filter(|&&i| has_foreground[i]).count() as f64;
+                let due = share * batch.len() as f64;
+                prop_assert!((with - due).abs() < 1.0 + 1e-9, "{with} with foreground, {due} due");
+            }
+            prop_assert_eq!(&batches, &balanced_batches(&has_foreground, batch_size, seed));
+        }
+    }
 }

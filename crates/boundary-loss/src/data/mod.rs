@@ -12,7 +12,9 @@ mod slices;
 mod streams;
 pub mod synthetic;
 
-pub use loader::{patient_batches, slice_batches, Batch, Loader, Prefetch, SliceCache};
+pub use loader::{
+    balanced_batches, patient_batches, slice_batches, Batch, Loader, Prefetch, SliceCache,
+};
 pub use names::{natural_cmp, stem as slice_stem};
 pub use slices::{read_spacing, DataError, Dataset, OpenOptions, Slice};
 pub use streams::{MapNormalization, Stream, StreamKind};

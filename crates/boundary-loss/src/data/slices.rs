@@ -264,8 +264,7 @@ impl Dataset {
                         self.file_of(&self.split_dir.join(&stream.folder), name)?,
                     )
                 };
-            let (mut values, c, hw) =
-                self.read_stream(stream.kind, &path, index, labels.as_deref())?;
+            let (mut values, c, hw) = self.read_stream(stream, &path, index, labels.as_deref())?;
             if matches!(
                 stream.kind,
                 StreamKind::DistanceMap | StreamKind::Precomputed
@@ -338,11 +337,12 @@ impl Dataset {
 
     fn read_stream(
         &self,
-        kind: StreamKind,
+        stream: &Stream,
         path: &Path,
         index: usize,
         labels: Option<&ArrayD<u32>>,
     ) -> Result<(Vec<f32>, usize, [usize; 2]), DataError> {
+        let kind = stream.kind;
         let (values, c, hw) = match kind {
             StreamKind::ImageNpy | StreamKind::Precomputed => {
                 let a = read_npy_f32(path)?;
@@ -385,7 +385,10 @@ impl Dataset {
                         &hw,
                         self.classes,
                         &self.spacing_of(index),
-                        &self.options.map_options,
+                        &MapOptions {
+                            absent: stream.absent_class,
+                            ..self.options.map_options
+                        },
                         &mut values,
                     )
                     .map_err(|e| bad(path, e.to_string()))?;

@@ -1,6 +1,7 @@
 //! What a data set's streams are: the folder, how its files become arrays ([`StreamKind`]) and
 //! how distance maps are scaled ([`MapNormalization`]); the run file's `[[streams]]`.
 
+use distmap::AbsentClass;
 use serde::{Deserialize, Serialize};
 
 /// How a stream's files become a `(channels, H, W)` float array.
@@ -81,6 +82,32 @@ pub struct Stream {
     /// Distance-map streams only (`distance_map`, `precomputed`).
     #[serde(default, skip_serializing_if = "MapNormalization::is_none")]
     pub normalize: MapNormalization,
+    /// `distance_map` streams only: the map of a class absent from the slice, `zeros` (the
+    /// original: predictions of that class go unpenalised) or `diagonal` (the slice's diagonal
+    /// in mm everywhere: every pixel predicted for it costs the most any pixel can; see
+    /// [`distmap::AbsentClass`]).
+    #[serde(default, skip_serializing_if = "is_zeros", with = "absent_class_name")]
+    pub absent_class: AbsentClass,
+}
+
+fn is_zeros(absent: &AbsentClass) -> bool {
+    *absent == AbsentClass::Zeros
+}
+
+/// `AbsentClass` by its name in run files (`zeros`, `diagonal`).
+mod absent_class_name {
+    use distmap::{AbsentClass, NamedChoice};
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(value: &AbsentClass, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(value.name())
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<AbsentClass, D::Error> {
+        String::deserialize(d)?
+            .parse()
+            .map_err(serde::de::Error::custom)
+    }
 }
 
 impl Stream {
@@ -89,6 +116,7 @@ impl Stream {
             folder: folder.to_string(),
             kind,
             normalize: MapNormalization::None,
+            absent_class: AbsentClass::Zeros,
         }
     }
 }

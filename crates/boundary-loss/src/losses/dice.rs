@@ -2,28 +2,85 @@ use burn::tensor::Tensor;
 
 use super::{LossError, SecondInput, EPSILON};
 
-class_loss!(
-    /// Generalized Dice (Sudre et al.), as the original: per (b, k) weight
-    /// `w = 1 / (sum t + 1e-10)^2`, then the mean over B of
-    /// `1 - 2 (sum_k w I + 1e-10) / (sum_k w (sum p + sum t) + 1e-10)`.
-    GeneralizedDice,
-    SecondInput::OneHot
-);
+/// The weight of a class that has no target pixel, in [`GeneralizedDice`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum AbsentClassWeight {
+    /// The original: `1 / (0 + 1e-10)^2 = 1e20`. Any probability mass on that class then swamps
+    /// the loss, which sits at 1.0000 with a gradient of about 1e-31: on an image without
+    /// foreground a false positive is never penalised.
+    #[default]
+    Original,
+    /// MONAI's `GeneralizedDiceLoss`: the absent class's (infinite) weight is replaced by the
+    /// largest weight of the present classes (of the same image; of the batch with `batch`), so
+    /// predicted mass on it counts like mass on the rarest present class. All classes absent:
+    /// every weight is 0 and so is the loss.
+    Largest,
+}
+
+/// Generalized Dice (Sudre et al.), as the original by default: per (b, k) weight
+/// `w = 1 / (sum t + 1e-10)^2`, then the mean over B of
+/// `1 - 2 (sum_k w I + 1e-10) / (sum_k w (sum p + sum t) + 1e-10)`.
+///
+/// Two switches take MONAI's `GeneralizedDiceLoss` semantics (same formula, its smoothing
+/// constants replaced by the original's 1e-10): `batch` sums intersections, predictions and
+/// targets over the whole batch before weighting (one ratio per batch, MONAI's `batch=True`),
+/// and `absent_weight` ([`AbsentClassWeight`]).
+#[derive(Debug, Clone)]
+pub struct GeneralizedDice {
+    /// Supervised class indices.
+    pub idc: Vec<usize>,
+    /// Sums over the batch before the weights and the ratio (MONAI's `batch=True`).
+    pub batch: bool,
+    /// The weight of a class without target pixels.
+    pub absent_weight: AbsentClassWeight,
+    /// Validate the inputs (cheap; turn off for speed once a pipeline is trusted).
+    pub checks: bool,
+}
 
 impl GeneralizedDice {
+    /// The original's loss on classes `idc`.
+    pub fn new(idc: Vec<usize>) -> Self {
+        GeneralizedDice {
+            idc,
+            batch: false,
+            absent_weight: AbsentClassWeight::Original,
+            checks: true,
+        }
+    }
+
     pub fn forward<const D: usize>(
         &self,
         probs: Tensor<D>,
         target: Tensor<D>,
     ) -> Result<Tensor<1>, LossError> {
-        let (pc, tc) = self.classes(probs, target)?;
+        let (mut pc, mut tc) = super::checked_classes(
+            "GeneralizedDice",
+            &self.idc,
+            probs,
+            target,
+            SecondInput::OneHot,
+            self.checks,
+        )?;
+        if self.batch {
+            // One image of every pixel of the batch: (1, |idc|, B * pixels).
+            let [b, k, n] = pc.dims();
+            pc = pc.swap_dims(0, 1).reshape([1, k, b * n]);
+            tc = tc.swap_dims(0, 1).reshape([1, k, b * n]);
+        }
         let target_mass = tc.clone().sum_dim(2); // (B, |idc|, 1)
-        let weight = target_mass
+        let mut weight = target_mass
             .clone()
             .add_scalar(EPSILON)
             .powi_scalar(2)
             .recip()
             .detach();
+        if self.absent_weight == AbsentClassWeight::Largest {
+            let absent = target_mass.clone().detach().equal_elem(0.0);
+            let present = weight.mask_fill(absent.clone(), 0.0);
+            let largest = present.clone().max_dim(1); // (B, 1, 1)
+            let [b, k, _] = present.dims();
+            weight = present.mask_where(absent, largest.expand([b, k, 1]));
+        }
         let intersection = weight.clone().mul(pc.clone().mul(tc).sum_dim(2));
         let union = weight.mul(pc.sum_dim(2).add(target_mass));
         let numerator = intersection.sum_dim(1).add_scalar(EPSILON).mul_scalar(2.0);

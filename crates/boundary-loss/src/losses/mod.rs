@@ -7,8 +7,8 @@
 //!
 //! | loss | reduction | empty class (no target pixel) |
 //! |---|---|---|
-//! | [`BoundaryLoss`] | mean over (B, idc, pixels) of `p * phi` | phi is 0: no contribution |
-//! | [`GeneralizedDice`] | mean over B of `1 - 2 (sum_k w I + e) / (sum_k w (P + T) + e)`, `w = 1/(T + e)^2` | weight 1e20: any predicted mass dominates |
+//! | [`BoundaryLoss`] | mean over (B, idc, pixels) of `p * phi` | phi is 0: no contribution (unless the maps were made with `distmap::AbsentClass::Diagonal`) |
+//! | [`GeneralizedDice`] | mean over B of `1 - 2 (sum_k w I + e) / (sum_k w (P + T) + e)`, `w = 1/(T + e)^2` | weight 1e20: any predicted mass swamps the loss, whose gradient vanishes (switches: `batch`, `absent_weight`) |
 //! | [`DiceLoss`] | mean over (B, idc) of `1 - (2I + e)/(P + T + e)` | 1 unless nothing is predicted (then 0) |
 //! | [`CrossEntropy`] | `-sum(t log(p + e)) / (sum t + e)` over (B, idc, pixels) | no contribution |
 //! | [`FocalLoss`] | like CE, each term weighted by `(1 - p)^gamma` | no contribution |
@@ -61,7 +61,7 @@ mod hausdorff;
 
 pub use boundary::BoundaryLoss;
 pub use cross_entropy::{CrossEntropy, FocalLoss};
-pub use dice::{DiceLoss, GeneralizedDice};
+pub use dice::{AbsentClassWeight, DiceLoss, GeneralizedDice};
 pub use hausdorff::HausdorffLoss;
 
 /// Burn-style configuration of a loss without options of its own:
@@ -93,10 +93,6 @@ loss_config!(
     BoundaryLossConfig => BoundaryLoss
 );
 loss_config!(
-    /// Configuration of [`GeneralizedDice`].
-    GeneralizedDiceConfig => GeneralizedDice
-);
-loss_config!(
     /// Configuration of [`DiceLoss`].
     DiceLossConfig => DiceLoss
 );
@@ -104,6 +100,37 @@ loss_config!(
     /// Configuration of [`CrossEntropy`].
     CrossEntropyConfig => CrossEntropy
 );
+
+/// Configuration of [`GeneralizedDice`].
+#[derive(burn::config::Config, Debug)]
+pub struct GeneralizedDiceConfig {
+    /// Supervised class indices.
+    pub idc: Vec<usize>,
+    /// Sum over the batch before weighting (MONAI's `batch=True`).
+    #[config(default = false)]
+    pub batch: bool,
+    /// The largest present weight for a class without target pixels (MONAI's rule) instead
+    /// of the original's 1e20.
+    #[config(default = false)]
+    pub largest_absent_weight: bool,
+    /// Validate the inputs.
+    #[config(default = true)]
+    pub checks: bool,
+}
+
+impl GeneralizedDiceConfig {
+    pub fn init(&self) -> GeneralizedDice {
+        let mut loss = GeneralizedDice::new(self.idc.clone());
+        loss.batch = self.batch;
+        loss.absent_weight = if self.largest_absent_weight {
+            AbsentClassWeight::Largest
+        } else {
+            AbsentClassWeight::Original
+        };
+        loss.checks = self.checks;
+        loss
+    }
+}
 
 /// Configuration of [`FocalLoss`].
 #[derive(burn::config::Config, Debug)]

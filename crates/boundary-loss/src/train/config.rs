@@ -79,6 +79,10 @@ pub struct RunConfig {
     /// One patient per training batch, patients shuffled (the original's `--group_train`).
     #[serde(default)]
     pub group_train: bool,
+    /// Training batches that each hold the split's share of slices with foreground (a truth
+    /// label other than 0), instead of a plain shuffle; see `data::loader::balanced_batches`.
+    #[serde(default)]
+    pub balance_batches: bool,
     /// Also write `iterNNN/train/*.png` (the original's `--save_train`).
     #[serde(default)]
     pub save_train: bool,
@@ -177,6 +181,7 @@ impl Default for RunConfig {
             truth_folder: None,
             group: false,
             group_train: false,
+            balance_batches: false,
             save_train: false,
             weights: None,
             seed: 0,
@@ -445,10 +450,24 @@ impl RunConfig {
                 "sigmoid is binary segmentation: classes must be 2",
             ));
         }
+        if self.balance_batches && (self.group_train || self.patches.is_some()) {
+            return Err(ConfigError::new(
+                "balance_batches",
+                "balances 2-D slice batches: not with group_train or patches",
+            ));
+        }
         for stream in &self.streams {
             stream.normalize.check().map_err(|reason| {
                 ConfigError::new(format!("streams.{}.normalize", stream.folder), reason)
             })?;
+            if stream.absent_class != distmap::AbsentClass::Zeros
+                && stream.kind != StreamKind::DistanceMap
+            {
+                return Err(ConfigError::new(
+                    format!("streams.{}.absent_class", stream.folder),
+                    "only distance_map streams compute maps (precomputed maps are read as they are)",
+                ));
+            }
         }
         anchored_regex("patient_regex", &self.patient_regex)?;
         anchored_regex("resolution_regex", self.resolution_regex())?;

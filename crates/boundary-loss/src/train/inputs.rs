@@ -141,3 +141,19 @@ pub fn patient_spacings(
         })
         .collect()
 }
+
+/// Whether each slice of a split holds foreground (a truth label other than 0), read once in
+/// parallel for `balance_batches`.
+pub fn slices_with_foreground(
+    dataset: &Dataset,
+    truth_folder: &str,
+) -> Result<Vec<bool>, TrainError> {
+    use rayon::prelude::*;
+    (0..dataset.len())
+        .into_par_iter()
+        .map(|i| {
+            let (labels, _) = dataset.class_map(truth_folder, i)?;
+            Ok(labels.iter().any(|&l| l != 0))
+        })
+        .collect()
+}

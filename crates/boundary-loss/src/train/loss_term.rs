@@ -8,7 +8,13 @@ use serde::{Deserialize, Serialize};
 pub enum LossKind {
     /// The boundary loss (the original also calls it `SurfaceLoss`).
     Boundary,
-    GeneralizedDice,
+    /// `batch`: sum over the batch before weighting (MONAI's `batch=True`);
+    /// `largest_absent_weight`: a class without target pixels gets the largest weight of the
+    /// present classes (MONAI's rule) instead of the original's 1e20. Both off: the original.
+    GeneralizedDice {
+        batch: bool,
+        largest_absent_weight: bool,
+    },
     Dice,
     CrossEntropy,
     /// `gamma`: the focusing exponent (the original's default 2).
@@ -42,7 +48,7 @@ impl LossKind {
     pub fn name(&self) -> &'static str {
         match self {
             LossKind::Boundary => "BoundaryLoss",
-            LossKind::GeneralizedDice => "GeneralizedDice",
+            LossKind::GeneralizedDice { .. } => "GeneralizedDice",
             LossKind::Dice => "DiceLoss",
             LossKind::CrossEntropy => "CrossEntropy",
             LossKind::Focal { .. } => "FocalLoss",
@@ -57,7 +63,10 @@ impl std::str::FromStr for LossKind {
     fn from_str(name: &str) -> Result<Self, String> {
         Ok(match name {
             "BoundaryLoss" | "SurfaceLoss" => LossKind::Boundary,
-            "GeneralizedDice" => LossKind::GeneralizedDice,
+            "GeneralizedDice" => LossKind::GeneralizedDice {
+                batch: false,
+                largest_absent_weight: false,
+            },
             "DiceLoss" => LossKind::Dice,
             "CrossEntropy" => LossKind::CrossEntropy,
             "FocalLoss" => LossKind::Focal {
@@ -77,8 +86,8 @@ impl std::str::FromStr for LossKind {
 }
 
 /// One loss term: which loss, on which classes, its weight, and the stream it compares with.
-/// In a run file: `name`, `idc`, `weight`, `stream`, and `gamma` (FocalLoss) or
-/// `truncate_prediction_map` (HausdorffLoss).
+/// In a run file: `name`, `idc`, `weight`, `stream`, and `gamma` (FocalLoss),
+/// `truncate_prediction_map` (HausdorffLoss) or `batch` and `absent_weight` (GeneralizedDice).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(try_from = "RunFileTerm", into = "RunFileTerm")]
 pub struct LossTerm {
@@ -102,29 +111,59 @@ struct RunFileTerm {
     gamma: Option<f64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     truncate_prediction_map: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    batch: Option<bool>,
+    /// `"original"` (1e20) or `"largest"` (MONAI's rule).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    absent_weight: Option<String>,
 }
+
+/// The run-file names of GeneralizedDice's `absent_weight`.
+const ABSENT_WEIGHT_NAMES: [&str; 2] = ["original", "largest"];
 
 impl TryFrom<RunFileTerm> for LossTerm {
     type Error = String;
     fn try_from(t: RunFileTerm) -> Result<Self, String> {
         let mut kind: LossKind = t.name.parse()?;
-        match (&mut kind, t.gamma, t.truncate_prediction_map) {
-            (LossKind::Focal { gamma }, Some(g), None) => *gamma = g,
-            (
-                LossKind::Hausdorff {
-                    truncate_prediction_map,
-                },
-                None,
-                Some(v),
-            ) => *truncate_prediction_map = Some(v),
-            (_, None, None) => {}
-            (_, Some(_), _) => return Err(format!("{}: only FocalLoss has a gamma", t.name)),
-            (_, _, Some(_)) => {
-                return Err(format!(
-                    "{}: only HausdorffLoss has truncate_prediction_map",
-                    t.name
-                ))
+        let only = |option: &str, owner: &str| format!("{}: only {owner} has {option}", t.name);
+        match &mut kind {
+            LossKind::Focal { gamma } => {
+                if let Some(g) = t.gamma {
+                    *gamma = g;
+                }
             }
+            LossKind::Hausdorff {
+                truncate_prediction_map,
+            } => *truncate_prediction_map = t.truncate_prediction_map,
+            LossKind::GeneralizedDice {
+                batch,
+                largest_absent_weight,
+            } => {
+                *batch = t.batch.unwrap_or(false);
+                *largest_absent_weight = match t.absent_weight.as_deref() {
+                    None | Some("original") => false,
+                    Some("largest") => true,
+                    Some(other) => {
+                        return Err(format!(
+                            "{}: absent_weight '{other}' is not one of {}",
+                            t.name,
+                            ABSENT_WEIGHT_NAMES.join(", ")
+                        ))
+                    }
+                };
+            }
+            _ => {}
+        }
+        if t.gamma.is_some() && !matches!(kind, LossKind::Focal { .. }) {
+            return Err(only("a gamma", "FocalLoss"));
+        }
+        if t.truncate_prediction_map.is_some() && !matches!(kind, LossKind::Hausdorff { .. }) {
+            return Err(only("truncate_prediction_map", "HausdorffLoss"));
+        }
+        if (t.batch.is_some() || t.absent_weight.is_some())
+            && !matches!(kind, LossKind::GeneralizedDice { .. })
+        {
+            return Err(only("batch and absent_weight", "GeneralizedDice"));
         }
         Ok(LossTerm {
             kind,
@@ -137,21 +176,32 @@ impl TryFrom<RunFileTerm> for LossTerm {
 
 impl From<LossTerm> for RunFileTerm {
     fn from(term: LossTerm) -> Self {
-        let (gamma, truncate_prediction_map) = match term.kind {
-            LossKind::Focal { gamma } => (Some(gamma), None),
-            LossKind::Hausdorff {
-                truncate_prediction_map,
-            } => (None, truncate_prediction_map),
-            _ => (None, None),
-        };
-        RunFileTerm {
+        let mut file = RunFileTerm {
             name: term.kind.name().to_string(),
             idc: term.idc,
             weight: term.weight,
             stream: term.stream,
-            gamma,
-            truncate_prediction_map,
+            gamma: None,
+            truncate_prediction_map: None,
+            batch: None,
+            absent_weight: None,
+        };
+        match term.kind {
+            LossKind::Focal { gamma } => file.gamma = Some(gamma),
+            LossKind::Hausdorff {
+                truncate_prediction_map,
+            } => file.truncate_prediction_map = truncate_prediction_map,
+            LossKind::GeneralizedDice {
+                batch,
+                largest_absent_weight,
+            } => {
+                // Written only when switched on, so the original's run files read as before.
+                file.batch = batch.then_some(true);
+                file.absent_weight = largest_absent_weight.then(|| "largest".to_string());
+            }
+            _ => {}
         }
+        file
     }
 }
 

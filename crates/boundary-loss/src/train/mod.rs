@@ -30,13 +30,15 @@ pub use observer::{EpochReport, Observer, Phase, Silent};
 pub use run_folder::version;
 pub use schedule::weights_at;
 
-use crate::data::{patient_batches, slice_batches, DataError, Loader, SliceCache};
+use crate::data::{
+    balanced_batches, patient_batches, slice_batches, DataError, Loader, SliceCache,
+};
 use crate::device::DeviceError;
 use crate::eval::{self, MetricError, VolumeMetrics};
 use crate::losses::LossError;
 use crate::nets::NetError;
 use epoch::{save_predictions, PhaseLog};
-use inputs::{open_split, patient_spacings, patients_of};
+use inputs::{open_split, patient_spacings, patients_of, slices_with_foreground};
 use progress::{EpochResults, RunContext, RunStart};
 use step::run_batch;
 
@@ -159,6 +161,11 @@ pub fn run(
     } else {
         Vec::new()
     };
+    let train_foreground = if config.balance_batches {
+        Some(slices_with_foreground(&train_set, &truth_folder)?)
+    } else {
+        None
+    };
     let spacings = patient_spacings(config, &val_set, &patients)?;
     let metric_classes = config.metric_classes();
 
@@ -209,6 +216,12 @@ pub fn run(
         let shuffle = Some(config.seed.wrapping_add(epoch as u64));
         let train_batches = if config.group_train {
             patient_batches(&train_patients, shuffle)
+        } else if let Some(has_foreground) = &train_foreground {
+            balanced_batches(
+                has_foreground,
+                config.batch_size,
+                shuffle.unwrap_or_default(),
+            )
         } else {
             slice_batches(train_set.len(), config.batch_size, shuffle)
         };

@@ -43,7 +43,16 @@ pub fn build_loss<const D: usize>(term: &LossTerm, checks: bool, truncate_maps: 
     let idc = term.idc.clone();
     match term.kind {
         LossKind::Boundary => boxed(BoundaryLossConfig::new(idc).init(), checks),
-        LossKind::GeneralizedDice => boxed(GeneralizedDiceConfig::new(idc).init(), checks),
+        LossKind::GeneralizedDice {
+            batch,
+            largest_absent_weight,
+        } => boxed(
+            GeneralizedDiceConfig::new(idc)
+                .with_batch(batch)
+                .with_largest_absent_weight(largest_absent_weight)
+                .init(),
+            checks,
+        ),
         LossKind::Dice => boxed(DiceLossConfig::new(idc).init(), checks),
         LossKind::CrossEntropy => boxed(CrossEntropyConfig::new(idc).init(), checks),
         LossKind::Focal { gamma } => {

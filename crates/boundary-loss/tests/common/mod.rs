@@ -33,7 +33,15 @@ pub fn config(dataset: &Path, network: &str, base: Option<usize>, epochs: usize)
         modalities: 2,
         classes: 2,
         losses: vec![
-            LossTerm::new(LossKind::GeneralizedDice, vec![0, 1], 1.0, 1),
+            LossTerm::new(
+                LossKind::GeneralizedDice {
+                    batch: false,
+                    largest_absent_weight: false,
+                },
+                vec![0, 1],
+                1.0,
+                1,
+            ),
             LossTerm::new(LossKind::Boundary, vec![1], 0.0, 2),
         ],
         schedule: Schedule::Rebalance { step: 0.1 },

@@ -5,7 +5,7 @@ use std::time::Instant;
 
 use anyhow::{bail, Context};
 use clap::{Args, ValueEnum};
-use distmap::{BorderOffset, DistmapError, MapKind, MapOptions, WholeImageClass};
+use distmap::{AbsentClass, BorderOffset, DistmapError, MapKind, MapOptions, WholeImageClass};
 use indicatif::{ParallelProgressIterator, ProgressBar, ProgressStyle};
 use ndarray::ArrayD;
 use rayon::prelude::*;
@@ -38,6 +38,10 @@ pub struct DistmapArgs {
     /// A class covering the whole image: scipy's artefact (as the original) or zeros.
     #[arg(long, default_value = "scipy", value_parser = super::choice::<WholeImageClass>())]
     pub whole_image: WholeImageClass,
+    /// A class absent from the image: zeros (as the original: no supervision) or the image's
+    /// diagonal in mm everywhere (every pixel predicted for it is penalised; signed maps only).
+    #[arg(long, default_value = "zeros", value_parser = super::choice::<AbsentClass>())]
+    pub absent: AbsentClass,
     /// Worker threads [default: all cores].
     #[arg(long)]
     pub threads: Option<usize>,
@@ -55,6 +59,7 @@ impl DistmapArgs {
             kind: self.kind,
             border: self.border,
             whole_image: self.whole_image,
+            absent: self.absent,
             truncate: self.truncate,
         }
     }
