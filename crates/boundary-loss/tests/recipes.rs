@@ -129,6 +129,27 @@ fn typed_fields_are_checked_and_round_trip() {
         "name = \"GeneralizedDice\"\ngamma = 3.0",
     ));
     assert!(e.contains("only FocalLoss has a gamma"), "{e}");
+    // The empty-slice switches: on the right loss or stream only, with known values.
+    let e = error(recipe.replace(
+        "name = \"GeneralizedDice\"",
+        "name = \"GeneralizedDice\"\nabsent_weight = \"biggest\"",
+    ));
+    assert!(e.contains("absent_weight 'biggest'") && e.contains("largest"), "{e}");
+    let e = error(recipe.replace(
+        "name = \"BoundaryLoss\"",
+        "name = \"BoundaryLoss\"\nbatch = true",
+    ));
+    assert!(e.contains("only GeneralizedDice has batch"), "{e}");
+    let e = error(recipe.replace(
+        "kind = \"one_hot\"",
+        "kind = \"one_hot\"\nabsent_class = \"diagonal\"",
+    ));
+    assert!(e.contains("absent_class") && e.contains("distance_map"), "{e}");
+    let e = error(recipe.replace(
+        "kind = \"distance_map\"",
+        "kind = \"distance_map\"\nabsent_class = \"far\"",
+    ));
+    assert!(e.contains("'far' is not one of zeros, diagonal"), "{e}");
     let e = error(recipe.replace("network = \"UNet\"", "network = \"UNet4\""));
     assert!(e.contains("unknown network 'UNet4'"), "{e}");
     let e = error(recipe.replace("network = \"UNet\"", "network = \"UNet3D\""));

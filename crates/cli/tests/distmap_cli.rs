@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use std::process::Output;
 
 use distmap::{distance_maps, MapOptions};
-use ndarray::{ArrayD, IxDyn};
+use ndarray::{ArrayD, Axis, IxDyn};
 use ndarray_npy::{read_npy, write_npy};
 
 fn path_str(p: &Path) -> &str {
@@ -122,10 +122,60 @@ fn options_reach_the_library() {
         truncate: true,
         border: distmap::BorderOffset::Corrected,
         whole_image: distmap::WholeImageClass::Zeros,
+        absent: distmap::AbsentClass::Zeros,
     };
     let want: ArrayD<f32> = distance_maps(labels_2d().view(), 4, &[1.0, 1.0], &options).unwrap();
     assert_eq!(got.shape(), &[4, 12, 10]);
     assert_eq!(got, want);
+}
+
+/// `--absent diagonal`: the map of a class the image does not hold is the image's diagonal in mm.
+#[test]
+fn absent_class_gets_the_diagonal_on_request() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("labels.npy");
+    write_npy(&input, &labels_2d()).unwrap();
+    let output = dir.path().join("maps.npy");
+    let run = boundary_loss(&[
+        "distmap",
+        path_str(&input),
+        path_str(&output),
+        "--classes",
+        "4",
+        "--spacing",
+        "0.5,2",
+        "--absent",
+        "diagonal",
+    ]);
+    assert!(
+        run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    let got: ArrayD<f32> = read_npy(&output).unwrap();
+    let spacing = [0.5, 2.0];
+    let original: ArrayD<f32> =
+        distance_maps(labels_2d().view(), 4, &spacing, &MapOptions::default()).unwrap();
+    // 12 x 10 elements at 0.5 x 2 mm.
+    let diagonal = ((12.0f64 * 0.5).powi(2) + (10.0f64 * 2.0).powi(2)).sqrt() as f32;
+    assert!(!labels_2d().iter().any(|&l| l == 3));
+    for k in 0..4 {
+        let (g, o) = (got.index_axis(Axis(0), k), original.index_axis(Axis(0), k));
+        if k == 3 {
+            assert!(g.iter().all(|&v| v == diagonal), "{g:?}");
+        } else {
+            assert_eq!(g, o, "class {k}");
+        }
+    }
+    let bad = boundary_loss(&[
+        "distmap",
+        path_str(&input),
+        path_str(&output),
+        "--absent",
+        "far",
+    ]);
+    assert!(!bad.status.success());
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("zeros, diagonal"));
 }
 
 #[test]

@@ -272,17 +272,34 @@ fn the_demo_is_an_experiment_over_seeds() {
         "2",
     ];
     let first = ok(&boundary_loss(&args));
-    assert!(first.contains("13 of 13 steps run"), "{first}");
+    // Data, 3 targets x 2 seeds x (train, metrics), plots, report, view, archive.
+    assert!(first.contains("17 of 17 steps run"), "{first}");
     let report = std::fs::read_to_string(out.join("results/report.md")).unwrap();
     assert!(
-        report.contains("| gdl | 2 | ") && report.contains("| gdl_boundary | 2 | "),
+        report.contains("| gdl | 2 | ")
+            && report.contains("| gdl_boundary | 2 | ")
+            && report.contains("| gdl_original | 2 | "),
         "{report}"
+    );
+    // The switches are named, and the table ends with its plain reading.
+    assert!(first.contains("`batch = true`") && first.contains("absent_class"), "{first}");
+    assert!(report.contains("Reading (over the last 5 epochs"), "{report}");
+    assert!(report.contains("* gdl_boundary on val_3d_dsc: "), "{report}");
+    let run_file = std::fs::read_to_string(out.join("run_files/gdl_boundary.toml")).unwrap();
+    assert!(
+        run_file.contains("batch = true") && run_file.contains("absent_class = \"diagonal\""),
+        "{run_file}"
+    );
+    let original = std::fs::read_to_string(out.join("run_files/gdl_original.toml")).unwrap();
+    assert!(
+        !original.contains("batch = true") && !original.contains("absent"),
+        "{original}"
     );
     assert!(out.join("results/plots/curves.png").is_file());
     assert!(out.join("results/view/index.html").is_file());
     // Again: nothing to do, and the table of the finished demo is shown.
     let second = ok(&boundary_loss(&args));
-    assert!(second.contains("0 of 13 steps run"), "{second}");
+    assert!(second.contains("0 of 17 steps run"), "{second}");
     assert!(second.contains("| gdl_boundary | 2 | "), "{second}");
 }
 

@@ -20,8 +20,14 @@
 //! let plan = experiment.plan();
 //! assert_eq!(plan[0].name, "data");
 //! assert!(plan.iter().all(|step| step.runs));
-//! // 3 targets x 3 seeds, each trained and measured.
-//! assert_eq!(plan.iter().filter(|s| s.name.starts_with("train")).count(), 9);
+//! // 4 targets x 5 seeds, each trained and measured.
+//! assert_eq!(plan.iter().filter(|s| s.name.starts_with("train")).count(), 20);
+//!
+//! // The switch study: 8 targets x 3 seeds.
+//! let mut recipe = LoadedRecipe::from_file(&recipes.join("switches.toml")).unwrap();
+//! recipe.recipe.out = Some(std::env::temp_dir().join(format!("switches-doc-{}", std::process::id())));
+//! let plan = Experiment::new(recipe, ExperimentOptions::default()).unwrap().plan();
+//! assert_eq!(plan.iter().filter(|s| s.name.starts_with("train")).count(), 24);
 //! ```
 
 pub mod figures;
