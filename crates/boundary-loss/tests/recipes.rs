@@ -134,7 +134,10 @@ fn typed_fields_are_checked_and_round_trip() {
         "name = \"GeneralizedDice\"",
         "name = \"GeneralizedDice\"\nabsent_weight = \"biggest\"",
     ));
-    assert!(e.contains("absent_weight 'biggest'") && e.contains("largest"), "{e}");
+    assert!(
+        e.contains("absent_weight 'biggest'") && e.contains("largest"),
+        "{e}"
+    );
     let e = error(recipe.replace(
         "name = \"BoundaryLoss\"",
         "name = \"BoundaryLoss\"\nbatch = true",
@@ -144,7 +147,10 @@ fn typed_fields_are_checked_and_round_trip() {
         "kind = \"one_hot\"",
         "kind = \"one_hot\"\nabsent_class = \"diagonal\"",
     ));
-    assert!(e.contains("absent_class") && e.contains("distance_map"), "{e}");
+    assert!(
+        e.contains("absent_class") && e.contains("distance_map"),
+        "{e}"
+    );
     let e = error(recipe.replace(
         "kind = \"distance_map\"",
         "kind = \"distance_map\"\nabsent_class = \"far\"",

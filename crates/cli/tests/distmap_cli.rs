@@ -89,16 +89,26 @@ fn npy_of_any_integer_dtype_gives_the_library_maps() {
     }
 }
 
-#[test]
-fn options_reach_the_library() {
+/// Runs `distmap` on [`labels_2d`] with `options` and reads its output.
+fn maps_of_labels_2d(options: &[&str]) -> ArrayD<f32> {
     let dir = tempfile::tempdir().unwrap();
     let input = dir.path().join("labels.npy");
     write_npy(&input, &labels_2d()).unwrap();
     let output = dir.path().join("maps.npy");
-    let run = boundary_loss(&[
-        "distmap",
-        path_str(&input),
-        path_str(&output),
+    let mut args = vec!["distmap", path_str(&input), path_str(&output)];
+    args.extend_from_slice(options);
+    let run = boundary_loss(&args);
+    assert!(
+        run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    read_npy(&output).unwrap()
+}
+
+#[test]
+fn options_reach_the_library() {
+    let got = maps_of_labels_2d(&[
         "--classes",
         "4",
         "--kind",
@@ -111,12 +121,6 @@ fn options_reach_the_library() {
         "--threads",
         "1",
     ]);
-    assert!(
-        run.status.success(),
-        "{}",
-        String::from_utf8_lossy(&run.stderr)
-    );
-    let got: ArrayD<f32> = read_npy(&output).unwrap();
     let options = MapOptions {
         kind: distmap::MapKind::Hausdorff,
         truncate: true,
@@ -132,14 +136,7 @@ fn options_reach_the_library() {
 /// `--absent diagonal`: the map of a class the image does not hold is the image's diagonal in mm.
 #[test]
 fn absent_class_gets_the_diagonal_on_request() {
-    let dir = tempfile::tempdir().unwrap();
-    let input = dir.path().join("labels.npy");
-    write_npy(&input, &labels_2d()).unwrap();
-    let output = dir.path().join("maps.npy");
-    let run = boundary_loss(&[
-        "distmap",
-        path_str(&input),
-        path_str(&output),
+    let got = maps_of_labels_2d(&[
         "--classes",
         "4",
         "--spacing",
@@ -147,12 +144,6 @@ fn absent_class_gets_the_diagonal_on_request() {
         "--absent",
         "diagonal",
     ]);
-    assert!(
-        run.status.success(),
-        "{}",
-        String::from_utf8_lossy(&run.stderr)
-    );
-    let got: ArrayD<f32> = read_npy(&output).unwrap();
     let spacing = [0.5, 2.0];
     let original: ArrayD<f32> =
         distance_maps(labels_2d().view(), 4, &spacing, &MapOptions::default()).unwrap();
@@ -167,6 +158,10 @@ fn absent_class_gets_the_diagonal_on_request() {
             assert_eq!(g, o, "class {k}");
         }
     }
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("labels.npy");
+    write_npy(&input, &labels_2d()).unwrap();
+    let output = dir.path().join("maps.npy");
     let bad = boundary_loss(&[
         "distmap",
         path_str(&input),
@@ -175,6 +170,7 @@ fn absent_class_gets_the_diagonal_on_request() {
         "far",
     ]);
     assert!(!bad.status.success());
+    assert!(!output.exists());
     assert!(String::from_utf8_lossy(&bad.stderr).contains("zeros, diagonal"));
 }
 

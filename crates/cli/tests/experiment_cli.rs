@@ -282,9 +282,18 @@ fn the_demo_is_an_experiment_over_seeds() {
         "{report}"
     );
     // The switches are named, and the table ends with its plain reading.
-    assert!(first.contains("`batch = true`") && first.contains("absent_class"), "{first}");
-    assert!(report.contains("Reading (over the last 5 epochs"), "{report}");
-    assert!(report.contains("* gdl_boundary on val_3d_dsc: "), "{report}");
+    assert!(
+        first.contains("`batch = true`") && first.contains("absent_class"),
+        "{first}"
+    );
+    assert!(
+        report.contains("Reading (over the last 5 epochs"),
+        "{report}"
+    );
+    assert!(
+        report.contains("* gdl_boundary on val_3d_dsc: "),
+        "{report}"
+    );
     let run_file = std::fs::read_to_string(out.join("run_files/gdl_boundary.toml")).unwrap();
     assert!(
         run_file.contains("batch = true") && run_file.contains("absent_class = \"diagonal\""),

@@ -213,17 +213,13 @@ pub fn run(
         let (iter_dir, weights) = (epoch_start.iter_dir.clone(), epoch_start.weights.clone());
 
         // Training.
-        let shuffle = Some(config.seed.wrapping_add(epoch as u64));
+        let shuffle = config.seed.wrapping_add(epoch as u64);
         let train_batches = if config.group_train {
-            patient_batches(&train_patients, shuffle)
+            patient_batches(&train_patients, Some(shuffle))
         } else if let Some(has_foreground) = &train_foreground {
-            balanced_batches(
-                has_foreground,
-                config.batch_size,
-                shuffle.unwrap_or_default(),
-            )
+            balanced_batches(has_foreground, config.batch_size, shuffle)
         } else {
-            slice_batches(train_set.len(), config.batch_size, shuffle)
+            slice_batches(train_set.len(), config.batch_size, Some(shuffle))
         };
         let train_dir = iter_dir.join("train");
         if config.save_train {
