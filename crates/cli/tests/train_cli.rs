@@ -230,3 +230,61 @@ fn batch_norm_recalibration_leaves_training_alone() {
         read(&outputs[1], "val_loss.npy")
     );
 }
+
+/// The empty-slice switches from the command line: a run with all of them repeats bit for bit in
+/// a second process, keeps them in its resolved run.toml, and trains on other batches (balanced)
+/// and other losses than the original's run.
+#[test]
+fn the_empty_slice_switches_train_and_repeat() {
+    let dir = tempfile::tempdir().unwrap();
+    let switched = RUN_FILE
+        .replace(
+            "stream = 1\n",
+            "stream = 1\nbatch = true\nabsent_weight = \"largest\"\n",
+        )
+        .replace(
+            "kind = \"distance_map\"\n",
+            "kind = \"distance_map\"\nabsent_class = \"diagonal\"\n",
+        );
+    // A top-level key: before the first table.
+    let switched = format!("balance_batches = true\n{switched}");
+    let original = prepared(dir.path(), RUN_FILE, 2, 1);
+    let file = dir.path().join("switched.toml");
+    std::fs::write(&file, &switched).unwrap();
+    let train = |run_file: &std::path::Path, name: &str| {
+        let out = dir.path().join(name);
+        let run = boundary_loss(&[
+            "train",
+            run_file.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+            "--epochs",
+            "2",
+        ]);
+        assert!(
+            run.status.success(),
+            "{}",
+            String::from_utf8_lossy(&run.stderr)
+        );
+        out
+    };
+    let (first, second, plain) = (
+        train(&file, "first"),
+        train(&file, "second"),
+        train(&original, "plain"),
+    );
+    let read = |dir: &std::path::Path, name: &str| std::fs::read(dir.join(name)).unwrap();
+    for name in ["metrics.csv", "tra_loss.npy", "val_3d_dsc.npy"] {
+        assert_eq!(read(&first, name), read(&second, name), "{name}");
+    }
+    assert_ne!(read(&first, "tra_loss.npy"), read(&plain, "tra_loss.npy"));
+    let resolved = std::fs::read_to_string(first.join("run.toml")).unwrap();
+    for switch in [
+        "balance_batches = true",
+        "batch = true",
+        "absent_weight = \"largest\"",
+        "absent_class = \"diagonal\"",
+    ] {
+        assert!(resolved.contains(switch), "{switch}: {resolved}");
+    }
+}
