@@ -47,8 +47,8 @@ pub struct DemoArgs {
 
 /// The demo's run file, with the given loss terms and schedule; `closed`: the boundary map of a
 /// class absent from a slice is the slice's diagonal instead of the original's zeros, and maps
-/// are scaled to [-1, 1] per slice (raw maps in mm outweigh the batch GDL's gradient by orders
-/// of magnitude: measured in recipes/switches.toml).
+/// are scaled to [-1, 1] per slice (with raw maps in mm, GDL + boundary did not learn beside the
+/// batch GDL: the README's "empty-slice gradient hole").
 fn run_config(
     args: &DemoArgs,
     losses: Vec<LossTerm>,
