@@ -25,8 +25,9 @@ pub struct DemoArgs {
     /// Folder for the recipe, its run files, the data set, the runs and the results.
     #[arg(long, default_value = "boundary-loss-demo")]
     pub out: PathBuf,
-    /// Epochs of each run.
-    #[arg(long, default_value_t = 20)]
+    /// Epochs of each run (25 at learning rate 7e-4: on every seed and data set tried, no jump
+    /// above 0.3 in 3-D Dice between epochs after the first third; see the README).
+    #[arg(long, default_value_t = 25)]
     pub epochs: usize,
     /// UNet base width (the original uses 64; 8 keeps the demo to minutes on 2 CPU cores).
     #[arg(long, default_value_t = 8)]
@@ -70,7 +71,7 @@ fn run_config(
         classes: 2,
         losses,
         schedule,
-        learning_rate: 1e-3,
+        learning_rate: 7e-4,
         epochs: args.epochs,
         batch_size: 8,
         metric_classes: vec![1],
@@ -94,8 +95,8 @@ fn write_recipe(args: &DemoArgs, out: &Path) -> anyhow::Result<PathBuf> {
         )
     };
     let boundary = LossTerm::new(LossKind::Boundary, vec![1], 0.0, 2);
-    // The paper lowers alpha by 0.01 over 200+ epochs; a short run needs a faster pace (0.02 for
-    // 20 epochs: alpha ends at 0.62).
+    // The paper lowers alpha by 0.01 over 200+ epochs; a short run needs a faster pace (0.016
+    // over 25 epochs: alpha ends at 0.6).
     let step = (0.4 / args.epochs as f64).clamp(0.01, 0.1);
     // The first target is the reference of the paired comparisons.
     let targets = [
