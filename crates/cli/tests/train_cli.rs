@@ -180,6 +180,24 @@ fn trained(
     )
 }
 
+/// `train RUN_FILE --out OUT --epochs 2`, checked to succeed; returns `out`.
+fn trained_two_epochs(run_file: &std::path::Path, out: &std::path::Path) -> std::path::PathBuf {
+    let run = boundary_loss(&[
+        "train",
+        run_file.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "--epochs",
+        "2",
+    ]);
+    assert!(
+        run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    out.to_path_buf()
+}
+
 /// `recalibrate_batch_norm` changes what validation sees, never what training does.
 #[test]
 fn batch_norm_recalibration_leaves_training_alone() {
@@ -202,24 +220,10 @@ fn batch_norm_recalibration_leaves_training_alone() {
         ),
     )
     .unwrap();
-    let mut outputs = Vec::new();
-    for (name, file) in [("plain", &plain), ("recalibrated", &recalibrated)] {
-        let out = dir.path().join(name);
-        let run = boundary_loss(&[
-            "train",
-            file.to_str().unwrap(),
-            "--out",
-            out.to_str().unwrap(),
-            "--epochs",
-            "2",
-        ]);
-        assert!(
-            run.status.success(),
-            "{}",
-            String::from_utf8_lossy(&run.stderr)
-        );
-        outputs.push(out);
-    }
+    let outputs = [
+        trained_two_epochs(&plain, &dir.path().join("plain")),
+        trained_two_epochs(&recalibrated, &dir.path().join("recalibrated")),
+    ];
     let read = |dir: &std::path::Path, name: &str| std::fs::read(dir.join(name)).unwrap();
     assert_eq!(
         read(&outputs[0], "tra_loss.npy"),
@@ -252,21 +256,7 @@ fn the_empty_slice_switches_train_and_repeat() {
     let file = dir.path().join("switched.toml");
     std::fs::write(&file, &switched).unwrap();
     let train = |run_file: &std::path::Path, name: &str| {
-        let out = dir.path().join(name);
-        let run = boundary_loss(&[
-            "train",
-            run_file.to_str().unwrap(),
-            "--out",
-            out.to_str().unwrap(),
-            "--epochs",
-            "2",
-        ]);
-        assert!(
-            run.status.success(),
-            "{}",
-            String::from_utf8_lossy(&run.stderr)
-        );
-        out
+        trained_two_epochs(run_file, &dir.path().join(name))
     };
     let (first, second, plain) = (
         train(&file, "first"),
