@@ -38,7 +38,9 @@ pub trait NamedChoice:
     fn name(self) -> &'static str;
 }
 
-/// Implements [`NamedChoice`], `Display` and `FromStr` (whose error lists the accepted names).
+/// Implements [`NamedChoice`], `Display` and `FromStr` (whose error lists the accepted names);
+/// exported so that the options of other crates (e.g. the losses') take names the same way.
+#[macro_export]
 macro_rules! named_choice {
     ($type:ty, $(($variant:path, $name:literal)),+) => {
         impl $crate::NamedChoice for $type {

@@ -285,7 +285,7 @@ pub fn pair_metrics<T: ClassLabel>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{BorderOffset, MapKind, NamedChoice, WholeImageClass};
+    use crate::{AbsentClass, BorderOffset, MapKind, NamedChoice, WholeImageClass};
 
     fn round_trips<T: NamedChoice + PartialEq + std::fmt::Debug>() {
         for name in T::NAMES {
@@ -305,6 +305,7 @@ mod tests {
         round_trips::<MapKind>();
         round_trips::<BorderOffset>();
         round_trips::<WholeImageClass>();
+        round_trips::<AbsentClass>();
         assert_eq!(MapKind::NAMES, ["signed", "hd"]);
         assert_eq!(WholeImageClass::NAMES, ["scipy", "zeros"]);
     }

@@ -167,18 +167,7 @@ pub fn experiment_report(
                         .filter(|d| !d.is_nan())
                         .collect()
                 };
-                let better = |diffs: &[f64]| {
-                    diffs
-                        .iter()
-                        .filter(|&&d| {
-                            if lower_is_better(metric) {
-                                d < 0.0
-                            } else {
-                                d > 0.0
-                            }
-                        })
-                        .count()
-                };
+                let better = |diffs: &[f64]| diffs.iter().filter(|&&d| improves(metric, d)).count();
                 let at_best = differences(&|r| r.at_best[m]);
                 let last = differences(&|r| r.last_epochs[m]);
                 paired.push(Paired {
@@ -202,7 +191,16 @@ pub fn experiment_report(
     })
 }
 
-/// A metric's name for a sentence: the unit-free name with its unit after the numbers.
+/// Whether `difference` (method - reference) on `metric` is an improvement.
+fn improves(metric: &str, difference: f64) -> bool {
+    if lower_is_better(metric) {
+        difference < 0.0
+    } else {
+        difference > 0.0
+    }
+}
+
+/// A formatted value of `metric` followed by the metric's unit, if it has one.
 fn with_unit(value: String, metric: &str) -> String {
     match metric_unit(metric) {
         "" => value,
@@ -233,9 +231,10 @@ impl ExperimentReport {
         for p in &self.paired {
             let d = p.difference_last;
             let sign = if d.mean >= 0.0 { "+" } else { "" };
-            let direction = match (lower_is_better(&p.metric), d.mean > 0.0) {
-                (false, true) | (true, false) => "better",
-                _ => "worse",
+            let direction = if improves(&p.metric, d.mean) {
+                "better"
+            } else {
+                "worse"
             };
             let verdict = if p.seeds < 2 {
                 "one seed cannot tell".to_string()

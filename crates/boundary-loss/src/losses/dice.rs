@@ -2,8 +2,10 @@ use burn::tensor::Tensor;
 
 use super::{LossError, SecondInput, EPSILON};
 
-/// The weight of a class that has no target pixel, in [`GeneralizedDice`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+/// The weight of a class that has no target pixel, in [`GeneralizedDice`]; in run files
+/// `absent_weight = "original"` or `"largest"`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum AbsentClassWeight {
     /// The original: `1 / (0 + 1e-10)^2 = 1e20`. Any probability mass on that class then swamps
     /// the loss, which sits at 1.0000 with a gradient of about 1e-31: on an image without
@@ -16,6 +18,12 @@ pub enum AbsentClassWeight {
     /// every weight is 0 and so is the loss.
     Largest,
 }
+
+distmap::named_choice!(
+    AbsentClassWeight,
+    (AbsentClassWeight::Original, "original"),
+    (AbsentClassWeight::Largest, "largest")
+);
 
 /// Generalized Dice (Sudre et al.), as the original by default: per (b, k) weight
 /// `w = 1 / (sum t + 1e-10)^2`, then the mean over B of

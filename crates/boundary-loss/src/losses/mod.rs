@@ -109,10 +109,10 @@ pub struct GeneralizedDiceConfig {
     /// Sum over the batch before weighting (MONAI's `batch=True`).
     #[config(default = false)]
     pub batch: bool,
-    /// The largest present weight for a class without target pixels (MONAI's rule) instead
-    /// of the original's 1e20.
-    #[config(default = false)]
-    pub largest_absent_weight: bool,
+    /// The weight of a class without target pixels: the original's 1e20, or the largest
+    /// present weight (MONAI's rule).
+    #[config(default = "AbsentClassWeight::Original")]
+    pub absent_weight: AbsentClassWeight,
     /// Validate the inputs.
     #[config(default = true)]
     pub checks: bool,
@@ -122,11 +122,7 @@ impl GeneralizedDiceConfig {
     pub fn init(&self) -> GeneralizedDice {
         let mut loss = GeneralizedDice::new(self.idc.clone());
         loss.batch = self.batch;
-        loss.absent_weight = if self.largest_absent_weight {
-            AbsentClassWeight::Largest
-        } else {
-            AbsentClassWeight::Original
-        };
+        loss.absent_weight = self.absent_weight;
         loss.checks = self.checks;
         loss
     }

@@ -3,17 +3,18 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::losses::AbsentClassWeight;
+
 /// Which loss a term computes, with the options that belong to it.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum LossKind {
     /// The boundary loss (the original also calls it `SurfaceLoss`).
     Boundary,
-    /// `batch`: sum over the batch before weighting (MONAI's `batch=True`);
-    /// `largest_absent_weight`: a class without target pixels gets the largest weight of the
-    /// present classes (MONAI's rule) instead of the original's 1e20. Both off: the original.
+    /// `batch`: sum over the batch before weighting (MONAI's `batch=True`); `absent_weight`:
+    /// the weight of a class without target pixels. `false` and `Original`: the original.
     GeneralizedDice {
         batch: bool,
-        largest_absent_weight: bool,
+        absent_weight: AbsentClassWeight,
     },
     Dice,
     CrossEntropy,
@@ -65,7 +66,7 @@ impl std::str::FromStr for LossKind {
             "BoundaryLoss" | "SurfaceLoss" => LossKind::Boundary,
             "GeneralizedDice" => LossKind::GeneralizedDice {
                 batch: false,
-                largest_absent_weight: false,
+                absent_weight: AbsentClassWeight::Original,
             },
             "DiceLoss" => LossKind::Dice,
             "CrossEntropy" => LossKind::CrossEntropy,
@@ -118,9 +119,6 @@ struct RunFileTerm {
     absent_weight: Option<String>,
 }
 
-/// The run-file names of GeneralizedDice's `absent_weight`.
-const ABSENT_WEIGHT_NAMES: [&str; 2] = ["original", "largest"];
-
 impl TryFrom<RunFileTerm> for LossTerm {
     type Error = String;
     fn try_from(t: RunFileTerm) -> Result<Self, String> {
@@ -137,20 +135,14 @@ impl TryFrom<RunFileTerm> for LossTerm {
             } => *truncate_prediction_map = t.truncate_prediction_map,
             LossKind::GeneralizedDice {
                 batch,
-                largest_absent_weight,
+                absent_weight,
             } => {
                 *batch = t.batch.unwrap_or(false);
-                *largest_absent_weight = match t.absent_weight.as_deref() {
-                    None | Some("original") => false,
-                    Some("largest") => true,
-                    Some(other) => {
-                        return Err(format!(
-                            "{}: absent_weight '{other}' is not one of {}",
-                            t.name,
-                            ABSENT_WEIGHT_NAMES.join(", ")
-                        ))
-                    }
-                };
+                if let Some(name) = &t.absent_weight {
+                    *absent_weight = name
+                        .parse()
+                        .map_err(|e| format!("{}: absent_weight {e}", t.name))?;
+                }
             }
             _ => {}
         }
@@ -193,11 +185,12 @@ impl From<LossTerm> for RunFileTerm {
             } => file.truncate_prediction_map = truncate_prediction_map,
             LossKind::GeneralizedDice {
                 batch,
-                largest_absent_weight,
+                absent_weight,
             } => {
                 // Written only when switched on, so the original's run files read as before.
                 file.batch = batch.then_some(true);
-                file.absent_weight = largest_absent_weight.then(|| "largest".to_string());
+                file.absent_weight = (absent_weight != AbsentClassWeight::Original)
+                    .then(|| absent_weight.to_string());
             }
             _ => {}
         }

@@ -45,11 +45,11 @@ pub fn build_loss<const D: usize>(term: &LossTerm, checks: bool, truncate_maps: 
         LossKind::Boundary => boxed(BoundaryLossConfig::new(idc).init(), checks),
         LossKind::GeneralizedDice {
             batch,
-            largest_absent_weight,
+            absent_weight,
         } => boxed(
             GeneralizedDiceConfig::new(idc)
                 .with_batch(batch)
-                .with_largest_absent_weight(largest_absent_weight)
+                .with_absent_weight(absent_weight)
                 .init(),
             checks,
         ),

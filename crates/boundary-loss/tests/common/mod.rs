@@ -6,6 +6,7 @@ use std::path::Path;
 
 use boundary_loss::data::synthetic::{self, SyntheticSpec, PATIENT_REGEX};
 use boundary_loss::data::Stream;
+use boundary_loss::losses::AbsentClassWeight;
 use boundary_loss::train::{
     train, LossKind, LossTerm, RunConfig, RunSummary, Schedule, Silent, TrainError, TrainOptions,
 };
@@ -36,7 +37,7 @@ pub fn config(dataset: &Path, network: &str, base: Option<usize>, epochs: usize)
             LossTerm::new(
                 LossKind::GeneralizedDice {
                     batch: false,
-                    largest_absent_weight: false,
+                    absent_weight: AbsentClassWeight::Original,
                 },
                 vec![0, 1],
                 1.0,

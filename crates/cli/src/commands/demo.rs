@@ -11,6 +11,7 @@ use std::path::{Path, PathBuf};
 
 use boundary_loss::data::synthetic::{self, PATIENT_REGEX};
 use boundary_loss::data::MapNormalization;
+use boundary_loss::losses::AbsentClassWeight;
 use boundary_loss::nets::Architecture;
 use boundary_loss::train::{LossKind, LossTerm, RunConfig, Schedule};
 use clap::Args;
@@ -87,7 +88,7 @@ fn write_recipe(args: &DemoArgs, out: &Path) -> anyhow::Result<PathBuf> {
         LossTerm::new(
             LossKind::GeneralizedDice {
                 batch,
-                largest_absent_weight: false,
+                absent_weight: AbsentClassWeight::Original,
             },
             vec![0, 1],
             1.0,
