@@ -1,11 +1,12 @@
 //! The CPU backend's batch normalisation (patches/burn-flex routes it to the `cpu-norm` crate)
-//! as the networks reach it: Burn's `BatchNorm` module in training mode with autodiff, checked
+//! as the networks reach it: their `BatchNorm` module in training mode with autodiff, checked
 //! against direct loops over the definition for the output, the running statistics and the
 //! gradients of the input, scale and shift; and in inference mode with running statistics.
-//! 2-D and 3-D activations, and an input that is a permuted (non-contiguous) view.
+//! 2-D and 3-D activations, and an input that is a permuted (non-contiguous) view. (PyTorch's own
+//! values: tests/batch_norm_reference.rs.)
 
+use boundary_loss::nets::BatchNorm;
 use burn::module::Param;
-use burn::nn::BatchNormConfig;
 use burn::tensor::{Device, Tensor, TensorData};
 
 const EPSILON: f64 = 1e-5;
@@ -72,13 +73,13 @@ fn check_training<const D: usize>(shape: [usize; D], permuted: bool) {
             dx[i] = gamma[c] as f64 / std
                 * (g[i] as f64 - dbeta[c] / count - x_hat(i) * dgamma[c] / count);
         }
-        // Burn's momentum 0.1 from (0, 1), with the batch's biased variance.
+        // Momentum 0.1 from (0, 1), with the batch's unbiased variance (PyTorch's).
         running_mean[c] = 0.1 * mean;
-        running_var[c] = 0.9 + 0.1 * var;
+        running_var[c] = 0.9 + 0.1 * var * count / (count - 1.0);
     }
 
     let device = Device::flex().autodiff();
-    let mut norm = BatchNormConfig::new(channels).init(&device);
+    let mut norm = BatchNorm::new(channels, &device);
     norm.gamma = Param::from_data(TensorData::new(gamma.clone(), [channels]), &device);
     norm.beta = Param::from_data(TensorData::new(beta.clone(), [channels]), &device);
     let xt = if permuted {
@@ -150,7 +151,7 @@ fn inference_mode_uses_the_running_statistics() {
         }
     }
     let device = Device::flex();
-    let mut norm = BatchNormConfig::new(3).init(&device);
+    let mut norm = BatchNorm::new(3, &device);
     let param = |v: &[f32]| Param::from_data(TensorData::new(v.to_vec(), [3]), &device);
     norm.gamma = param(&gamma);
     norm.beta = param(&beta);

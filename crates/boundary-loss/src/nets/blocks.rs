@@ -2,11 +2,11 @@
 
 use burn::module::Module;
 use burn::nn::conv::{Conv2d, Conv2dConfig, Conv3d, Conv3dConfig};
-use burn::nn::{
-    BatchNorm, BatchNormConfig, Initializer, PRelu, PReluConfig, PaddingConfig2d, PaddingConfig3d,
-};
+use burn::nn::{Initializer, PRelu, PReluConfig, PaddingConfig2d, PaddingConfig3d};
 use burn::tensor::activation::leaky_relu;
 use burn::tensor::{Device, Tensor};
+
+use super::batch_norm::BatchNorm;
 
 /// How a network's weights start, as in the original code.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -77,9 +77,9 @@ pub fn conv3d(
         .init(device)
 }
 
-/// Batch normalisation (eps 1e-5, momentum 0.1) with the original's weight init.
+/// Batch normalisation (PyTorch's, eps 1e-5, momentum 0.1) with the original's weight init.
 pub fn batch_norm(features: usize, init: Init, device: &Device) -> BatchNorm {
-    let mut norm = BatchNormConfig::new(features).init(device);
+    let mut norm = BatchNorm::new(features, device);
     if init == Init::Xavier {
         norm.gamma = Initializer::Normal {
             mean: 1.0,
@@ -130,7 +130,7 @@ impl ConvBatch3d {
     pub fn new(channels: [usize; 2], stride: usize, device: &Device) -> Self {
         ConvBatch3d {
             conv: conv3d(channels, 3, stride, 1, false, device),
-            norm: BatchNormConfig::new(channels[1]).init(device),
+            norm: BatchNorm::new(channels[1], device),
             activation: prelu(device),
         }
     }
@@ -250,7 +250,7 @@ impl ResidualConv3d {
         ResidualConv3d {
             first: ConvBatch3d::new([channels, channels], 1, device),
             conv: conv3d([channels, channels], 3, 1, 1, true, device),
-            norm: BatchNormConfig::new(channels).init(device),
+            norm: BatchNorm::new(channels, device),
         }
     }
 

@@ -6,11 +6,12 @@
 
 use burn::module::Module;
 use burn::nn::conv::Conv2d;
-use burn::nn::{BatchNorm, Dropout, DropoutConfig, PRelu};
+use burn::nn::{Dropout, DropoutConfig, PRelu};
 use burn::tensor::module::{max_pool2d, max_pool2d_with_indices};
 use burn::tensor::ops::MaxPoolOptions;
 use burn::tensor::{Device, IndexingUpdateOp, Int, Tensor};
 
+use super::batch_norm::BatchNorm;
 use super::blocks::{batch_norm, conv2d, prelu, Init, UpSampleConv};
 use super::NetError;
 use super::TrainableParams;

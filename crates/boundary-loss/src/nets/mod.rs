@@ -3,12 +3,14 @@
 //! trainer applies the softmax. [`Architecture`] names them (as the original's `--network`) and
 //! checks input sizes, so a wrong side is a clear error and not a shape panic deep in a layer.
 
+mod batch_norm;
 mod blocks;
 mod dimwit;
 mod enet;
 mod residual_unet;
 mod unet;
 
+pub use batch_norm::BatchNorm;
 pub use blocks::Init;
 pub use dimwit::{Dimwit, Dimwit3D};
 pub use enet::ENet;

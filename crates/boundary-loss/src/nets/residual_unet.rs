@@ -3,12 +3,12 @@
 
 use burn::module::Module;
 use burn::nn::conv::{Conv2d, ConvTranspose2d, ConvTranspose2dConfig};
-use burn::nn::BatchNorm;
 use burn::tensor::activation::leaky_relu;
 use burn::tensor::module::max_pool2d;
 use burn::tensor::ops::MaxPoolOptions;
 use burn::tensor::{Device, Tensor};
 
+use super::batch_norm::BatchNorm;
 use super::blocks::{batch_norm, conv2d, Init};
 use super::TrainableParams;
 
