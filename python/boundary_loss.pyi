@@ -20,7 +20,7 @@ DTypeLike = npt.DTypeLike
 Kind = Literal["signed", "hd"]
 Border = Literal["voxel", "corrected"]
 WholeImage = Literal["scipy", "zeros"]
-EmptyMask = Literal["diagonal", "nan"]
+EmptyMask = Literal["diagonal", "always_diagonal", "nan"]
 
 def one_hot2dist(
     seg: npt.ArrayLike, resolution: Spacing = None, dtype: DTypeLike = None

@@ -365,7 +365,8 @@ fn largest_label<T: ClassLabel>(labels: ArrayViewD<'_, T>) -> PyResult<Option<us
 /// original's), `hd95_monai` (the larger directed 95th percentile), `assd_pooled` (medpy 0.5,
 /// MONAI), `assd_mean_of_directed` (medpy 0.4) in the units of `spacing`, and `empty` (None,
 /// "prediction", "truth" or "both"); the values of the `boundary-loss surface-metrics` command.
-/// `empty_mask`: "diagonal" (both empty 0, one empty the volume's diagonal) or "nan".
+/// `empty_mask`: "diagonal" (both empty 0, one empty the volume's diagonal), "always_diagonal"
+/// (any empty mask, both included, the diagonal: training's default) or "nan".
 #[pyfunction]
 #[pyo3(signature = (pred, gt, spacing=None, classes=None, empty_mask="diagonal"))]
 fn surface_metrics<'py>(

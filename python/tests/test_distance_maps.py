@@ -160,4 +160,4 @@ def test_option_names_are_the_command_lines():
     assert bl.KINDS == ["signed", "hd"]
     assert bl.BORDERS == ["voxel", "corrected"]
     assert bl.WHOLE_IMAGE == ["scipy", "zeros"]
-    assert bl.EMPTY_MASK == ["diagonal", "nan"]
+    assert bl.EMPTY_MASK == ["diagonal", "always_diagonal", "nan"]

@@ -45,7 +45,7 @@ SEG = one_hot(LABELS, 2)
         (lambda: bl.surface_metrics(LABELS, LABELS[:, :5]), ValueError, "shape"),
         (lambda: bl.surface_metrics(LABELS, LABELS, classes=1), ValueError, "not below classes=1"),
         (lambda: bl.surface_metrics(LABELS, LABELS, (1, 0)), ValueError, "finite and positive"),
-        (lambda: bl.surface_metrics(LABELS, LABELS, empty_mask="zero"), ValueError, "diagonal, nan"),
+        (lambda: bl.surface_metrics(LABELS, LABELS, empty_mask="zero"), ValueError, "diagonal, always_diagonal, nan"),
         (lambda: bl.surface_metrics(LABELS * 1.0, LABELS), TypeError, "pred"),
         (lambda: bl.set_num_threads(10**6), ValueError, "threads"),
     ],

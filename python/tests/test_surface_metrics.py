@@ -66,6 +66,8 @@ def test_empty_mask_rules():
     assert one["empty"] == "prediction" and one["hd"] == diagonal and one["dice"] < 1e-8
     both = bl.surface_metrics(empty, empty, spacing=(0.5, 2.0), classes=2)[1]
     assert both["empty"] == "both" and both["hd95_medpy"] == 0.0 and both["dice"] == 1.0
+    always = bl.surface_metrics(empty, empty, spacing=(0.5, 2.0), classes=2, empty_mask="always_diagonal")[1]
+    assert always["empty"] == "both" and always["hd"] == diagonal and always["hd95_medpy"] == diagonal
     nan = bl.surface_metrics(gt, empty, empty_mask="nan")[1]
     assert nan["empty"] == "truth" and math.isnan(nan["assd_pooled"])
 

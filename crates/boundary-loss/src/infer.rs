@@ -73,7 +73,11 @@ impl Predictor {
             Weights::File(path) => path.clone(),
         };
         if !path.is_file() {
-            return Err(FileError::new(&path, "no such weights file").into());
+            let reason = match weights {
+                Weights::Best => "no best weights: no finished epoch had a mean validation Dice above 0 (the original's rule); --weights last takes the last epoch's",
+                _ => "no such weights file",
+            };
+            return Err(FileError::new(&path, reason).into());
         }
         let net = config.network.build_with_base(
             config.modalities,

@@ -335,10 +335,11 @@ fn bad_inputs_are_clear_errors() {
 #[test]
 fn configs_build_the_losses_with_the_original_defaults() {
     use boundary_loss::losses::{BoundaryLossConfig, FocalLossConfig, HausdorffLossConfig};
-    let focal = FocalLossConfig::new(vec![0, 1]).init();
+    // gamma has no default, as in the original.
+    let focal = FocalLossConfig::new(vec![0, 1], 3.0).init();
     assert_eq!(
         (focal.gamma, focal.checks, focal.idc.clone()),
-        (2.0, true, vec![0, 1])
+        (3.0, true, vec![0, 1])
     );
     let hausdorff = HausdorffLossConfig::new(vec![1])
         .with_truncate_prediction_map(true)

@@ -129,6 +129,12 @@ fn typed_fields_are_checked_and_round_trip() {
         "name = \"GeneralizedDice\"\ngamma = 3.0",
     ));
     assert!(e.contains("only FocalLoss has a gamma"), "{e}");
+    // FocalLoss's gamma has no default, as in the original.
+    let e = error(recipe.replace("name = \"GeneralizedDice\"", "name = \"FocalLoss\""));
+    assert!(
+        e.contains("bad.toml") && e.contains("FocalLoss: gamma is required"),
+        "{e}"
+    );
     // The empty-slice switches: on the right loss or stream only, with known values.
     let e = error(recipe.replace(
         "name = \"GeneralizedDice\"",

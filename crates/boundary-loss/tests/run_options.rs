@@ -6,6 +6,7 @@ use std::path::Path;
 
 use boundary_loss::data::synthetic::generate;
 use boundary_loss::data::{Dataset, Stream, StreamKind};
+use boundary_loss::train::RunConfig;
 use ndarray::{Array2, Array3, ArrayD};
 use ndarray_npy::{read_npy, write_npy};
 
@@ -298,6 +299,28 @@ fn missing_inputs_name_the_file_and_the_run_file_field() {
         data.join("train/spacing.json"),
     )
     .unwrap();
+    // A slice missing from the spacing table: named, with the table (the original's KeyError);
+    // never 1 x 1 in silence.
+    let table = data.join("train/spacing.json");
+    let text = std::fs::read_to_string(&table).unwrap();
+    let mut spacing: serde_json::Map<String, serde_json::Value> =
+        serde_json::from_str(&text).unwrap();
+    let dropped = spacing.keys().nth(1).unwrap().clone();
+    spacing.remove(&dropped);
+    std::fs::write(&table, serde_json::to_string(&spacing).unwrap()).unwrap();
+    let err = error("a2");
+    assert!(
+        err.contains(&format!("no entry for slice '{dropped}'"))
+            && err.contains(&table.display().to_string()),
+        "{err}"
+    );
+    // Without use_spacing the table is not read.
+    let unit = RunConfig {
+        use_spacing: false,
+        ..run_config.clone()
+    };
+    train_silently(&unit, &dir.path().join("a3")).unwrap();
+    std::fs::write(&table, text).unwrap();
     // The 3-D spacing, needed by the 3-D HD95.
     std::fs::rename(
         data.join("spacing_3d.json"),

@@ -60,15 +60,19 @@ fn every_metric_matches_medpy_monai_and_scipy() {
     let dir = fixture_copy();
     let (run, expected) = (dir.path().join("run"), dir.path().join("expected"));
     run_metrics(&run, &[]);
+    // boundary_mm is asked for by name (it needs the slice spacing table).
+    run_metrics(&run, &["--metrics", "boundary_mm"]);
     // medpy and we compute in float64 and store float32: the same bits, except the means of
-    // the ASSD and boundary sums, summed in another order.
+    // the ASSD and the sums of float maps in mm, summed in another order (the original's
+    // boundary sums integers).
     for (name, relative) in [
         ("3d_dsc", 0.0),
         ("3d_hd", 0.0),
         ("3d_hd95", 0.0),
         ("3d_assd", 1e-6),
         ("hd", 0.0),
-        ("boundary", 1e-6),
+        ("boundary", 0.0),
+        ("boundary_mm", 1e-6),
     ] {
         let file = format!("val_{name}.npy");
         assert_arrays(
@@ -112,8 +116,10 @@ fn every_metric_matches_medpy_monai_and_scipy() {
             .unwrap();
     let hd95 = records["3d_hd95"]["definition"].as_str().unwrap();
     assert!(hd95.contains("monai"), "{hd95}");
-    assert_eq!(records["3d_hd"]["empty_mask"], "diagonal");
+    assert_eq!(records["3d_hd"]["empty_mask"], "always_diagonal");
     assert_eq!(records["hd"]["units"], "mm");
+    assert_eq!(records["boundary"]["units"], "pixels");
+    assert_eq!(records["boundary_mm"]["units"], "mm");
 }
 
 #[test]

@@ -24,9 +24,15 @@ pub fn dice(intersection: u64, predicted: u64, truth: u64) -> f64 {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[serde(rename_all = "snake_case")]
 pub enum EmptyMaskRule {
-    /// Both empty: 0; exactly one empty: the diagonal of the volume in mm.
+    /// Both empty: 0 (a correct "nothing here"); exactly one empty: the diagonal of the volume
+    /// in mm.
     #[default]
     Diagonal,
+    /// Any empty mask, both included: the diagonal of the volume in mm. The original's
+    /// `metrics_overtime.py` gives the diagonal to every empty prediction, whatever the truth
+    /// (and, by a swallowed error, 0 to a prediction on an empty truth, which this rule does
+    /// not copy). Training's default.
+    AlwaysDiagonal,
     /// NaN whenever a mask is empty (left out of means).
     Nan,
 }
@@ -34,6 +40,7 @@ pub enum EmptyMaskRule {
 named_choice!(
     EmptyMaskRule,
     (EmptyMaskRule::Diagonal, "diagonal"),
+    (EmptyMaskRule::AlwaysDiagonal, "always_diagonal"),
     (EmptyMaskRule::Nan, "nan")
 );
 
@@ -194,7 +201,7 @@ impl ClassSurfaces {
                 let value = match rule {
                     EmptyMaskRule::Nan => f64::NAN,
                     EmptyMaskRule::Diagonal if *empty == ClassSurfaces::BothEmpty => 0.0,
-                    EmptyMaskRule::Diagonal => diagonal,
+                    EmptyMaskRule::Diagonal | EmptyMaskRule::AlwaysDiagonal => diagonal,
                 };
                 return SurfaceValue { value, empty: true };
             }

@@ -58,8 +58,10 @@ pub fn run_refs(dirs: &[PathBuf]) -> Vec<RunRef> {
 
 /// The unit of a metric array, from its name.
 pub fn metric_unit(stem: &str) -> &'static str {
-    if stem.contains("boundary") {
+    if stem.contains("boundary_mm") {
         "mm, summed over pixels"
+    } else if stem.contains("boundary") {
+        "px (unit spacing), summed over pixels"
     } else if stem.contains("hd") || stem.contains("assd") {
         "mm"
     } else {

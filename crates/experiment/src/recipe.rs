@@ -93,6 +93,10 @@ mod defaults {
     pub fn last_epochs() -> usize {
         5
     }
+    /// report.py's `--precision` default.
+    pub fn precision() -> usize {
+        4
+    }
     pub fn yes() -> bool {
         true
     }
@@ -113,7 +117,7 @@ pub struct Recipe {
     pub seeds: Vec<u64>,
     /// Epochs of every run [default: each run file's].
     pub epochs: Option<usize>,
-    /// What `metrics` computes on every run (3d_dsc, 3d_hd, 3d_hd95, 3d_assd, hd, boundary).
+    /// What `metrics` computes on every run (3d_dsc, 3d_hd, 3d_hd95, 3d_assd, hd, boundary, boundary_mm).
     #[serde(default = "defaults::metrics")]
     pub metrics: Vec<String>,
     /// Arrays reported and plotted; the first chooses each run's best epoch.
@@ -124,6 +128,10 @@ pub struct Recipe {
     /// The report also averages the last epochs of each run.
     #[serde(default = "defaults::last_epochs")]
     pub last_epochs: usize,
+    /// Digits after the decimal point in `report.txt`, the original report.py's format
+    /// (`--precision`: 4 by default, 3 in isles.make and wmh.make).
+    #[serde(default = "defaults::precision")]
+    pub precision: usize,
     /// Moving-average window of the curves.
     #[serde(default)]
     pub smooth: usize,

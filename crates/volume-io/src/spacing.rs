@@ -2,7 +2,7 @@
 //! `{name}.pkl` (see [`crate::read_spacing_pickle`]), read and written in one place.
 
 use std::collections::BTreeMap;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use crate::{read_spacing_pickle, write_text_atomically, FileError};
 
@@ -22,16 +22,22 @@ pub fn write_spacing_json(path: &Path, table: &Spacings) -> Result<(), FileError
     write_text_atomically(path, &text)
 }
 
-/// `{name}.json` (ours) or else `{name}.pkl` (the original's) in `dir`; `None` when neither
-/// exists.
+/// The spacing file `{name}.json` (ours) or else `{name}.pkl` (the original's) in `dir`, if
+/// either exists.
+pub fn spacing_file(dir: &Path, name: &str) -> Option<PathBuf> {
+    [format!("{name}.json"), format!("{name}.pkl")]
+        .into_iter()
+        .map(|file| dir.join(file))
+        .find(|path| path.exists())
+}
+
+/// Reads [`spacing_file`]; `None` when neither exists.
 pub fn read_spacing(dir: &Path, name: &str) -> Result<Option<Spacings>, FileError> {
-    let json = dir.join(format!("{name}.json"));
-    if json.exists() {
-        return read_spacing_json(&json).map(Some);
+    match spacing_file(dir, name) {
+        Some(path) if path.extension().is_some_and(|e| e == "json") => {
+            read_spacing_json(&path).map(Some)
+        }
+        Some(path) => read_spacing_pickle(&path).map(Some),
+        None => Ok(None),
     }
-    let pickle = dir.join(format!("{name}.pkl"));
-    if pickle.exists() {
-        return read_spacing_pickle(&pickle).map(Some);
-    }
-    Ok(None)
 }

@@ -17,4 +17,4 @@ pub use loader::{
 };
 pub use names::{natural_cmp, stem as slice_stem};
 pub use slices::{read_spacing, DataError, Dataset, OpenOptions, Slice};
-pub use streams::{MapNormalization, Stream, StreamKind};
+pub use streams::{equalize_levels, MapNormalization, Stream, StreamKind};

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use ndarray::ArrayD;
 
 use super::names::{natural_cmp, stem};
-use super::streams::{Stream, StreamKind};
+use super::streams::{equalize_levels, Stream, StreamKind};
 
 use distmap::{distance_maps_into, MapOptions};
 use volume_io::{read_label_map, read_npy_f32, read_png_levels};
@@ -51,7 +51,7 @@ pub struct OpenOptions {
     pub use_spacing: bool,
     /// Folder of the class maps returned as [`Slice::truth`] (none: no truth is read).
     pub truth_folder: Option<String>,
-    /// Only the first slices (the original's `--debug`).
+    /// Only the first slices the file system lists (the original's `--debug`).
     pub limit: Option<usize>,
 }
 
@@ -76,7 +76,8 @@ pub struct Dataset {
     /// File names (with extension) of the first stream, in natural order.
     names: Vec<String>,
     /// Slice stem -> spacing per array axis, from `spacing.json` (ours) or the original's
-    /// `spacing.pkl` ({slice: (dx, dy)}, the same order); 1, 1 when absent.
+    /// `spacing.pkl` ({slice: (dx, dy)}, the same order), holding every slice; empty without
+    /// `use_spacing` (1, 1 for every slice).
     spacing: BTreeMap<String, Vec<f64>>,
     options: OpenOptions,
 }
@@ -85,6 +86,41 @@ pub struct Dataset {
 /// array axis; empty when neither exists.
 pub fn read_spacing(dir: &Path, name: &str) -> Result<BTreeMap<String, Vec<f64>>, DataError> {
     Ok(volume_io::read_spacing(dir, name)?.unwrap_or_default())
+}
+
+/// The slice spacing table of `split_dir` (`spacing.json`, else `spacing.pkl`), checked to hold
+/// every slice of `names`; `None` when the split has neither file. A slice missing from the
+/// table is an error naming the slice and the file (the original fails with a KeyError there):
+/// giving it 1 x 1 would silently compute its distance maps in the wrong units.
+fn read_slice_spacing(
+    split_dir: &Path,
+    names: &[String],
+) -> Result<Option<BTreeMap<String, Vec<f64>>>, DataError> {
+    let Some(file) = volume_io::spacing_file(split_dir, "spacing") else {
+        return Ok(None);
+    };
+    let table = read_spacing(split_dir, "spacing")?;
+    let missing: Vec<&str> = names
+        .iter()
+        .map(|n| stem(n))
+        .filter(|s| !table.contains_key(*s))
+        .collect();
+    if let Some(first) = missing.first() {
+        return Err(bad(
+            &file,
+            format!(
+                "the spacing table has no entry for slice '{first}'{} ({} entries, {} slices in {})",
+                match missing.len() {
+                    1 => String::new(),
+                    n => format!(" nor {} other slices", n - 1),
+                },
+                table.len(),
+                names.len(),
+                split_dir.display()
+            ),
+        ));
+    }
+    Ok(Some(table))
 }
 
 impl Dataset {
@@ -127,12 +163,14 @@ impl Dataset {
         if names.is_empty() {
             return Err(bad(&first_dir, "holds no .npy or .png slice"));
         }
-        names.sort_by(|a, b| natural_cmp(a, b));
+        // `--debug` keeps the first slices in the order the file system lists them, as the
+        // original's unsorted glob does; the rest of the code sees them in natural order.
         if let Some(limit) = options.limit {
             names.truncate(limit);
         }
+        names.sort_by(|a, b| natural_cmp(a, b));
         let spacing = if options.use_spacing {
-            read_spacing(&split_dir, "spacing")?
+            read_slice_spacing(&split_dir, &names)?.unwrap_or_default()
         } else {
             BTreeMap::new()
         };
@@ -200,7 +238,19 @@ impl Dataset {
         self.names.is_empty()
     }
 
-    /// Spacing of a slice, one value per array axis.
+    /// Every slice's spacing in mm from the split's table (`spacing.json` or `.pkl`), whether
+    /// or not the split was opened with `use_spacing`; `None` when the split has no table.
+    pub fn slice_spacings(&self) -> Result<Option<Vec<Vec<f64>>>, DataError> {
+        let table = if self.has_spacing() {
+            Some(self.spacing.clone())
+        } else {
+            read_slice_spacing(&self.split_dir, &self.names)?
+        };
+        Ok(table.map(|table| self.names.iter().map(|n| table[stem(n)].clone()).collect()))
+    }
+
+    /// Spacing of a slice, one value per array axis (1 per axis without `use_spacing` or a
+    /// table).
     pub fn spacing_of(&self, index: usize) -> Vec<f64> {
         self.spacing
             .get(stem(&self.names[index]))
@@ -254,16 +304,18 @@ impl Dataset {
             }
         };
         for stream in &self.streams {
-            let (labels, path) =
-                if matches!(stream.kind, StreamKind::OneHot | StreamKind::DistanceMap) {
-                    let (labels, path) = self.labels_of(&stream.folder, name, &mut labels_read)?;
-                    (Some(labels), path)
-                } else {
-                    (
-                        None,
-                        self.file_of(&self.split_dir.join(&stream.folder), name)?,
-                    )
-                };
+            let (labels, path) = if matches!(
+                stream.kind,
+                StreamKind::OneHot | StreamKind::DummyOneHot | StreamKind::DistanceMap
+            ) {
+                let (labels, path) = self.labels_of(&stream.folder, name, &mut labels_read)?;
+                (Some(labels), path)
+            } else {
+                (
+                    None,
+                    self.file_of(&self.split_dir.join(&stream.folder), name)?,
+                )
+            };
             let (mut values, c, hw) = self.read_stream(stream, &path, index, labels.as_deref())?;
             if matches!(
                 stream.kind,
@@ -369,6 +421,22 @@ impl Dataset {
                 let hw = [levels.shape()[0], levels.shape()[1]];
                 (levels.iter().map(|&l| l as f32 / 255.0).collect(), 1, hw)
             }
+            StreamKind::ImagePngEqualized => {
+                let levels = read_png_levels(path)?;
+                let hw = [levels.shape()[0], levels.shape()[1]];
+                // Pillow's convert('L') clips 16-bit levels to 255 before equalizing.
+                let mut gray: Vec<u8> = levels.iter().map(|&l| l.min(255) as u8).collect();
+                equalize_levels(&mut gray);
+                (gray.iter().map(|&l| l as f32 / 255.0).collect(), 1, hw)
+            }
+            StreamKind::DummyOneHot => {
+                let labels = labels.expect("class maps are read by the caller");
+                let hw = self.checked_class_map(path, labels)?;
+                let pixels = hw[0] * hw[1];
+                let mut values = vec![0.0f32; self.classes * pixels];
+                values[..pixels].fill(1.0);
+                (values, self.classes, hw)
+            }
             StreamKind::OneHot | StreamKind::DistanceMap => {
                 let labels = labels.expect("class maps are read by the caller");
                 let hw = self.checked_class_map(path, labels)?;
@@ -398,7 +466,10 @@ impl Dataset {
         };
         // One-hot and distance maps are computed here from integer labels: nothing to check.
         // Images: one pass for [0, 1], which NaN fails too; then tell which it was.
-        let is_image = matches!(kind, StreamKind::ImageNpy | StreamKind::ImagePng);
+        let is_image = matches!(
+            kind,
+            StreamKind::ImageNpy | StreamKind::ImagePng | StreamKind::ImagePngEqualized
+        );
         let suspicious = if is_image && self.options.check_image_range {
             // Branch-free per chunk, so the comparison vectorises.
             values.chunks(4096).any(|chunk| {

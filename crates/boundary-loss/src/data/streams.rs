@@ -12,8 +12,14 @@ pub enum StreamKind {
     ImageNpy,
     /// Network input: 8-bit gray PNG divided by 255.
     ImagePng,
+    /// Network input: 8-bit gray PNG, histogram-equalized as Pillow's `ImageOps.equalize`,
+    /// divided by 255 (the original's `equalized_png`).
+    ImagePngEqualized,
     /// Class map (`.npy` integers or gray PNG levels) to a one-hot `(K, H, W)`.
     OneHot,
+    /// A class map's shape only: the one-hot `(K, H, W)` of class 0 everywhere (the original's
+    /// `dummy_gt_transform`).
+    DummyOneHot,
     /// Class map to its signed distance maps `(K, H, W)`, computed on the fly with the slice's
     /// spacing (the original 2-D data loader).
     DistanceMap,
@@ -107,6 +113,36 @@ mod absent_class_name {
         String::deserialize(d)?
             .parse()
             .map_err(serde::de::Error::custom)
+    }
+}
+
+/// Pillow's `ImageOps.equalize` of 8-bit gray levels, in place: a lookup table from the
+/// cumulative histogram, in steps of (pixels - pixels of the highest level) / 255; an image with
+/// one level, or too few pixels for a step, is kept as it is. Values past 255 are clipped, as
+/// Pillow clips its table.
+pub fn equalize_levels(levels: &mut [u8]) {
+    let mut histogram = [0u64; 256];
+    for &l in levels.iter() {
+        histogram[l as usize] += 1;
+    }
+    let Some(highest) = histogram.iter().rev().find(|&&h| h > 0) else {
+        return;
+    };
+    if histogram.iter().filter(|&&h| h > 0).count() <= 1 {
+        return;
+    }
+    let step = (levels.len() as u64 - highest) / 255;
+    if step == 0 {
+        return;
+    }
+    let mut table = [0u8; 256];
+    let mut n = step / 2;
+    for (entry, &count) in table.iter_mut().zip(&histogram) {
+        *entry = (n / step).min(255) as u8;
+        n += count;
+    }
+    for l in levels.iter_mut() {
+        *l = table[*l as usize];
     }
 }
 

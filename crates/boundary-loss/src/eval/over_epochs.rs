@@ -30,7 +30,7 @@ use crate::train::run_folder::{
     iteration_dir, saved_epochs, val_prediction, write_text, PATIENTS_FILE, RUN_FILE,
 };
 use crate::train::TrainError;
-use distmap::distance_maps;
+use distmap::{distance_maps, MapOptions};
 
 /// Why the metrics could not be computed.
 #[derive(Debug, thiserror::Error)]
@@ -56,6 +56,9 @@ pub struct MetricsPlan {
     patients: Vec<(String, Vec<usize>)>,
     /// Per patient `(slices, axis 0, axis 1)` in mm; empty when no 3-D distance is asked for.
     spacings: Vec<[f64; 3]>,
+    /// Per validation slice, its spacing in mm from the split's table (whatever the run's
+    /// `use_spacing`); `None` without a table (the 2-D Hausdorff is then in pixels).
+    slice_spacings: Option<Vec<Vec<f64>>>,
     truths: Vec<Vec<u8>>,
     size: [usize; 2],
     epochs: usize,
@@ -131,6 +134,13 @@ impl MetricsPlan {
         } else {
             Vec::new()
         };
+        let slice_spacings = val_set.slice_spacings().map_err(TrainError::from)?;
+        if slice_spacings.is_none() && options.metrics.contains(&RunMetric::BoundaryMm) {
+            return Err(bad(
+                val_set.split_dir(),
+                "no spacing.json or spacing.pkl: boundary_mm needs the slice spacing",
+            ));
+        }
         let mut truths = Vec::with_capacity(val_set.len());
         let mut size: Option<[usize; 2]> = None;
         for index in 0..val_set.len() {
@@ -169,6 +179,7 @@ impl MetricsPlan {
             val_set,
             patients,
             spacings,
+            slice_spacings,
             truths,
             size,
             epochs,
@@ -183,7 +194,7 @@ impl MetricsPlan {
             metric,
             &self.options,
             self.config.empty_mask,
-            self.val_set.has_spacing(),
+            self.slice_spacings.is_some(),
         )
     }
 
@@ -453,7 +464,10 @@ impl MetricsPlan {
         index: usize,
     ) -> Result<ClassValues, EvalError> {
         let classes = self.config.classes;
-        let spacing = self.val_set.spacing_of(index);
+        let spacing = self
+            .slice_spacings
+            .as_ref()
+            .map_or_else(|| vec![1.0; 2], |s| s[index].clone());
         if metric == RunMetric::Hd {
             return self.surface_values(
                 SurfaceMeasure::Hausdorff,
@@ -463,11 +477,21 @@ impl MetricsPlan {
                 &spacing,
             );
         }
-        // The maps the run's loader computes (its options, this slice's spacing).
-        let options = self.val_set.map_options();
+        // The original's maps (unit spacing, truncated) or exact ones in mm; float32 as the
+        // original's loader gives them.
+        let (spacing, options) = match metric {
+            RunMetric::BoundaryMm => (spacing, MapOptions::default()),
+            _ => (
+                vec![1.0; 2],
+                MapOptions {
+                    truncate: true,
+                    ..MapOptions::default()
+                },
+            ),
+        };
         let truth_view = ArrayViewD::from_shape(IxDyn(&self.size), truth).expect("slice size");
         let maps =
-            distance_maps::<u8, f32>(truth_view, classes, &spacing, options).map_err(|e| {
+            distance_maps::<u8, f32>(truth_view, classes, &spacing, &options).map_err(|e| {
                 MetricError {
                     shape: self.size.to_vec(),
                     spacing: spacing.clone(),

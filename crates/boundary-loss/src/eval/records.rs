@@ -34,19 +34,24 @@ pub enum RunMetric {
     Assd3d,
     /// 2-D Hausdorff distance per slice (mm).
     Hd,
-    /// Boundary value per slice: the sum over pixels of the one-hot prediction times the
-    /// truth's signed distance map (mm).
+    /// The original's boundary value per slice (`metrics_overtime.py`): the sum over pixels of
+    /// the one-hot prediction times the truth's signed distance map at unit spacing, truncated
+    /// toward zero (computed on an integer one-hot), in pixels.
     Boundary,
+    /// The same sum with exact maps in mm (the slice spacing of `spacing.json`): the quantity
+    /// the boundary loss minimises, in the units of the paper.
+    BoundaryMm,
 }
 
 impl RunMetric {
-    pub const ALL: [RunMetric; 6] = [
+    pub const ALL: [RunMetric; 7] = [
         RunMetric::Dsc3d,
         RunMetric::Hd3d,
         RunMetric::Hd95_3d,
         RunMetric::Assd3d,
         RunMetric::Hd,
         RunMetric::Boundary,
+        RunMetric::BoundaryMm,
     ];
 
     pub fn name(self) -> &'static str {
@@ -57,6 +62,7 @@ impl RunMetric {
             RunMetric::Assd3d => "3d_assd",
             RunMetric::Hd => "hd",
             RunMetric::Boundary => "boundary",
+            RunMetric::BoundaryMm => "boundary_mm",
         }
     }
 
@@ -67,7 +73,10 @@ impl RunMetric {
 
     /// One row per slice (otherwise per patient).
     pub fn per_slice(self) -> bool {
-        matches!(self, RunMetric::Hd | RunMetric::Boundary)
+        matches!(
+            self,
+            RunMetric::Hd | RunMetric::Boundary | RunMetric::BoundaryMm
+        )
     }
 
     /// Lower is better (a distance), as opposed to Dice.
@@ -81,7 +90,7 @@ impl RunMetric {
             RunMetric::Hd3d | RunMetric::Hd => Some(SurfaceMeasure::Hausdorff),
             RunMetric::Hd95_3d => Some(SurfaceMeasure::Hd95(options.hd95)),
             RunMetric::Assd3d => Some(SurfaceMeasure::Assd(options.assd)),
-            RunMetric::Dsc3d | RunMetric::Boundary => None,
+            RunMetric::Dsc3d | RunMetric::Boundary | RunMetric::BoundaryMm => None,
         }
     }
 }
@@ -180,8 +189,12 @@ impl MetricRecord {
                 if slice_spacing { "mm" } else { "pixels (no slice spacing)" },
             ),
             RunMetric::Boundary => (
-                "sum over pixels of the one-hot prediction times the truth's signed distance map (the run's map options)".into(),
-                if slice_spacing { "mm" } else { "pixels (no slice spacing)" },
+                "the original's: sum over pixels of the one-hot prediction times the truth's signed distance map at unit spacing, truncated toward zero".into(),
+                "pixels",
+            ),
+            RunMetric::BoundaryMm => (
+                "sum over pixels of the one-hot prediction times the truth's exact signed distance map in mm (slice spacing)".into(),
+                "mm",
             ),
         };
         let (shape, rows_file) = if metric.per_slice() {

@@ -96,7 +96,27 @@ mod tests {
                 empty: true
             }
         );
+        // The original's metrics_overtime.py: an empty prediction gets the diagonal, even on
+        // an empty truth.
+        let both = hd95(
+            &empty,
+            &empty,
+            &shape,
+            &spacing,
+            1,
+            EmptyMaskRule::AlwaysDiagonal,
+        )
+        .unwrap();
+        assert_eq!(
+            both,
+            SurfaceValue {
+                value: diag,
+                empty: true
+            }
+        );
         for (p, t) in [(&empty, &one), (&one, &empty)] {
+            let r = hd95(p, t, &shape, &spacing, 1, EmptyMaskRule::AlwaysDiagonal).unwrap();
+            assert_eq!((r.value, r.empty), (diag, true));
             let r = hd95(p, t, &shape, &spacing, 1, EmptyMaskRule::Diagonal).unwrap();
             assert_eq!(
                 r,

@@ -133,8 +133,7 @@ impl GeneralizedDiceConfig {
 pub struct FocalLossConfig {
     /// Supervised class indices.
     pub idc: Vec<usize>,
-    /// The focusing exponent (the original's default 2).
-    #[config(default = 2.0)]
+    /// The focusing exponent (no default, as in the original).
     pub gamma: f64,
     /// Validate the inputs.
     #[config(default = true)]

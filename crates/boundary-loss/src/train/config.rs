@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-pub use super::loss_term::{LossKind, LossTerm, DEFAULT_FOCAL_GAMMA, LOSS_NAMES};
+pub use super::loss_term::{LossKind, LossTerm, LOSS_NAMES};
 pub use super::optim::OptimizerKind;
 pub use super::schedule::{LrHalving, Schedule};
 pub use super::step::Activation;
@@ -65,9 +65,11 @@ pub struct RunConfig {
     /// `--resolution_regex`) [default: `patient_regex`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub resolution_regex: Option<String>,
-    /// 3-D HD95 when a mask is empty: `diagonal` (one empty: the volume's diagonal in mm; both
-    /// empty: 0) or `nan` (left out of the means). The count is in metrics.csv either way.
-    #[serde(default)]
+    /// 3-D HD95 when a mask is empty: `always_diagonal` (default: the volume's diagonal in mm
+    /// whenever a mask is empty, both included, as the original's metrics_overtime.py gives an
+    /// empty prediction), `diagonal` (both empty: 0) or `nan` (left out of the means). The
+    /// count is in metrics.csv either way.
+    #[serde(default = "default_empty_mask")]
     pub empty_mask: EmptyMaskRule,
     /// Folder of the class maps the metrics compare with [default: the folder of the first
     /// `one_hot` or `distance_map` stream].
@@ -104,8 +106,8 @@ pub struct RunConfig {
     #[serde(default = "yes")]
     pub check_image_range: bool,
     /// Distance maps computed on the fly use the slice spacing from `spacing.json` (the
-    /// original's `--use_spacing`); otherwise 1 per axis.
-    #[serde(default = "yes")]
+    /// original's `--use_spacing`, off by default as there); otherwise 1 per axis.
+    #[serde(default)]
     pub use_spacing: bool,
     /// Truncate on-the-fly distance maps toward zero, as the original 2-D loader does.
     #[serde(default)]
@@ -135,6 +137,9 @@ fn default_lr() -> f64 {
 }
 fn default_adam_epsilon() -> f64 {
     1e-8
+}
+fn default_empty_mask() -> EmptyMaskRule {
+    EmptyMaskRule::AlwaysDiagonal
 }
 fn default_halving() -> LrHalving {
     LrHalving::Plateau
@@ -177,7 +182,7 @@ impl Default for RunConfig {
             metric_classes: Vec::new(),
             patient_regex: default_regex(),
             resolution_regex: None,
-            empty_mask: EmptyMaskRule::default(),
+            empty_mask: default_empty_mask(),
             truth_folder: None,
             group: false,
             group_train: false,
@@ -189,7 +194,7 @@ impl Default for RunConfig {
             in_memory: false,
             debug: false,
             check_image_range: yes(),
-            use_spacing: yes(),
+            use_spacing: false,
             truncate_distance_maps: false,
             check_loss_inputs: yes(),
             recalibrate_batch_norm: false,

@@ -18,7 +18,7 @@ pub enum LossKind {
     },
     Dice,
     CrossEntropy,
-    /// `gamma`: the focusing exponent (the original's default 2).
+    /// `gamma`: the focusing exponent; required, as in the original (which has no default).
     Focal {
         gamma: f64,
     },
@@ -29,9 +29,6 @@ pub enum LossKind {
         truncate_prediction_map: Option<bool>,
     },
 }
-
-/// FocalLoss's gamma when the run file gives none (the original's default).
-pub const DEFAULT_FOCAL_GAMMA: f64 = 2.0;
 
 /// The loss names a run file may use.
 pub const LOSS_NAMES: [&str; 7] = [
@@ -58,10 +55,10 @@ impl LossKind {
     }
 }
 
-impl std::str::FromStr for LossKind {
-    type Err = String;
-    /// A loss by its run-file name, with default options.
-    fn from_str(name: &str) -> Result<Self, String> {
+impl LossKind {
+    /// A loss by its run-file name, with default options; FocalLoss takes its `gamma`, which
+    /// has no default (the original's `FocalLoss` reads `kwargs["gamma"]`).
+    pub fn from_name(name: &str, gamma: Option<f64>) -> Result<Self, String> {
         Ok(match name {
             "BoundaryLoss" | "SurfaceLoss" => LossKind::Boundary,
             "GeneralizedDice" => LossKind::GeneralizedDice {
@@ -71,7 +68,9 @@ impl std::str::FromStr for LossKind {
             "DiceLoss" => LossKind::Dice,
             "CrossEntropy" => LossKind::CrossEntropy,
             "FocalLoss" => LossKind::Focal {
-                gamma: DEFAULT_FOCAL_GAMMA,
+                gamma: gamma.ok_or(
+                    "FocalLoss: gamma is required (the original has no default; the focal-loss paper's is 2)",
+                )?,
             },
             "HausdorffLoss" => LossKind::Hausdorff {
                 truncate_prediction_map: None,
@@ -122,14 +121,9 @@ struct RunFileTerm {
 impl TryFrom<RunFileTerm> for LossTerm {
     type Error = String;
     fn try_from(t: RunFileTerm) -> Result<Self, String> {
-        let mut kind: LossKind = t.name.parse()?;
+        let mut kind = LossKind::from_name(&t.name, t.gamma)?;
         let only = |option: &str, owner: &str| format!("{}: only {owner} has {option}", t.name);
         match &mut kind {
-            LossKind::Focal { gamma } => {
-                if let Some(g) = t.gamma {
-                    *gamma = g;
-                }
-            }
             LossKind::Hausdorff {
                 truncate_prediction_map,
             } => *truncate_prediction_map = t.truncate_prediction_map,

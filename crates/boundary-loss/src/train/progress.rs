@@ -98,7 +98,9 @@ pub fn start_run<const D: usize>(
         start: 0,
         learning_rate: config.learning_rate,
         best_epoch: 0,
-        best_dice: f64::NEG_INFINITY,
+        // The original's start: an epoch is the best only with a Dice above 0, so a run that
+        // never segments anything has no best epoch (no best_epoch/, best.bpk).
+        best_dice: 0.0,
         best_per_class: vec![f64::NAN; classes],
         best_3d: (vec![f64::NAN; classes], vec![f64::NAN; classes]),
         last_change: 0,
@@ -127,7 +129,7 @@ pub fn start_run<const D: usize>(
             history.load(run_dir, state.epochs_done)?;
             progress.learning_rate = state.learning_rate;
             progress.best_epoch = state.best_epoch;
-            progress.best_dice = state.best_dice.unwrap_or(f64::NEG_INFINITY);
+            progress.best_dice = state.best_dice.unwrap_or(0.0);
             progress.best_per_class = run_folder::or_nan(&state.best_dice_per_class);
             progress.best_per_class.resize(classes, f64::NAN);
             progress.best_3d = (

@@ -55,9 +55,7 @@ pub fn build_loss<const D: usize>(term: &LossTerm, checks: bool, truncate_maps: 
         ),
         LossKind::Dice => boxed(DiceLossConfig::new(idc).init(), checks),
         LossKind::CrossEntropy => boxed(CrossEntropyConfig::new(idc).init(), checks),
-        LossKind::Focal { gamma } => {
-            boxed(FocalLossConfig::new(idc).with_gamma(gamma).init(), checks)
-        }
+        LossKind::Focal { gamma } => boxed(FocalLossConfig::new(idc, gamma).init(), checks),
         LossKind::Hausdorff {
             truncate_prediction_map,
         } => boxed(

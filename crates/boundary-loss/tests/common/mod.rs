@@ -52,6 +52,7 @@ pub fn config(dataset: &Path, network: &str, base: Option<usize>, epochs: usize)
         metric_classes: vec![1],
         patient_regex: PATIENT_REGEX.into(),
         seed: 3,
+        use_spacing: true,
         ..RunConfig::default()
     }
 }

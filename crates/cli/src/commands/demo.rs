@@ -78,6 +78,8 @@ fn run_config(
         metric_classes: vec![1],
         patient_regex: PATIENT_REGEX.into(),
         in_memory: true,
+        // Distance maps in mm (the synthetic slices are anisotropic).
+        use_spacing: true,
         ..RunConfig::default()
     }
 }

@@ -18,7 +18,8 @@ pub struct MetricsArgs {
     /// The run folder (holds run.toml and iterNNN/val/*.png).
     pub run_dir: PathBuf,
     /// Metrics, comma-separated: 3d_dsc, 3d_hd, 3d_hd95, 3d_assd (per patient) and hd,
-    /// boundary (per slice).
+    /// boundary (the original's: unit spacing, truncated maps), boundary_mm (exact maps in mm;
+    /// needs the split's spacing.json or .pkl) (per slice).
     #[arg(
         long,
         value_delimiter = ',',

@@ -45,6 +45,7 @@ epochs = 5
 batch_size = 4
 metric_classes = [1]
 patient_regex = '(case_\d+_\d+)_\d+'
+use_spacing = true
 
 [[streams]]
 folder = "in_npy"

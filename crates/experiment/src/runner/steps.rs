@@ -250,7 +250,8 @@ impl Experiment {
                 runs.push((format!("{method}/seed{seed}"), arrays));
             }
         }
-        let text = build_report(&runs, &classes, Selection::Auto)?.text(4, true);
+        let text = build_report(&runs, &classes, Selection::Auto)?
+            .text(self.recipe.recipe.precision, true);
         write_text_atomically(&self.out.join("report.md"), &markdown)?;
         write_text_atomically(&self.out.join("report.txt"), &text)?;
         write_text_atomically(

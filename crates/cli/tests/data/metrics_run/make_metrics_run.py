@@ -5,13 +5,18 @@ Run once (numpy, scipy, pillow, medpy, monai + torch) from this folder:
 It writes:
   data/      a validation split: gt/ (PNG class maps), img/ (npy images), spacing.json (per
              slice, axis 0 and axis 1 in mm) and spacing_3d.json ({patient: [dx, dy, dz]});
-  run/       run.toml and two epochs of predictions iter000/val/*.png, iter001/val/*.png;
+  run/       run.toml (without use_spacing: the metrics read the slice spacing whatever the
+             run's maps used) and two epochs of predictions iter000/val/*.png, iter001/val/*.png;
   expected/  val_<metric>.npy (float32, (epochs, rows, classes)) computed independently:
              3d_dsc (the original's smoothed Dice), 3d_hd / 3d_hd95 / 3d_assd (medpy 0.5),
              3d_hd95_monai (MONAI, directed=False), 3d_assd_mean_of_directed (medpy 0.4's
-             formula), hd (medpy per slice, slice spacing), boundary (sum of the one-hot
-             prediction times the original's float signed map, scipy EDT with sampling).
-Empty masks: both empty 0, exactly one empty the volume's (or slice's) diagonal in mm.
+             formula), hd (medpy per slice, slice spacing), boundary (the original
+             metrics_overtime.py's: sum of the one-hot prediction times the original's signed
+             map at unit spacing, computed on the int32 one-hot so truncated toward zero),
+             boundary_mm (the same with the float map in mm, scipy EDT with sampling).
+Empty masks: the run's default rule, always_diagonal: any empty mask (both included) gives the
+volume's (or slice's) diagonal in mm, as the original's metrics_overtime.py for an empty
+prediction.
 """
 import json
 import os
@@ -67,6 +72,8 @@ for e in range(2):
         p[flips] = rng.integers(0, K, flips.sum())
         if e == 1 and n == "case_2_1":
             p[p == 1] = 0  # an empty prediction of class 1 on one slice
+        if e == 1 and n.startswith("case_2"):
+            p[p == 2] = 0  # class 2 neither predicted nor true in case_2: both masks empty
         epoch[n] = p
         Image.fromarray(p).save(f"run/iter{e:03d}/val/{n}.png")
     predictions.append(epoch)
@@ -97,8 +104,6 @@ stream = 1
 
 def surface(metric, p, t, spacing):
     diag = float(np.sqrt(sum((n * s) ** 2 for n, s in zip(p.shape, spacing))))
-    if not p.any() and not t.any():
-        return 0.0
     if not p.any() or not t.any():
         return diag
     if metric == "monai_hd95":
@@ -109,18 +114,20 @@ def surface(metric, p, t, spacing):
     return float({"hd": binary.hd, "hd95": binary.hd95, "assd": binary.assd}[metric](p, t, voxelspacing=spacing))
 
 
-def signed_map(labels, spacing):
+def signed_map(labels, spacing, dtype=np.float32):
     out = np.zeros((K, H, W))
     for k in range(K):
         pos = labels == k
         if pos.any():
             neg = ~pos
             out[k] = distance_transform_edt(neg, sampling=spacing) * neg - (distance_transform_edt(pos, sampling=spacing) - 1) * pos
-    return out.astype(np.float32)
+    # The original's one_hot2dist writes into an array of the one-hot's dtype: int32 in
+    # metrics_overtime.py, where numpy truncates toward zero.
+    return np.trunc(out).astype(dtype) if np.issubdtype(dtype, np.integer) else out.astype(dtype)
 
 
 per_patient = {n: [] for n in ["3d_dsc", "3d_hd", "3d_hd95", "3d_assd", "3d_hd95_monai", "3d_assd_mean_of_directed"]}
-per_slice = {"hd": [], "boundary": []}
+per_slice = {"hd": [], "boundary": [], "boundary_mm": []}
 for epoch in predictions:
     rows = {n: [] for n in per_patient}
     for p, (dx, dy, dz) in patients.items():
@@ -132,14 +139,17 @@ for epoch in predictions:
             rows[key].append([surface(m, pv == k, tv == k, sp) for k in range(K)])
     for n in per_patient:
         per_patient[n].append(rows[n])
-    hd_rows, b_rows = [], []
+    hd_rows, b_rows, bmm_rows = [], [], []
     for n in names:
         sp = spacing_2d[n]
         hd_rows.append([surface("hd", epoch[n] == k, truth[n] == k, sp) for k in range(K)])
+        maps = signed_map(truth[n], (1.0, 1.0), np.int64)
+        b_rows.append([float(maps[k][epoch[n] == k].sum()) for k in range(K)])
         maps = signed_map(truth[n], sp)
-        b_rows.append([float(maps[k][epoch[n] == k].astype(np.float64).sum()) for k in range(K)])
+        bmm_rows.append([float(maps[k][epoch[n] == k].astype(np.float64).sum()) for k in range(K)])
     per_slice["hd"].append(hd_rows)
     per_slice["boundary"].append(b_rows)
+    per_slice["boundary_mm"].append(bmm_rows)
 
 os.makedirs("expected")
 for n, v in {**per_patient, **per_slice}.items():
