@@ -91,6 +91,6 @@ fn equalized_and_dummy_streams_read_as_the_original_loader() {
         assert!(dummy[..pixels].iter().all(|&v| v == 1.0), "{name}: class 0");
         assert!(dummy[pixels..].iter().all(|&v| v == 0.0), "{name}: class 1");
         // The class map it came from does hold class 1.
-        assert!(slice.streams[2][pixels..].iter().any(|&v| v == 1.0));
+        assert!(slice.streams[2][pixels..].contains(&1.0));
     }
 }

@@ -142,6 +142,8 @@ fn slices_2d(
     let patients = patients_of(&val_set, &pattern)?;
     let split_dir = val_set.split_dir().to_path_buf();
     let image_dir = image_folder(request, &split_dir, config)?;
+    // Distances in mm whenever the split has a spacing table, as `metrics` measures them.
+    let spacings = val_set.slice_spacings()?;
     let mut slices = Vec::new();
     for (patient, indices) in &patients {
         if filter.is_some_and(|f| !f.is_match(patient)) {
@@ -149,19 +151,19 @@ fn slices_2d(
         }
         for &i in indices {
             let stem = slice_stem(&val_set.names()[i]).to_string();
-            let spacing = val_set.spacing_of(i);
+            let spacing = spacings.as_ref().map_or([1.0, 1.0], |s| [s[i][0], s[i][1]]);
             slices.push(SliceInput {
                 image: slice_file(&image_dir, &stem)?,
                 truth: slice_file(&split_dir.join(&truth_folder), &stem)?,
                 channel: request.channel,
-                spacing: [spacing[0], spacing[1]],
+                spacing,
                 slice: None,
                 patient: patient.clone(),
                 name: stem,
             });
         }
     }
-    Ok((slices, patients.len(), val_set.has_spacing()))
+    Ok((slices, patients.len(), spacings.is_some()))
 }
 
 /// The validation volumes of a 3-D run's data set cut along their last axis: one patient per

@@ -120,6 +120,16 @@ fn read_slice_spacing(
             ),
         ));
     }
+    if let Some((slice, values)) = names
+        .iter()
+        .map(|n| (stem(n), &table[stem(n)]))
+        .find(|(_, v)| v.len() != 2 || v.iter().any(|s| !(s.is_finite() && *s > 0.0)))
+    {
+        return Err(bad(
+            &file,
+            format!("slice '{slice}': spacing {values:?}, expected two positive numbers (mm per pixel along each axis)"),
+        ));
+    }
     Ok(Some(table))
 }
 

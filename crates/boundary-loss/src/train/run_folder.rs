@@ -10,7 +10,7 @@
 //! | `val_3d_dsc.npy`, `val_3d_hd95.npy` | `(epochs, patients, K)`, rows in `val_3d_patients.txt` order |
 //! | `val_metrics.json` | what each `val_<metric>.npy` holds: definition, units, empty-mask rule, row file |
 //! | `val_3d_hd.npy`, `val_3d_assd.npy` | written by `metrics`: `(epochs, patients, K)` |
-//! | `val_hd.npy`, `val_boundary.npy`, `val_slices.txt` | written by `metrics`: `(epochs, slices, K)`, rows in `val_slices.txt` order |
+//! | `val_hd.npy`, `val_boundary.npy`, `val_boundary_mm.npy`, `val_slices.txt` | written by `metrics`: `(epochs, slices, K)`, rows in `val_slices.txt` order |
 //! | `iterNNN/val/<slice>.png` | predicted class maps (gray level = class); `iterNNN/train/` with `save_train` |
 //! | `best_epoch/` | a copy of the best epoch's `iterNNN/` |
 //! | `best_epoch.txt`, `best.bpk` | the best epoch (0-based) and its weights (Burn record) |
