@@ -5,6 +5,11 @@
 //! networks in `boundary-loss`. Every failure is
 //! printed as one `error: <file>: <reason>` line and exits with status 1.
 
+// Nothing here needs unsafe code; the unsafe parts live in page-buffers, distmap, cpu-conv,
+// cpu-norm and boundary-loss::memory, each with its SAFETY comments. `deny`, not `forbid`:
+// ndarray's `s!` macro expands to an `allow(unsafe_code)`, which `forbid` refuses.
+#![deny(unsafe_code)]
+
 mod commands;
 mod console;
 

@@ -16,7 +16,23 @@
 //!   over a number of partial sums that depends only on the shapes, so the result is the same
 //!   for any thread count.
 
+use std::sync::atomic::{AtomicU64, Ordering};
+
 use rayon::prelude::*;
+
+/// Passes run by this process (forward and gradients), so that a test can tell whether Burn's
+/// backend reaches this crate at all: if `patches/burn-flex` stops being used (a Burn upgrade
+/// leaves the `[patch]` unused, which Cargo only warns about), the count stays at 0.
+static PASSES: AtomicU64 = AtomicU64::new(0);
+
+/// How many convolution passes (forward, input gradient, weight gradient) this process has run.
+pub fn passes_run() -> u64 {
+    PASSES.load(Ordering::Relaxed)
+}
+
+fn count_pass() {
+    PASSES.fetch_add(1, Ordering::Relaxed);
+}
 
 /// Scalars the kernels run on (`gemm` supports both natively).
 pub trait Scalar:
@@ -176,6 +192,7 @@ impl Conv2d {
 
     /// The forward convolution: `out = conv(x, weight) + bias`.
     pub fn forward<T: Scalar>(&self, x: &[T], weight: &[T], bias: Option<&[T]>, out: &mut [T]) {
+        count_pass();
         assert_eq!(out.len(), self.output_len(), "output length");
         // SAFETY: `out` holds `output_len()` elements.
         unsafe { self.forward_raw(x, weight, bias, out.as_mut_ptr()) }
@@ -185,6 +202,7 @@ impl Conv2d {
     /// element of the output without reading it (a freshly allocated buffer that is reused from
     /// the heap would otherwise be cleared for nothing).
     pub fn forward_new<T: Scalar>(&self, x: &[T], weight: &[T], bias: Option<&[T]>) -> Vec<T> {
+        count_pass();
         let len = self.output_len();
         let mut out = Vec::with_capacity(len);
         // SAFETY: the capacity is `len`; `forward_raw` writes all `len` elements (every task's
@@ -413,6 +431,7 @@ impl Conv2d {
     /// The gradient of the loss with respect to the input, from the gradient with respect to the
     /// output.
     pub fn input_grad<T: Scalar>(&self, weight: &[T], grad_out: &[T], grad_in: &mut [T]) {
+        count_pass();
         assert_eq!(weight.len(), self.weight_len(), "weight length");
         assert_eq!(grad_out.len(), self.output_len(), "output gradient length");
         assert_eq!(grad_in.len(), self.input_len(), "input gradient length");
@@ -520,6 +539,7 @@ impl Conv2d {
 
     /// The gradient of the loss with respect to the weight.
     pub fn weight_grad<T: Scalar>(&self, x: &[T], grad_out: &[T], grad_weight: &mut [T]) {
+        count_pass();
         assert_eq!(x.len(), self.input_len(), "input length");
         assert_eq!(grad_out.len(), self.output_len(), "output gradient length");
         assert_eq!(

@@ -15,6 +15,22 @@
 //! plane at a time (in cache: its mean, then its centred squares), and the planes are combined
 //! per channel in sample order, so the result does not depend on the thread count.
 
+use std::sync::atomic::{AtomicU64, Ordering};
+
+/// Passes run by this process, so that a test can tell whether Burn's backend reaches this
+/// crate (it stays at 0 if `patches/burn-flex` stops being used).
+static PASSES: AtomicU64 = AtomicU64::new(0);
+
+/// How many batch-normalisation passes (statistics, normalisation, gradients) this process has
+/// run.
+pub fn passes_run() -> u64 {
+    PASSES.load(Ordering::Relaxed)
+}
+
+fn count_pass() {
+    PASSES.fetch_add(1, Ordering::Relaxed);
+}
+
 use rayon::prelude::*;
 use std::mem::MaybeUninit;
 use std::ops::{Add, Mul, Sub};
@@ -157,6 +173,7 @@ impl BatchNorm {
 
     /// Per-channel mean and biased variance of `input`. Channels of an empty batch get NaN.
     pub fn statistics<T: Float>(&self, input: &[T]) -> Result<Statistics<T>, ShapeError> {
+        count_pass();
         self.check("input", input.len(), false)?;
         // Each plane's own mean and sum of centred squares, in (sample, channel) order.
         let planes: Vec<(f64, f64)> = self
@@ -202,6 +219,7 @@ impl BatchNorm {
         statistics: &Statistics<T>,
         epsilon: f64,
     ) -> Result<Vec<T>, ShapeError> {
+        count_pass();
         self.check("input", input.len(), false)?;
         self.check_channels(&[
             ("gamma", gamma.len()),
@@ -246,6 +264,7 @@ impl BatchNorm {
         epsilon: f64,
         output_grad: &[T],
     ) -> Result<Gradients<T>, ShapeError> {
+        count_pass();
         self.check("input", input.len(), false)?;
         self.check("output gradient", output_grad.len(), false)?;
         self.check_channels(&[

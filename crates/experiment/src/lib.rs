@@ -30,6 +30,10 @@
 //! assert_eq!(plan.iter().filter(|s| s.name.starts_with("train")).count(), 24);
 //! ```
 
+// Nothing here needs unsafe code; the unsafe parts live in page-buffers, distmap, cpu-conv,
+// cpu-norm and boundary-loss::memory, each with its SAFETY comments.
+#![forbid(unsafe_code)]
+
 pub mod figures;
 pub mod recipe;
 pub mod runner;

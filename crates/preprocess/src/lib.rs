@@ -36,6 +36,11 @@
 //! assert!(dir.path().join("WMH/val/gt_npy").is_dir());
 //! ```
 
+// Nothing here needs unsafe code; the unsafe parts live in page-buffers, distmap, cpu-conv,
+// cpu-norm and boundary-loss::memory, each with its SAFETY comments. `deny`, not `forbid`:
+// ndarray's `s!` macro expands to an `allow(unsafe_code)`, which `forbid` refuses.
+#![deny(unsafe_code)]
+
 use std::path::{Path, PathBuf};
 
 mod datasets;

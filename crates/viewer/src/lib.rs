@@ -53,6 +53,10 @@
 //! # std::fs::remove_dir_all(&dir).unwrap();
 //! ```
 
+// Nothing here needs unsafe code; the unsafe parts live in page-buffers, distmap, cpu-conv,
+// cpu-norm and boundary-loss::memory, each with its SAFETY comments.
+#![forbid(unsafe_code)]
+
 pub mod page;
 pub mod palette;
 pub mod render;

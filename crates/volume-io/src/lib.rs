@@ -17,6 +17,10 @@
 //! assert_eq!(map.labels[[1, 0]], 2);
 //! ```
 
+// Nothing here needs unsafe code; the unsafe parts live in page-buffers, distmap, cpu-conv,
+// cpu-norm and boundary-loss::memory, each with its SAFETY comments.
+#![forbid(unsafe_code)]
+
 mod arrays;
 pub mod guard;
 mod labels;

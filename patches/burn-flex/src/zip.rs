@@ -293,7 +293,10 @@ where
             pos += len;
             match (l_st, r_st) {
                 (1, 1) => {
-                    for (o, (&a, &b)) in dst.iter_mut().zip(lhs[lb..lb + len].iter().zip(&rhs[rb..rb + len])) {
+                    for (o, (&a, &b)) in dst
+                        .iter_mut()
+                        .zip(lhs[lb..lb + len].iter().zip(&rhs[rb..rb + len]))
+                    {
                         o.write(op(a, b));
                     }
                 }
@@ -771,12 +774,14 @@ mod tests {
 
     /// Run `zip_apply_inplace` over `dst`, given that `dst_layout` is
     /// the dense side. Returns `None` if the nest declines the pair.
-    fn apply_inplace<E: Copy>(
+    // boundary-loss patch: the parallel `zip_apply_inplace` needs `Send`/`Sync` elements and a
+    // `Sync` closure.
+    fn apply_inplace<E: Copy + Send + Sync>(
         dst: &mut [E],
         dst_layout: &Layout,
         src: &[E],
         src_layout: &Layout,
-        op: impl Fn(E, E) -> E,
+        op: impl Fn(E, E) -> E + Sync,
     ) -> Option<()> {
         let nest = collapse_for_zip(dst_layout, src_layout)?;
         if !nest.lhs_is_dense_from_zero() {

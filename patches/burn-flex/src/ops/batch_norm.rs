@@ -19,7 +19,11 @@ fn layout(shape: &Shape) -> BatchNorm {
 }
 
 fn tensor<T: bytemuck::Pod + Element>(data: Vec<T>, shape: Shape) -> FlexTensor {
-    FlexTensor::new(Bytes::from_elems(data), Layout::contiguous(shape), T::dtype())
+    FlexTensor::new(
+        Bytes::from_elems(data),
+        Layout::contiguous(shape),
+        T::dtype(),
+    )
 }
 
 fn channels<T: bytemuck::Pod + Element>(data: Vec<T>) -> FlexTensor {
@@ -27,7 +31,10 @@ fn channels<T: bytemuck::Pod + Element>(data: Vec<T>) -> FlexTensor {
     tensor(data, Shape::new([len]))
 }
 
-fn statistics<T: Float + bytemuck::Pod + Element>(mean: &FlexTensor, variance: &FlexTensor) -> Statistics<T> {
+fn statistics<T: Float + bytemuck::Pod + Element>(
+    mean: &FlexTensor,
+    variance: &FlexTensor,
+) -> Statistics<T> {
     Statistics {
         mean: mean.storage::<T>().to_vec(),
         variance: variance.storage::<T>().to_vec(),

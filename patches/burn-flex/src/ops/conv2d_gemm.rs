@@ -43,7 +43,11 @@ fn forward_typed<T: Scalar + bytemuck::Pod + Element>(
     tensors: &[FlexTensor],
     options: &ConvOptions<2>,
 ) -> FlexTensor {
-    let conv = geometry(tensors[0].layout().shape(), tensors[1].layout().shape(), options);
+    let conv = geometry(
+        tensors[0].layout().shape(),
+        tensors[1].layout().shape(),
+        options,
+    );
     let out = conv.forward_new::<T>(
         tensors[0].storage(),
         tensors[1].storage(),
@@ -108,7 +112,10 @@ fn weight_grad_typed<T: Scalar + bytemuck::Pod + Element>(
     let mut grad = vec![T::default(); conv.weight_len()];
     conv.weight_grad::<T>(tensors[0].storage(), tensors[1].storage(), &mut grad);
     let [kh, kw] = conv.kernel;
-    tensor(grad, [conv.channels_out, conv.channels_in / conv.groups, kh, kw])
+    tensor(
+        grad,
+        [conv.channels_out, conv.channels_in / conv.groups, kh, kw],
+    )
 }
 
 /// The gradient with respect to the weight (only its shape is used).

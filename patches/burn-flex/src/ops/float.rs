@@ -2,13 +2,13 @@
 
 use alloc::vec;
 use alloc::vec::Vec;
+use burn_backend::ElementConversion;
 use burn_backend::{
     DType, Distribution, Element, ExecutionError, FloatDType, Scalar, TensorData, TensorMetadata,
     ops::{FloatTensorOps, GridSampleOptions, IntTensorOps},
     tensor::{BoolTensor, Device, FloatTensor, IntTensor},
 };
 use burn_std::{Bytes, IntDType, Shape, Slice, bf16, f16};
-use burn_backend::ElementConversion;
 use num_traits::{Float, ToPrimitive};
 
 use crate::Layout;

@@ -245,9 +245,6 @@ pub fn mask_fill_bool(tensor: FlexTensor, mask: FlexTensor, value: bool) -> Flex
     }
 }
 
-/// Replace elements from value tensor where mask is true.
-///
-/// mask_where(tensor, mask, value) -> tensor with elements from value where mask is true
 /// boundary-loss patch: `dst[i] = other[i]` where `(mask[i] != 0) == when_set`, in parallel
 /// chunks; 4-byte elements as a bitwise blend the compiler vectorises.
 fn select_where<T: bytemuck::Pod + Send + Sync>(
@@ -292,6 +289,9 @@ fn select_chunk<T: bytemuck::Pod, const WHEN_SET: bool>(dst: &mut [T], mask: &[u
     }
 }
 
+/// Replace elements from value tensor where mask is true.
+///
+/// mask_where(tensor, mask, value) -> tensor with elements from value where mask is true
 pub fn mask_where<T>(tensor: FlexTensor, mask: FlexTensor, value: FlexTensor) -> FlexTensor
 where
     T: Element + bytemuck::Pod + Copy,

@@ -2,14 +2,15 @@
 //!
 //! These operations power neural network modules like convolutions and pooling.
 
-use crate::ops::{batch_norm, conv, conv2d_gemm, conv_transpose, deform_conv, interpolate, pool};
+use crate::ops::{batch_norm, conv, conv_transpose, conv2d_gemm, deform_conv, interpolate, pool};
 use crate::{Flex, FlexTensor, Layout};
 use burn_backend::{
     DType, Element, TensorMetadata,
     ops::{
-        AttentionModuleOptions, BatchNormTrain, BatchNormTrainBackward, ConvOptions, ConvTransposeOptions, DeformConv2dBackward,
-        DeformConvOptions, FloatTensorOps, IntTensorOps, InterpolateMode, InterpolateOptions,
-        MaxPool2dBackward, MaxPool2dWithIndices, ModuleOps, conv::pad_asymmetric_conv_input,
+        AttentionModuleOptions, BatchNormTrain, BatchNormTrainBackward, ConvOptions,
+        ConvTransposeOptions, DeformConv2dBackward, DeformConvOptions, FloatTensorOps,
+        IntTensorOps, InterpolateMode, InterpolateOptions, MaxPool2dBackward, MaxPool2dWithIndices,
+        ModuleOps, conv::pad_asymmetric_conv_input,
     },
     tensor::{BoolTensor, FloatTensor, IntTensor},
 };
@@ -53,8 +54,14 @@ pub(crate) fn by_dtype<const N: usize>(
     use burn_std::{bf16, f16};
     let dtype = tensors[0].dtype();
     let contiguous: alloc::vec::Vec<FlexTensor> = match dtype {
-        DType::F16 => tensors.into_iter().map(|t| cast_to_f32(t, f16::to_f32)).collect(),
-        DType::BF16 => tensors.into_iter().map(|t| cast_to_f32(t, bf16::to_f32)).collect(),
+        DType::F16 => tensors
+            .into_iter()
+            .map(|t| cast_to_f32(t, f16::to_f32))
+            .collect(),
+        DType::BF16 => tensors
+            .into_iter()
+            .map(|t| cast_to_f32(t, bf16::to_f32))
+            .collect(),
         _ => tensors.into_iter().map(|t| t.to_contiguous()).collect(),
     };
     match dtype {
