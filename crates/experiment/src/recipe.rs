@@ -4,10 +4,10 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 /// Where the data set comes from.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
 #[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
 pub enum DataSource {
     /// The built-in synthetic data set (`boundary_loss::data::synthetic`).
@@ -29,10 +29,13 @@ pub enum DataSource {
     Official {
         dataset: OfficialName,
         /// The folder holding the downloaded archives (checked and unpacked).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         archives: Option<PathBuf>,
         /// Or the raw folder `slice DATASET --source` reads (unpacked, or written by `synth`).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         raw: Option<PathBuf>,
         /// Validation cases [default: the make files' 20 / 10 / 25].
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         retain: Option<usize>,
         #[serde(default)]
         seed: u64,
@@ -45,7 +48,7 @@ pub enum DataSource {
     Folder { path: PathBuf },
 }
 
-#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Deserialize, Serialize, PartialEq, Eq)]
 #[serde(rename_all = "snake_case")]
 pub enum OfficialName {
     Isles,
@@ -54,7 +57,7 @@ pub enum OfficialName {
 }
 
 /// A training target: a method, trained once per seed.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct Target {
     pub name: String,
@@ -103,12 +106,14 @@ mod defaults {
 }
 
 /// A whole experiment.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct Recipe {
     /// Name of the experiment (archive name) [default: the recipe's file stem].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// Output folder, relative to the recipe [default: `results/<name>` in the current folder].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub out: Option<PathBuf>,
     pub data: DataSource,
     pub targets: Vec<Target>,
@@ -116,6 +121,7 @@ pub struct Recipe {
     #[serde(default = "defaults::seeds")]
     pub seeds: Vec<u64>,
     /// Epochs of every run [default: each run file's].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub epochs: Option<usize>,
     /// What `metrics` computes on every run (3d_dsc, 3d_hd, 3d_hd95, 3d_assd, hd, boundary, boundary_mm).
     #[serde(default = "defaults::metrics")]
@@ -124,6 +130,7 @@ pub struct Recipe {
     #[serde(default = "defaults::report")]
     pub report: Vec<String>,
     /// Classes averaged [default: the first target's `metric_classes`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub classes: Option<Vec<usize>>,
     /// The report also averages the last epochs of each run.
     #[serde(default = "defaults::last_epochs")]
@@ -137,10 +144,39 @@ pub struct Recipe {
     pub smooth: usize,
     /// A GIF of this validation patient's predictions (first seed of the first target)
     /// [default: the first patient].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub gif_patient: Option<String>,
     /// Pack the results into `<out>/<name>.tar.gz`.
     #[serde(default = "defaults::yes")]
     pub archive: bool,
+}
+
+impl Recipe {
+    /// A recipe of `targets` on `data` with every other field at its default (one seed, 3-D
+    /// Dice and HD95, ...), as a recipe file that names only those two would give.
+    pub fn new(data: DataSource, targets: Vec<Target>) -> Self {
+        Recipe {
+            name: None,
+            out: None,
+            data,
+            targets,
+            seeds: defaults::seeds(),
+            epochs: None,
+            metrics: defaults::metrics(),
+            report: defaults::report(),
+            classes: None,
+            last_epochs: defaults::last_epochs(),
+            precision: defaults::precision(),
+            smooth: 0,
+            gif_patient: None,
+            archive: defaults::yes(),
+        }
+    }
+
+    /// The recipe as a TOML file that reads back to the same recipe.
+    pub fn to_toml(&self) -> String {
+        toml::to_string(self).expect("a recipe is plain data and serialises")
+    }
 }
 
 /// A recipe and the file it came from.
@@ -232,5 +268,64 @@ impl LoadedRecipe {
         } else {
             self.path.parent().unwrap_or(Path::new("")).join(path)
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn shipped(name: &str) -> Recipe {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../../recipes")
+            .join(name);
+        toml::from_str(&std::fs::read_to_string(&path).unwrap())
+            .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+    }
+
+    #[test]
+    fn every_shipped_recipe_reads_back_from_its_own_toml() {
+        for name in [
+            "synthetic.toml",
+            "switches.toml",
+            "isles.toml",
+            "wmh.toml",
+            "acdc.toml",
+        ] {
+            let recipe = shipped(name);
+            let again: Recipe = toml::from_str(&recipe.to_toml()).unwrap();
+            assert_eq!(again, recipe, "{name}");
+        }
+    }
+
+    #[test]
+    fn a_new_recipe_has_the_defaults_of_a_minimal_file() {
+        let data = DataSource::Folder {
+            path: PathBuf::from("data"),
+        };
+        let targets = vec![Target {
+            name: "gdl".into(),
+            run_file: PathBuf::from("gdl.toml"),
+        }];
+        let minimal: Recipe = toml::from_str(
+            "[data]\nkind = \"folder\"\npath = \"data\"\n\n[[targets]]\nname = \"gdl\"\nrun_file = \"gdl.toml\"\n",
+        )
+        .unwrap();
+        assert_eq!(Recipe::new(data, targets), minimal);
+        // Fields left at None are not written (TOML has no null).
+        let text = minimal.to_toml();
+        let keys: Vec<&str> = text.lines().filter_map(|l| l.split(" = ").next()).collect();
+        assert!(
+            !keys.contains(&"epochs") && !keys.contains(&"classes"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn the_acdc_recipe_reports_class_3_and_isles_three_decimals() {
+        assert_eq!(shipped("acdc.toml").classes, Some(vec![3]));
+        assert_eq!(shipped("acdc.toml").precision, 4);
+        assert_eq!(shipped("isles.toml").precision, 3);
+        assert_eq!(shipped("wmh.toml").precision, 3);
     }
 }

@@ -9,14 +9,15 @@
 
 use std::path::{Path, PathBuf};
 
-use boundary_loss::data::synthetic::{self, PATIENT_REGEX};
+use boundary_loss::data::synthetic::{self, SyntheticSpec, PATIENT_REGEX};
 use boundary_loss::data::MapNormalization;
 use boundary_loss::losses::AbsentClassWeight;
 use boundary_loss::nets::Architecture;
 use boundary_loss::train::{LossKind, LossTerm, RunConfig, Schedule};
 use clap::Args;
 use distmap::AbsentClass;
-use experiment::{Experiment, ExperimentOptions, LoadedRecipe};
+use experiment::recipe::{DataSource, Target};
+use experiment::{Experiment, ExperimentOptions, LoadedRecipe, Recipe};
 use volume_io::write_text_atomically;
 
 use super::experiment::Terminal;
@@ -123,20 +124,40 @@ fn write_recipe(args: &DemoArgs, out: &Path) -> anyhow::Result<PathBuf> {
     ];
     let run_files = out.join("run_files");
     std::fs::create_dir_all(&run_files).map_err(|e| volume_io::FileError::new(&run_files, e))?;
-    let mut recipe = format!(
-        "# Written by `boundary-loss demo` (the quick version of recipes/synthetic.toml).\nout = \"results\"\nname = \"demo\"\nseeds = {:?}\nmetrics = [\"3d_dsc\", \"3d_hd95\", \"3d_assd\"]\nreport = [\"val_dice\", \"val_3d_dsc\", \"val_3d_hd95\", \"val_3d_assd\"]\nlast_epochs = 5\n\n[data]\nkind = \"synthetic\"\nval_patients = 6\nseed = {}\n",
-        (0..args.seeds.max(1)).collect::<Vec<_>>(),
-        args.data_seed
-    );
+    let mut target_files = Vec::new();
     for (name, config) in &targets {
-        let file = out.join("run_files").join(format!("{name}.toml"));
+        let file = run_files.join(format!("{name}.toml"));
         write_text_atomically(&file, &config.to_toml())?;
-        recipe.push_str(&format!(
-            "\n[[targets]]\nname = \"{name}\"\nrun_file = \"run_files/{name}.toml\"\n"
-        ));
+        target_files.push(Target {
+            name: name.to_string(),
+            run_file: PathBuf::from("run_files").join(format!("{name}.toml")),
+        });
     }
+    let data = DataSource::Synthetic {
+        train_patients: SyntheticSpec::default().train_patients,
+        val_patients: 6,
+        slices_per_patient: SyntheticSpec::default().slices_per_patient,
+        side: SyntheticSpec::default().side,
+        modalities: SyntheticSpec::default().modalities,
+        seed: args.data_seed,
+    };
+    let recipe = Recipe {
+        name: Some("demo".into()),
+        out: Some(PathBuf::from("results")),
+        seeds: (0..args.seeds.max(1) as u64).collect(),
+        metrics: ["3d_dsc", "3d_hd95", "3d_assd"].map(String::from).to_vec(),
+        report: ["val_dice", "val_3d_dsc", "val_3d_hd95", "val_3d_assd"]
+            .map(String::from)
+            .to_vec(),
+        last_epochs: 5,
+        ..Recipe::new(data, target_files)
+    };
+    let text = format!(
+        "# Written by `boundary-loss demo` (the quick version of recipes/synthetic.toml).\n{}",
+        recipe.to_toml()
+    );
     let path = out.join("demo.toml");
-    write_text_atomically(&path, &recipe)?;
+    write_text_atomically(&path, &text)?;
     Ok(path)
 }
 
