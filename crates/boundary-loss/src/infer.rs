@@ -1,11 +1,15 @@
-//! Inference: a trained run's network on new slices. It owns choosing the weights (the best
+//! Inference: a trained run's network on new cases. It owns choosing the weights (the best
 //! epoch's `best.bpk`, the last checkpoint, or a file), building the network as the run file
-//! describes it, and turning batches of prepared slices into class maps and probabilities,
-//! exactly as validation does (the same activation, temperature and argmax).
+//! describes it, turning batches of prepared slices (or whole volumes) into class maps and
+//! probabilities exactly as validation does (the same activation, temperature and argmax), and
+//! putting a case's segmentation back into the grid of its input volumes.
 
 use std::path::{Path, PathBuf};
 
 use burn::tensor::{Device, Tensor, TensorData};
+use ndarray::{Array3, Array4, ArrayView2};
+use preprocess::inference::{prepare_case, prepare_volume, restore_labels, restore_probabilities};
+use preprocess::PreprocessRecord;
 
 use crate::nets::Network;
 use crate::train::run_folder::{self, BEST_WEIGHTS, RUN_FILE};
@@ -160,5 +164,81 @@ impl Predictor {
         )?;
         let labels = crate::losses::argmax_classes(&probs, self.config.classes, x * y * z);
         Ok((labels, keep_probabilities.then_some(probs)))
+    }
+}
+
+/// A new case segmented in the space of its input volumes.
+pub struct CaseSegmentation {
+    /// The class of each voxel, `(X, Y, Z)` as the input images.
+    pub labels: Array3<u8>,
+    /// When asked for, the probabilities `(X, Y, Z, K)`.
+    pub probabilities: Option<Array4<f32>>,
+}
+
+/// Why a case could not be segmented: its images, or the run.
+#[derive(Debug, thiserror::Error)]
+pub enum CaseError {
+    #[error(transparent)]
+    Images(#[from] preprocess::PreprocessError),
+    #[error(transparent)]
+    Run(#[from] TrainError),
+}
+
+impl Predictor {
+    /// Segments one case, given its modality volumes in the order of the data set's `record`:
+    /// preprocessed as the data set was, segmented slice by slice (a 2-D run, in batches of
+    /// `batch`) or by sliding windows over the whole volume (a 3-D run), and put back into the
+    /// input's grid and axes.
+    pub fn segment_case(
+        &self,
+        record: &PreprocessRecord,
+        images: &[PathBuf],
+        batch: usize,
+        keep_probabilities: bool,
+    ) -> Result<CaseSegmentation, CaseError> {
+        let classes = self.config.classes;
+        if self.config.patches.is_some() {
+            let image = prepare_volume(record, images)?;
+            let (_, x, y, z) = image.dim();
+            let (labels, probabilities) = self.segment_volume(image, keep_probabilities)?;
+            let labels = Array3::from_shape_vec((x, y, z), labels).expect("one label per voxel");
+            // (K, X, Y, Z) to the (X, Y, Z, K) of a NIfTI vector volume.
+            let probabilities = probabilities.map(|p| {
+                Array4::from_shape_vec((classes, x, y, z), p)
+                    .expect("K probabilities per voxel")
+                    .permuted_axes([1, 2, 3, 0])
+                    .as_standard_layout()
+                    .into_owned()
+            });
+            return Ok(CaseSegmentation {
+                labels,
+                probabilities,
+            });
+        }
+        let prepared = prepare_case(record, images)?;
+        let segmented = self.segment(&prepared.slices, prepared.size, batch, keep_probabilities)?;
+        let [h, w] = prepared.size;
+        let slices = prepared.slices.len();
+        // Slice j of the stack is plane j of the last axis, before the record's axis is restored.
+        let mut predicted = Array3::<u8>::zeros((h, w, slices));
+        for (j, labels) in segmented.labels.iter().enumerate() {
+            predicted
+                .index_axis_mut(ndarray::Axis(2), j)
+                .assign(&ArrayView2::from_shape((h, w), labels).expect("one label per pixel"));
+        }
+        let probabilities = segmented.probabilities.map(|probabilities| {
+            let per_class: Vec<Array3<f32>> = (0..classes)
+                .map(|k| {
+                    Array3::from_shape_fn((h, w, slices), |(y, x, j)| {
+                        probabilities[j][(k * h + y) * w + x]
+                    })
+                })
+                .collect();
+            restore_probabilities(record, per_class, prepared.shape)
+        });
+        Ok(CaseSegmentation {
+            labels: restore_labels(record, predicted, prepared.shape),
+            probabilities,
+        })
     }
 }

@@ -144,7 +144,7 @@ fn write_recipe(args: &DemoArgs, out: &Path) -> anyhow::Result<PathBuf> {
     let recipe = Recipe {
         name: Some("demo".into()),
         out: Some(PathBuf::from("results")),
-        seeds: (0..args.seeds.max(1) as u64).collect(),
+        seeds: (0..args.seeds.max(1)).collect(),
         metrics: ["3d_dsc", "3d_hd95", "3d_assd"].map(String::from).to_vec(),
         report: ["val_dice", "val_3d_dsc", "val_3d_hd95", "val_3d_assd"]
             .map(String::from)

@@ -7,11 +7,9 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use anyhow::{bail, Context};
-use boundary_loss::infer::{Predictor, Weights};
+use boundary_loss::infer::{CaseSegmentation, Predictor, Weights};
 use clap::Args;
 use distmap::metrics::{pair_metrics, EmptyMaskRule, PairMetrics};
-use ndarray::{s, Array3};
-use preprocess::inference::{prepare_case, prepare_volume, restore_labels, restore_probabilities};
 use preprocess::PreprocessRecord;
 use volume_io::{read_label_map, read_nifti_header, write_nifti_like, write_text_atomically};
 
@@ -106,52 +104,10 @@ fn predict_case(
     paths: &[PathBuf],
 ) -> anyhow::Result<Option<Vec<(usize, PairMetrics)>>> {
     let header = read_nifti_header(&paths[0])?;
-    let classes = predictor.config.classes;
-    let (labels, probabilities) = if predictor.config.patches.is_some() {
-        // A 3-D run: the whole volume, by sliding windows, in the input's axes.
-        let image = prepare_volume(record, paths)?;
-        let (_, x, y, z) = image.dim();
-        let (labels, probabilities) = predictor.segment_volume(image, args.probabilities)?;
-        let labels = Array3::from_shape_vec((x, y, z), labels).expect("one label per voxel");
-        let probabilities = probabilities.map(|p| {
-            ndarray::Array4::from_shape_vec((classes, x, y, z), p)
-                .expect("K probabilities per voxel")
-                .permuted_axes([1, 2, 3, 0])
-                .as_standard_layout()
-                .into_owned()
-        });
-        (labels, probabilities)
-    } else {
-        let prepared = prepare_case(record, paths)?;
-        let segmented = predictor.segment(
-            &prepared.slices,
-            prepared.size,
-            args.batch,
-            args.probabilities,
-        )?;
-        let [h, w] = prepared.size;
-        let slices = prepared.slices.len();
-        let mut predicted = Array3::<u8>::zeros((h, w, slices));
-        for (j, labels) in segmented.labels.iter().enumerate() {
-            predicted.slice_mut(s![.., .., j]).assign(
-                &ndarray::ArrayView2::from_shape((h, w), labels).expect("one label per pixel"),
-            );
-        }
-        let probabilities = segmented.probabilities.map(|probabilities| {
-            let per_class: Vec<Array3<f32>> = (0..classes)
-                .map(|k| {
-                    Array3::from_shape_fn((h, w, slices), |(y, x, j)| {
-                        probabilities[j][(k * h + y) * w + x]
-                    })
-                })
-                .collect();
-            restore_probabilities(record, per_class, prepared.shape)
-        });
-        (
-            restore_labels(record, predicted, prepared.shape),
-            probabilities,
-        )
-    };
+    let CaseSegmentation {
+        labels,
+        probabilities,
+    } = predictor.segment_case(record, paths, args.batch, args.probabilities)?;
     write_nifti_like(&args.out.join(format!("{case}.nii.gz")), &labels, &header)?;
     if let Some(volume) = &probabilities {
         write_nifti_like(
