@@ -12,17 +12,17 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Instant;
 
-use burn::module::Module;
+use burn::optim::ModuleOptimizer;
 use burn::tensor::{Device, Tensor, TensorData};
 use distmap::metrics::{diagonal, ClassSurfaces, Hd95Definition, SurfaceMeasure};
 use volume_io::{write_npy_atomically, FileError};
 
 use super::epoch::PhaseLog;
+use super::epochs::{run_epochs, EpochInputs, EpochSteps, RunPlace, Trained, Validated};
 use super::observer::{Observer, Phase};
-use super::progress::{self, EpochResults, RunContext, RunStart};
 use super::step::{class_maps, probabilities, weighted_losses};
 use super::{RunConfig, RunSummary, TrainError, TrainOptions, DEBUG_SLICES, PREFETCH_BATCHES};
-use crate::eval::Overlap;
+use crate::eval::{Overlap, VolumeMetrics};
 use crate::nets::Network;
 use crate::volumes::patches::{cut_window, plan_epoch};
 use crate::volumes::{
@@ -93,72 +93,45 @@ pub fn sliding_window_probabilities(
     Ok(blender.finish())
 }
 
-/// Trains as a 2-D run does (see [`super::run`]), on patches of volumes.
-pub(super) fn run(
-    config: &RunConfig,
-    patches: &PatchOptions,
-    run_dir: &Path,
-    options: &TrainOptions,
-    resuming: bool,
-    observer: &mut dyn Observer,
-) -> Result<RunSummary, TrainError> {
-    let base_device = config.device.device()?;
-    let device = base_device.clone().autodiff();
-    let classes = config.classes;
-    let truth_folder = config.truth_folder()?;
-    let limit = config.debug.then_some(DEBUG_SLICES);
-    let open = |split: &str| {
-        VolumeSet::open(
-            &config.dataset,
-            split,
-            &config.streams,
-            &truth_folder,
-            classes,
-            limit,
-        )
-    };
-    let (train_set, val_set) = (open("train")?, open("val")?);
-    let metric_classes = config.metric_classes();
+/// The volumes of a 3-D run and how its patches are drawn.
+struct PatchSteps<'a> {
+    config: &'a RunConfig,
+    patches: &'a PatchOptions,
+    /// The base device (validation) and its autodiff twin (training).
+    devices: (&'a Device, &'a Device),
+    train_volumes: Arc<Vec<Arc<Volume>>>,
+    val_set: VolumeSet,
+    /// Training patches per epoch.
+    per_epoch: usize,
+}
 
-    let RunStart {
-        mut progress,
-        mut net,
-        mut optimizer,
-        losses,
-        initial_weights,
-        mut history,
-    } = progress::start_run::<5>(
-        config,
-        run_dir,
-        resuming,
-        true,
-        (&base_device, &device),
-        &val_set.names(),
-    )?;
-    let context = RunContext {
-        config,
-        run_dir,
-        options,
-        metric_classes: &metric_classes,
-        initial_weights: &initial_weights,
-    };
-    observer.run_started(progress.start, config.epochs);
-    let per_epoch = patches.per_epoch.unwrap_or(4 * train_set.len());
-    let train_volumes = Arc::new(train_set.volumes.clone());
-
-    for epoch in progress.start..config.epochs {
-        let Some(epoch_start) = context.begin_epoch(epoch, &device) else {
-            break;
-        };
-        let (iter_dir, weights) = (epoch_start.iter_dir.clone(), epoch_start.weights.clone());
-
-        // Training: this epoch's patches, drawn from the seed and the epoch.
-        let placements = plan_epoch(&train_set.volumes, patches, config.seed, epoch, per_epoch);
-        observer.phase_started(epoch, Phase::Train, per_epoch.div_ceil(config.batch_size));
-        let mut train_log = PhaseLog::new(per_epoch, classes);
+impl EpochSteps<5> for PatchSteps<'_> {
+    fn train(
+        &mut self,
+        inputs: &EpochInputs<'_, 5>,
+        mut net: Network,
+        optimizer: &mut ModuleOptimizer,
+        observer: &mut dyn Observer,
+    ) -> Result<Trained, TrainError> {
+        let (config, patches, device) = (self.config, self.patches, self.devices.1);
+        let classes = config.classes;
+        // This epoch's patches, drawn from the seed and the epoch.
+        let placements = plan_epoch(
+            &self.train_volumes,
+            patches,
+            config.seed,
+            inputs.epoch,
+            self.per_epoch,
+        );
+        observer.phase_started(
+            inputs.epoch,
+            Phase::Train,
+            self.per_epoch.div_ceil(config.batch_size),
+        );
+        let mut log = PhaseLog::new(self.per_epoch, classes);
         let started = Instant::now();
         let mut loader = PatchLoader::new(
-            train_volumes.clone(),
+            self.train_volumes.clone(),
             placements,
             config.batch_size,
             patches.size,
@@ -167,17 +140,17 @@ pub(super) fn run(
         );
         let mut seen = 0;
         for batch in loader.by_ref() {
-            let x = batch_tensor(&batch, 0, &device);
+            let x = batch_tensor(&batch, 0, device);
             let probs = probabilities(net.forward_3d(x)?, config.activation, config.temperature);
             let (total, terms) = weighted_losses(
                 &probs,
-                |s| batch_tensor(&batch, s, &device),
+                |s| batch_tensor(&batch, s, device),
                 config,
-                &losses,
-                &weights,
+                inputs.losses,
+                &inputs.weights,
             )?;
             let grads = burn::optim::GradientsParams::from_grads(total.backward(), &net);
-            net = optimizer.step(progress.learning_rate, net, grads);
+            net = optimizer.step(inputs.learning_rate, net, grads);
             let (_, predicted) = class_maps(probs.detach(), classes);
             let n = patches.voxels();
             let dice: Vec<Vec<f32>> = (0..batch.placements.len())
@@ -192,92 +165,149 @@ pub(super) fn run(
                 .collect();
             let indices: Vec<usize> = (seen..seen + batch.placements.len()).collect();
             seen += indices.len();
-            train_log.record(&indices, dice, terms, &metric_classes);
-            observer.batch_done(train_log.running_loss(), train_log.running_dice());
+            log.record(&indices, dice, terms, inputs.metric_classes);
+            observer.batch_done(log.running_loss(), log.running_dice());
         }
         observer.phase_done();
-        let (train_seconds, data_wait) = (
+        let (seconds, data_wait) = (
             started.elapsed().as_secs_f64(),
             loader.waited().as_secs_f64(),
         );
-        drop(loader);
+        Ok(Trained {
+            net,
+            log,
+            seconds,
+            data_wait,
+        })
+    }
 
-        // Validation: whole volumes.
-        let model = net.valid();
-        let val_dir = iter_dir.join("val");
+    fn validate(
+        &mut self,
+        inputs: &EpochInputs<'_, 5>,
+        model: &Network,
+        observer: &mut dyn Observer,
+    ) -> Result<Validated, TrainError> {
+        let (config, val_set) = (self.config, &self.val_set);
+        let val_dir = inputs.iter_dir.join("val");
         std::fs::create_dir_all(&val_dir).map_err(|e| FileError::new(&val_dir, e))?;
-        observer.phase_started(epoch, Phase::Validation, val_set.len());
-        let mut val_log = PhaseLog::new(val_set.len(), classes);
-        let (mut dsc, mut hd95, mut empty_cases) = (Vec::new(), Vec::new(), 0);
+        observer.phase_started(inputs.epoch, Phase::Validation, val_set.len());
+        let mut log = PhaseLog::new(val_set.len(), config.classes);
+        let mut volumes = VolumeMetrics {
+            dsc: Vec::new(),
+            hd95: Vec::new(),
+            empty_cases: 0,
+        };
         for (v, volume) in val_set.volumes.iter().enumerate() {
-            let probs =
-                sliding_window_probabilities(&model, volume, patches, config, &base_device)?;
-            let shape = volume.shape();
-            let voxels: usize = shape.iter().product();
-            let (_, terms) = weighted_losses(
-                &Tensor::<5>::from_data(
-                    TensorData::new(probs.clone(), [1, classes, shape[0], shape[1], shape[2]]),
-                    &base_device,
-                ),
-                |s| volume_tensor(volume, s, classes, &base_device),
-                config,
-                &losses,
-                &weights,
-            )?;
-            let predicted = crate::losses::argmax_classes(&probs, classes, voxels);
-            let prediction = ndarray::Array3::from_shape_vec(shape, predicted.clone())
-                .expect("one class per voxel");
-            write_npy_atomically(&val_dir.join(format!("{}.npy", volume.name)), &prediction)?;
-            let truth = volume.truth.as_slice().expect("standard layout");
-            let dice: Vec<f32> = Overlap::of(&predicted, truth, classes)
-                .dice()
-                .iter()
-                .map(|&d| d as f32)
-                .collect();
-            let diagonal = diagonal(&shape, &volume.spacing);
-            let mut distances = Vec::with_capacity(classes);
-            for k in 0..classes {
-                let surfaces =
-                    ClassSurfaces::of_labels(&predicted, truth, &shape, &volume.spacing, k as u8)
-                        .map_err(|e| FileError::new(&val_set.split_dir, e.reason))?;
-                let value = surfaces.value(
-                    SurfaceMeasure::Hd95(Hd95Definition::Medpy),
-                    config.empty_mask,
-                    diagonal,
-                );
-                if value.empty && metric_classes.contains(&k) {
-                    empty_cases += 1;
-                }
-                distances.push(value.value as f32);
-            }
-            val_log.record(&[v], vec![dice.clone()], terms, &metric_classes);
-            dsc.push(dice);
-            hd95.push(distances);
-            observer.batch_done(val_log.running_loss(), val_log.running_dice());
+            let (dice, terms) =
+                self.validate_volume(inputs, model, volume, &val_dir, &mut volumes)?;
+            log.record(&[v], vec![dice.clone()], terms, inputs.metric_classes);
+            volumes.dsc.push(dice);
+            observer.batch_done(log.running_loss(), log.running_dice());
         }
         observer.phase_done();
-        let results = EpochResults {
-            tra_loss: train_log.loss,
-            val_loss: val_log.loss,
-            tra_dice: train_log.dice,
-            val_dice: val_log.dice,
-            val_3d_dsc: dsc,
-            val_3d_hd95: hd95,
-            hd95_empty_cases: empty_cases,
-            train_seconds,
-            data_wait_seconds: data_wait,
-        };
-        progress.finish_epoch(
-            epoch_start,
-            results,
-            &context,
-            &mut history,
-            &net,
-            &optimizer,
-            observer,
-        )?;
+        Ok(Validated { log, volumes })
     }
-    let summary = progress.summary(run_dir, metric_classes);
-    observer.run_done(&summary);
-    Ok(summary)
+}
+
+impl PatchSteps<'_> {
+    /// One validation volume by sliding windows: its prediction written to `val_dir`, its
+    /// HD95 per class pushed to `metrics` (empty masks counted), its Dice per class and the
+    /// weighted loss terms returned.
+    fn validate_volume(
+        &self,
+        inputs: &EpochInputs<'_, 5>,
+        model: &Network,
+        volume: &Volume,
+        val_dir: &Path,
+        metrics: &mut VolumeMetrics,
+    ) -> Result<(Vec<f32>, Vec<f32>), TrainError> {
+        let (config, device) = (self.config, self.devices.0);
+        let classes = config.classes;
+        let probs = sliding_window_probabilities(model, volume, self.patches, config, device)?;
+        let shape = volume.shape();
+        let voxels: usize = shape.iter().product();
+        let (_, terms) = weighted_losses(
+            &Tensor::<5>::from_data(
+                TensorData::new(probs.clone(), [1, classes, shape[0], shape[1], shape[2]]),
+                device,
+            ),
+            |s| volume_tensor(volume, s, classes, device),
+            config,
+            inputs.losses,
+            &inputs.weights,
+        )?;
+        let predicted = crate::losses::argmax_classes(&probs, classes, voxels);
+        let prediction =
+            ndarray::Array3::from_shape_vec(shape, predicted.clone()).expect("one class per voxel");
+        write_npy_atomically(&val_dir.join(format!("{}.npy", volume.name)), &prediction)?;
+        let truth = volume.truth.as_slice().expect("standard layout");
+        let dice: Vec<f32> = Overlap::of(&predicted, truth, classes)
+            .dice()
+            .iter()
+            .map(|&d| d as f32)
+            .collect();
+        let diagonal = diagonal(&shape, &volume.spacing);
+        let mut distances = Vec::with_capacity(classes);
+        for k in 0..classes {
+            let surfaces =
+                ClassSurfaces::of_labels(&predicted, truth, &shape, &volume.spacing, k as u8)
+                    .map_err(|e| FileError::new(&self.val_set.split_dir, e.reason))?;
+            let value = surfaces.value(
+                SurfaceMeasure::Hd95(Hd95Definition::Medpy),
+                config.empty_mask,
+                diagonal,
+            );
+            if value.empty && inputs.metric_classes.contains(&k) {
+                metrics.empty_cases += 1;
+            }
+            distances.push(value.value as f32);
+        }
+        metrics.hd95.push(distances);
+        Ok((dice, terms))
+    }
+}
+
+/// Trains as a 2-D run does (see [`super::run`]), on patches of volumes.
+pub(super) fn run(
+    config: &RunConfig,
+    patches: &PatchOptions,
+    run_dir: &Path,
+    options: &TrainOptions,
+    resuming: bool,
+    observer: &mut dyn Observer,
+) -> Result<RunSummary, TrainError> {
+    let base_device = config.device.device()?;
+    let device = base_device.clone().autodiff();
+    let truth_folder = config.truth_folder()?;
+    let limit = config.debug.then_some(DEBUG_SLICES);
+    let open = |split: &str| {
+        VolumeSet::open(
+            &config.dataset,
+            split,
+            &config.streams,
+            &truth_folder,
+            config.classes,
+            limit,
+        )
+    };
+    let (train_set, val_set) = (open("train")?, open("val")?);
+    let val_rows = val_set.names();
+    let mut steps = PatchSteps {
+        config,
+        patches,
+        devices: (&base_device, &device),
+        per_epoch: patches.per_epoch.unwrap_or(4 * train_set.len()),
+        train_volumes: Arc::new(train_set.volumes),
+        val_set,
+    };
+    let place = RunPlace {
+        config,
+        run_dir,
+        options,
+        resuming,
+        devices: (&base_device, &device),
+        has_spacing: true,
+        val_rows: &val_rows,
+    };
+    run_epochs(&mut steps, place, observer)
 }
