@@ -131,6 +131,17 @@ pub fn plot_runs(
     if runs.is_empty() || request.metrics.is_empty() {
         bail!("nothing to plot: no run or no metric");
     }
+    let arrays = load_arrays(runs, request)?;
+    let mut written = plot_curves(runs, &arrays, request, out_dir)?;
+    written.extend(plot_distributions(runs, &arrays, request, out_dir)?);
+    if let Some(patient) = &request.gif_patient {
+        written.push(prediction_gif(&runs[0], patient, out_dir)?);
+    }
+    Ok(written)
+}
+
+/// Per run, the requested arrays, each checked to hold the requested classes.
+fn load_arrays(runs: &[RunRef], request: &PlotRequest) -> anyhow::Result<Vec<Vec<MetricArray>>> {
     let mut arrays = Vec::new();
     for run in runs {
         let per_metric = request
@@ -149,8 +160,26 @@ pub fn plot_runs(
         }
         arrays.push(per_metric);
     }
+    Ok(arrays)
+}
+
+/// `curves.*`: one panel per metric, one curve per run (and per class with `per_class`).
+fn plot_curves(
+    runs: &[RunRef],
+    arrays: &[Vec<MetricArray>],
+    request: &PlotRequest,
+    out_dir: &Path,
+) -> anyhow::Result<Vec<PathBuf>> {
     let classes = format!("{:?}", request.classes);
-    let mut written = Vec::new();
+    let per_class: Vec<(String, Vec<usize>)> = if request.per_class {
+        request
+            .classes
+            .iter()
+            .map(|&k| (format!(" class {k}"), vec![k]))
+            .collect()
+    } else {
+        vec![(String::new(), request.classes.clone())]
+    };
     let panels: Vec<Panel> = request
         .metrics
         .iter()
@@ -161,21 +190,12 @@ pub fn plot_runs(
             lower_is_better: lower_is_better(metric),
             curves: runs
                 .iter()
-                .zip(&arrays)
+                .zip(arrays)
                 .flat_map(|(run, a)| {
-                    let per_class: Vec<(String, Vec<usize>)> = if request.per_class {
-                        request
-                            .classes
-                            .iter()
-                            .map(|&k| (format!(" class {k}"), vec![k]))
-                            .collect()
-                    } else {
-                        vec![(String::new(), request.classes.clone())]
-                    };
-                    per_class.into_iter().map(move |(suffix, classes)| Curve {
+                    per_class.iter().map(move |(suffix, classes)| Curve {
                         group: format!("{}{suffix}", run.group),
                         label: format!("{}{suffix}", run.label),
-                        values: a[m].epoch_means(&classes),
+                        values: a[m].epoch_means(classes),
                     })
                 })
                 .collect(),
@@ -184,18 +204,26 @@ pub fn plot_runs(
                 .or((!lower_is_better(metric)).then_some((0.0, 1.0))),
         })
         .collect();
-    written.extend(
-        CurvesFigure {
-            title: format!(
-                "{}: validation metrics over epochs (mean over patients, classes {classes})",
-                request.title
-            ),
-            panels,
-            smooth: request.smooth,
-        }
-        .save(&out_dir.join("curves"))?,
-    );
-    // The best epoch of each run by the first metric.
+    Ok(CurvesFigure {
+        title: format!(
+            "{}: validation metrics over epochs (mean over patients, classes {classes})",
+            request.title
+        ),
+        panels,
+        smooth: request.smooth,
+    }
+    .save(&out_dir.join("curves"))?)
+}
+
+/// `box_<metric>.*` and `hist_<metric>.*`: every row (patient or image) of each run at its best
+/// epoch by the first metric.
+fn plot_distributions(
+    runs: &[RunRef],
+    arrays: &[Vec<MetricArray>],
+    request: &PlotRequest,
+    out_dir: &Path,
+) -> anyhow::Result<Vec<PathBuf>> {
+    let classes = format!("{:?}", request.classes);
     let chooser = &request.metrics[0];
     let best: Vec<usize> = arrays
         .iter()
@@ -208,10 +236,11 @@ pub fn plot_runs(
             .with_context(|| format!("{}: every epoch of {chooser} is NaN", run.dir.display()))
         })
         .collect::<anyhow::Result<_>>()?;
+    let mut written = Vec::new();
     for (m, metric) in request.metrics.iter().enumerate() {
         let samples: Vec<Sample> = runs
             .iter()
-            .zip(&arrays)
+            .zip(arrays)
             .zip(&best)
             .map(|((run, a), &e)| {
                 let values = &a[m].values;
@@ -235,11 +264,10 @@ pub fn plot_runs(
         } else {
             "image"
         };
+        let title = format!("{metric} {classes} per {rows}, at each run's best epoch by {chooser}");
         written.extend(
             BoxFigure {
-                title: format!(
-                    "{metric} {classes} per {rows}, at each run's best epoch by {chooser}"
-                ),
+                title: title.clone(),
                 metric: metric.clone(),
                 unit: metric_unit(metric).into(),
                 samples: samples.clone(),
@@ -248,9 +276,7 @@ pub fn plot_runs(
         );
         written.extend(
             HistogramFigure {
-                title: format!(
-                    "{metric} {classes} per {rows}, at each run's best epoch by {chooser}"
-                ),
+                title,
                 metric: metric.clone(),
                 unit: metric_unit(metric).into(),
                 samples,
@@ -258,9 +284,6 @@ pub fn plot_runs(
             }
             .save(&out_dir.join(format!("hist_{metric}")))?,
         );
-    }
-    if let Some(patient) = &request.gif_patient {
-        written.push(prediction_gif(&runs[0], patient, out_dir)?);
     }
     Ok(written)
 }

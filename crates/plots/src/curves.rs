@@ -3,6 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
+use plotters::coord::types::RangedCoordf64;
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
@@ -199,124 +200,153 @@ impl Figure for CurvesFigure {
         let root = root.titled(&self.title, (FONT, 26)).map_err(e)?;
         let areas = root.split_evenly((self.panels.len(), 1));
         for (panel, area) in self.panels.iter().zip(&areas) {
-            let epochs = panel
-                .curves
-                .iter()
-                .map(|c| c.values.len())
-                .max()
-                .unwrap_or(1)
-                .max(2);
-            let (y0, y1) = panel.ylim.unwrap_or_else(|| {
-                y_range(panel.curves.iter().flat_map(|c| c.values.iter().copied()))
-            });
-            let mut chart = ChartBuilder::on(area)
-                .margin(12)
-                .x_label_area_size(40)
-                .y_label_area_size(70)
-                .caption(
-                    format!(
-                        "{} over epochs ({} is better)",
-                        panel.metric,
-                        if panel.lower_is_better {
-                            "lower"
-                        } else {
-                            "higher"
-                        }
-                    ),
-                    (FONT, 18),
-                )
-                .build_cartesian_2d(0f64..(epochs - 1) as f64, y0..y1)
-                .map_err(e)?;
-            chart
-                .configure_mesh()
-                .x_labels((epochs).min(16))
-                .x_label_formatter(&integer_tick)
-                .x_desc("epoch")
-                .y_desc(axis_name(&panel.metric, &panel.unit))
-                .label_style((FONT, 14))
-                .axis_desc_style((FONT, 15))
-                .light_line_style(WHITE.mix(0.0))
-                .draw()
-                .map_err(e)?;
-            for (g, (group, members)) in groups(&panel.curves).into_iter().enumerate() {
-                let c = color(g);
-                let curves: Vec<&Curve> = members.iter().map(|&i| &panel.curves[i]).collect();
-                let stats = mean_and_std(&curves);
-                let mean = smooth(&stats.iter().map(|s| s.0).collect::<Vec<_>>(), self.smooth);
-                let std = smooth(&stats.iter().map(|s| s.1).collect::<Vec<_>>(), self.smooth);
-                let points = |v: &[f64]| -> Vec<(f64, f64)> {
-                    v.iter()
-                        .enumerate()
-                        .filter(|(_, y)| y.is_finite())
-                        .map(|(x, &y)| (x as f64, y.clamp(y0, y1)))
-                        .collect()
-                };
-                if curves.len() > 1 {
-                    let mut band: Vec<(f64, f64)> = points(
-                        &mean
-                            .iter()
-                            .zip(&std)
-                            .map(|(m, s)| m + s)
-                            .collect::<Vec<_>>(),
-                    );
-                    let mut lower = points(
-                        &mean
-                            .iter()
-                            .zip(&std)
-                            .map(|(m, s)| m - s)
-                            .collect::<Vec<_>>(),
-                    );
-                    lower.reverse();
-                    band.extend(lower);
-                    chart
-                        .draw_series(std::iter::once(Polygon::new(band, c.mix(0.15).filled())))
-                        .map_err(e)?;
-                    for curve in &curves {
-                        chart
-                            .draw_series(LineSeries::new(
-                                points(&smooth(&curve.values, self.smooth)),
-                                c.mix(0.35).stroke_width(1),
-                            ))
-                            .map_err(e)?;
+            self.draw_panel(panel, area)?;
+        }
+        Ok(())
+    }
+}
+
+/// The chart of one panel: epochs on x, the metric on y.
+type PanelChart<'a, DB> = ChartContext<'a, DB, Cartesian2d<RangedCoordf64, RangedCoordf64>>;
+
+impl CurvesFigure {
+    /// One metric's panel: axes, every group's band, curves and mean, the legend.
+    fn draw_panel<DB: DrawingBackend>(
+        &self,
+        panel: &Panel,
+        area: &DrawingArea<DB, Shift>,
+    ) -> Result<(), String> {
+        let e = |e: DrawingAreaErrorKind<DB::ErrorType>| e.to_string();
+        let epochs = panel
+            .curves
+            .iter()
+            .map(|c| c.values.len())
+            .max()
+            .unwrap_or(1)
+            .max(2);
+        let (y0, y1) = panel
+            .ylim
+            .unwrap_or_else(|| y_range(panel.curves.iter().flat_map(|c| c.values.iter().copied())));
+        let mut chart = ChartBuilder::on(area)
+            .margin(12)
+            .x_label_area_size(40)
+            .y_label_area_size(70)
+            .caption(
+                format!(
+                    "{} over epochs ({} is better)",
+                    panel.metric,
+                    if panel.lower_is_better {
+                        "lower"
+                    } else {
+                        "higher"
                     }
-                }
-                let best = best(&mean, panel.lower_is_better);
-                let label = match best {
-                    Some((epoch, value)) if curves.len() > 1 => format!(
-                        "{group}: mean ± std of {} runs (best {value:.3} at epoch {epoch})",
-                        curves.len()
-                    ),
-                    Some((epoch, value)) => format!("{group} (best {value:.3} at epoch {epoch})"),
-                    None => group.clone(),
-                };
-                chart
-                    .draw_series(LineSeries::new(points(&mean), c.stroke_width(3)))
-                    .map_err(e)?
-                    .label(label)
-                    .legend(move |(x, y)| {
-                        PathElement::new(vec![(x, y), (x + 24, y)], c.stroke_width(3))
-                    });
-                if let Some((epoch, value)) = best {
-                    chart
-                        .draw_series(std::iter::once(Circle::new(
-                            (epoch as f64, value.clamp(y0, y1)),
-                            6,
-                            c.filled(),
-                        )))
-                        .map_err(e)?;
-                }
-            }
+                ),
+                (FONT, 18),
+            )
+            .build_cartesian_2d(0f64..(epochs - 1) as f64, y0..y1)
+            .map_err(e)?;
+        chart
+            .configure_mesh()
+            .x_labels((epochs).min(16))
+            .x_label_formatter(&integer_tick)
+            .x_desc("epoch")
+            .y_desc(axis_name(&panel.metric, &panel.unit))
+            .label_style((FONT, 14))
+            .axis_desc_style((FONT, 15))
+            .light_line_style(WHITE.mix(0.0))
+            .draw()
+            .map_err(e)?;
+        for (g, (group, members)) in groups(&panel.curves).into_iter().enumerate() {
+            let curves: Vec<&Curve> = members.iter().map(|&i| &panel.curves[i]).collect();
+            self.draw_group(&mut chart, color(g), &group, &curves, (y0, y1), panel)?;
+        }
+        chart
+            .configure_series_labels()
+            .position(if panel.lower_is_better {
+                SeriesLabelPosition::UpperRight
+            } else {
+                SeriesLabelPosition::LowerRight
+            })
+            .label_font((FONT, 14))
+            .background_style(WHITE.mix(0.85))
+            .border_style(BLACK.mix(0.4))
+            .draw()
+            .map_err(e)?;
+        Ok(())
+    }
+
+    /// One group of a panel (a method over its seeds): the ± std band and each curve thin when
+    /// it has several, the mean thick and labelled, its best epoch marked.
+    fn draw_group<DB: DrawingBackend>(
+        &self,
+        chart: &mut PanelChart<'_, DB>,
+        c: RGBColor,
+        group: &str,
+        curves: &[&Curve],
+        (y0, y1): (f64, f64),
+        panel: &Panel,
+    ) -> Result<(), String> {
+        let e = |e: DrawingAreaErrorKind<DB::ErrorType>| e.to_string();
+        let stats = mean_and_std(curves);
+        let mean = smooth(&stats.iter().map(|s| s.0).collect::<Vec<_>>(), self.smooth);
+        let std = smooth(&stats.iter().map(|s| s.1).collect::<Vec<_>>(), self.smooth);
+        let points = |v: &[f64]| -> Vec<(f64, f64)> {
+            v.iter()
+                .enumerate()
+                .filter(|(_, y)| y.is_finite())
+                .map(|(x, &y)| (x as f64, y.clamp(y0, y1)))
+                .collect()
+        };
+        if curves.len() > 1 {
+            let mut band: Vec<(f64, f64)> = points(
+                &mean
+                    .iter()
+                    .zip(&std)
+                    .map(|(m, s)| m + s)
+                    .collect::<Vec<_>>(),
+            );
+            let mut lower = points(
+                &mean
+                    .iter()
+                    .zip(&std)
+                    .map(|(m, s)| m - s)
+                    .collect::<Vec<_>>(),
+            );
+            lower.reverse();
+            band.extend(lower);
             chart
-                .configure_series_labels()
-                .position(if panel.lower_is_better {
-                    SeriesLabelPosition::UpperRight
-                } else {
-                    SeriesLabelPosition::LowerRight
-                })
-                .label_font((FONT, 14))
-                .background_style(WHITE.mix(0.85))
-                .border_style(BLACK.mix(0.4))
-                .draw()
+                .draw_series(std::iter::once(Polygon::new(band, c.mix(0.15).filled())))
+                .map_err(e)?;
+            for curve in curves {
+                chart
+                    .draw_series(LineSeries::new(
+                        points(&smooth(&curve.values, self.smooth)),
+                        c.mix(0.35).stroke_width(1),
+                    ))
+                    .map_err(e)?;
+            }
+        }
+        let best = best(&mean, panel.lower_is_better);
+        let label = match best {
+            Some((epoch, value)) if curves.len() > 1 => format!(
+                "{group}: mean ± std of {} runs (best {value:.3} at epoch {epoch})",
+                curves.len()
+            ),
+            Some((epoch, value)) => format!("{group} (best {value:.3} at epoch {epoch})"),
+            None => group.to_string(),
+        };
+        chart
+            .draw_series(LineSeries::new(points(&mean), c.stroke_width(3)))
+            .map_err(e)?
+            .label(label)
+            .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 24, y)], c.stroke_width(3)));
+        if let Some((epoch, value)) = best {
+            chart
+                .draw_series(std::iter::once(Circle::new(
+                    (epoch as f64, value.clamp(y0, y1)),
+                    6,
+                    c.filled(),
+                )))
                 .map_err(e)?;
         }
         Ok(())

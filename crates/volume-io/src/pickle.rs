@@ -102,166 +102,241 @@ fn array<const N: usize>(bytes: &[u8]) -> [u8; N] {
 }
 
 fn unpickle(data: &[u8]) -> Result<Value, String> {
-    let mut stack: Vec<Value> = Vec::new();
-    let mut memo: BTreeMap<u32, Value> = BTreeMap::new();
-    let mut at = 0usize;
-    let budget = VALUES_PER_BYTE * data.len() + 1024;
-    let mut copied = 0usize;
-    let mut copy = |value: &Value| -> Result<Value, String> {
-        copied += value.size();
-        if copied > budget {
-            return Err("the pickle expands far beyond its size (memo copies)".into());
+    let mut machine = Machine {
+        data,
+        at: 0,
+        stack: Vec::new(),
+        memo: BTreeMap::new(),
+        budget: VALUES_PER_BYTE * data.len() + 1024,
+        copied: 0,
+    };
+    loop {
+        let op = machine.take(1)?[0];
+        if let Some(result) = machine.step(op)? {
+            return Ok(result);
         }
-        Ok(value.clone())
-    };
-    let take = |at: &mut usize, n: usize| -> Result<&[u8], String> {
-        let end = at.checked_add(n).ok_or("truncated pickle")?;
-        let slice = data.get(*at..end).ok_or("truncated pickle")?;
-        *at = end;
+    }
+}
+
+/// The pickle virtual machine over one pickle: its position, stack and memo, and how many
+/// values memo copies have created so far (bounded by `budget`).
+struct Machine<'a> {
+    data: &'a [u8],
+    at: usize,
+    stack: Vec<Value>,
+    memo: BTreeMap<u32, Value>,
+    budget: usize,
+    copied: usize,
+}
+
+impl<'a> Machine<'a> {
+    /// The next `n` bytes.
+    fn take(&mut self, n: usize) -> Result<&'a [u8], String> {
+        let end = self.at.checked_add(n).ok_or("truncated pickle")?;
+        let slice = self.data.get(self.at..end).ok_or("truncated pickle")?;
+        self.at = end;
         Ok(slice)
-    };
-    let pop = |stack: &mut Vec<Value>| stack.pop().ok_or_else(|| "stack underflow".to_string());
-    let pop_mark = |stack: &mut Vec<Value>| -> Result<Vec<Value>, String> {
-        let mark = stack
+    }
+
+    /// A little-endian length or index of `n` bytes (1, 2, 4 or 8).
+    fn number(&mut self, n: usize) -> Result<u64, String> {
+        let bytes = self.take(n)?;
+        let mut wide = [0u8; 8];
+        wide[..n].copy_from_slice(bytes);
+        Ok(u64::from_le_bytes(wide))
+    }
+
+    fn pop(&mut self) -> Result<Value, String> {
+        self.stack
+            .pop()
+            .ok_or_else(|| "stack underflow".to_string())
+    }
+
+    /// The values above the topmost mark (the mark removed).
+    fn pop_mark(&mut self) -> Result<Vec<Value>, String> {
+        let mark = self
+            .stack
             .iter()
             .rposition(|v| *v == Value::Mark)
             .ok_or("no mark")?;
-        let items = stack.split_off(mark + 1);
-        stack.pop();
+        let items = self.stack.split_off(mark + 1);
+        self.stack.pop();
         Ok(items)
-    };
-    loop {
-        let op = *take(&mut at, 1)?.first().expect("one byte");
+    }
+
+    /// Counts a copy of `size` values against the budget, before it is made: a hostile pickle
+    /// doubling a value through the memo is refused before it allocates.
+    fn charge(&mut self, size: usize) -> Result<(), String> {
+        self.copied += size;
+        if self.copied > self.budget {
+            return Err("the pickle expands far beyond its size (memo copies)".into());
+        }
+        Ok(())
+    }
+
+    /// Runs opcode `op`; the pickled value at STOP.
+    fn step(&mut self, op: u8) -> Result<Option<Value>, String> {
         match op {
-            0x80 => at += 1,                 // PROTO
-            0x95 => at += 8,                 // FRAME
-            b'.' => return pop(&mut stack),  // STOP
-            b'(' => stack.push(Value::Mark), // MARK
-            b'N' => stack.push(Value::None),
-            0x88 => stack.push(Value::Bool(true)),
-            0x89 => stack.push(Value::Bool(false)),
-            b'K' => stack.push(Value::Int(take(&mut at, 1)?[0] as i64)),
-            b'M' => stack.push(Value::Int(
-                u16::from_le_bytes(array(take(&mut at, 2)?)) as i64
-            )),
-            b'J' => stack.push(Value::Int(
-                i32::from_le_bytes(array(take(&mut at, 4)?)) as i64
-            )),
-            b'G' => stack.push(Value::Float(f64::from_be_bytes(array(take(&mut at, 8)?)))),
+            b'.' => return self.pop().map(Some), // STOP
+            0x80 => self.at += 1,                // PROTO
+            0x95 => self.at += 8,                // FRAME
+            0x94 | b'q' | b'r' | b'h' | b'j' => self.memo_op(op)?,
+            b's' | b'u' | b'a' | b'e' => self.fill_op(op)?,
+            0x85..=0x87 | b't' | 0x93 | b'c' | b'R' | b'b' => self.build_op(op)?,
+            _ => {
+                let value = self.literal(op)?;
+                self.stack.push(value);
+            }
+        }
+        Ok(None)
+    }
+
+    /// The value a literal opcode pushes: constants, numbers, strings, bytes, empty containers.
+    fn literal(&mut self, op: u8) -> Result<Value, String> {
+        Ok(match op {
+            b'(' => Value::Mark,
+            b'N' => Value::None,
+            0x88 => Value::Bool(true),
+            0x89 => Value::Bool(false),
+            b'K' => Value::Int(self.number(1)? as i64),
+            b'M' => Value::Int(self.number(2)? as i64),
+            b'J' => Value::Int(i32::from_le_bytes(array(self.take(4)?)) as i64),
+            b'G' => Value::Float(f64::from_be_bytes(array(self.take(8)?))),
             0x8c | b'X' | 0x8d => {
-                let n = match op {
-                    0x8c => take(&mut at, 1)?[0] as usize,
-                    b'X' => u32::from_le_bytes(array(take(&mut at, 4)?)) as usize,
-                    _ => u64::from_le_bytes(array(take(&mut at, 8)?)) as usize,
-                };
-                let s = std::str::from_utf8(take(&mut at, n)?).map_err(|e| e.to_string())?;
-                stack.push(Value::Str(s.to_string()));
+                let n = self.number(match op {
+                    0x8c => 1,
+                    b'X' => 4,
+                    _ => 8,
+                })? as usize;
+                let s = std::str::from_utf8(self.take(n)?).map_err(|e| e.to_string())?;
+                Value::Str(s.to_string())
             }
             b'C' | b'B' | 0x8e => {
-                let n = match op {
-                    b'C' => take(&mut at, 1)?[0] as usize,
-                    b'B' => u32::from_le_bytes(array(take(&mut at, 4)?)) as usize,
-                    _ => u64::from_le_bytes(array(take(&mut at, 8)?)) as usize,
+                let n = self.number(match op {
+                    b'C' => 1,
+                    b'B' => 4,
+                    _ => 8,
+                })? as usize;
+                Value::Bytes(self.take(n)?.to_vec())
+            }
+            b'}' => Value::Dict(Vec::new()),
+            b']' => Value::List(Vec::new()),
+            b')' => Value::Tuple(Vec::new()),
+            other => return Err(format!("unsupported pickle opcode 0x{other:02x}")),
+        })
+    }
+
+    /// MEMOIZE, PUT (BINPUT, LONG_BINPUT) and GET (BINGET, LONG_BINGET).
+    fn memo_op(&mut self, op: u8) -> Result<(), String> {
+        match op {
+            0x94 | b'q' | b'r' => {
+                let index = match op {
+                    0x94 => self.memo.len() as u32,
+                    b'q' => self.number(1)? as u32,
+                    _ => self.number(4)? as u32,
                 };
-                stack.push(Value::Bytes(take(&mut at, n)?.to_vec()));
+                let size = self.stack.last().ok_or("memoize on an empty stack")?.size();
+                self.charge(size)?;
+                let top = self.stack.last().expect("checked above").clone();
+                self.memo.insert(index, top);
             }
-            b'}' => stack.push(Value::Dict(Vec::new())),
-            b']' => stack.push(Value::List(Vec::new())),
-            b')' => stack.push(Value::Tuple(Vec::new())),
-            0x94 => {
-                let top = copy(stack.last().ok_or("memoize on an empty stack")?)?;
-                memo.insert(memo.len() as u32, top);
+            _ => {
+                let index = self.number(if op == b'h' { 1 } else { 4 })? as u32;
+                let size = self.memo.get(&index).ok_or("unknown memo entry")?.size();
+                self.charge(size)?;
+                let value = self.memo[&index].clone();
+                self.stack.push(value);
             }
-            b'q' | b'r' => {
-                let index = if op == b'q' {
-                    take(&mut at, 1)?[0] as u32
-                } else {
-                    u32::from_le_bytes(array(take(&mut at, 4)?))
-                };
-                let top = copy(stack.last().ok_or("put on an empty stack")?)?;
-                memo.insert(index, top);
-            }
-            b'h' | b'j' => {
-                let index = if op == b'h' {
-                    take(&mut at, 1)?[0] as u32
-                } else {
-                    u32::from_le_bytes(array(take(&mut at, 4)?))
-                };
-                let value = copy(memo.get(&index).ok_or("unknown memo entry")?)?;
-                stack.push(value);
-            }
+        }
+        Ok(())
+    }
+
+    /// Tuples, globals, REDUCE and BUILD.
+    fn build_op(&mut self, op: u8) -> Result<(), String> {
+        let value = match op {
             0x85..=0x87 => {
                 let n = (op - 0x84) as usize;
-                let items = stack.split_off(stack.len().checked_sub(n).ok_or("stack underflow")?);
-                stack.push(Value::Tuple(items));
+                let from = self.stack.len().checked_sub(n).ok_or("stack underflow")?;
+                Value::Tuple(self.stack.split_off(from))
             }
-            b't' => {
-                let items = pop_mark(&mut stack)?;
-                stack.push(Value::Tuple(items));
-            }
+            b't' => Value::Tuple(self.pop_mark()?),
             0x93 => {
-                let name = pop(&mut stack)?;
-                let module = pop(&mut stack)?;
+                let name = self.pop()?;
+                let module = self.pop()?;
                 match (module, name) {
-                    (Value::Str(m), Value::Str(n)) => stack.push(Value::Global(m, n)),
+                    (Value::Str(m), Value::Str(n)) => Value::Global(m, n),
                     _ => return Err("STACK_GLOBAL needs two strings".into()),
                 }
             }
             b'c' => {
-                let line = |at: &mut usize| -> Result<String, String> {
-                    let end = data[*at..]
-                        .iter()
-                        .position(|&b| b == b'\n')
-                        .ok_or("unterminated GLOBAL")?;
-                    let s = String::from_utf8_lossy(&data[*at..*at + end]).into_owned();
-                    *at += end + 1;
-                    Ok(s)
-                };
-                let module = line(&mut at)?;
-                let name = line(&mut at)?;
-                stack.push(Value::Global(module, name));
+                let module = self.line()?;
+                let name = self.line()?;
+                Value::Global(module, name)
             }
             b'R' => {
-                let args = pop(&mut stack)?;
-                let callable = pop(&mut stack)?;
-                stack.push(reduce(callable, args)?);
+                let args = self.pop()?;
+                let callable = self.pop()?;
+                reduce(callable, args)?
             }
-            b'b' => {
-                pop(&mut stack)?; // BUILD: a dtype's state (byte order '<' etc.); little-endian assumed
+            _ => {
+                // BUILD: a dtype's state (byte order '<' etc.); little-endian assumed.
+                self.pop()?;
+                return Ok(());
             }
-            b's' => {
-                let value = pop(&mut stack)?;
-                let key = pop(&mut stack)?;
-                match stack.last_mut() {
-                    Some(Value::Dict(items)) => items.push((key, value)),
-                    _ => return Err("SETITEM outside a dict".into()),
-                }
-            }
-            b'u' => {
-                let items = pop_mark(&mut stack)?;
-                match stack.last_mut() {
+        };
+        self.stack.push(value);
+        Ok(())
+    }
+
+    /// One newline-terminated line (GLOBAL's module and name).
+    fn line(&mut self) -> Result<String, String> {
+        let rest = &self.data[self.at..];
+        let end = rest
+            .iter()
+            .position(|&b| b == b'\n')
+            .ok_or("unterminated GLOBAL")?;
+        let s = String::from_utf8_lossy(&rest[..end]).into_owned();
+        self.at += end + 1;
+        Ok(s)
+    }
+
+    /// SETITEM(S) into the dict and APPEND(S) into the list below.
+    fn fill_op(&mut self, op: u8) -> Result<(), String> {
+        match op {
+            b's' | b'u' => {
+                let items = if op == b's' {
+                    let value = self.pop()?;
+                    let key = self.pop()?;
+                    vec![key, value]
+                } else {
+                    self.pop_mark()?
+                };
+                match self.stack.last_mut() {
                     Some(Value::Dict(dict)) => {
                         let mut items = items.into_iter();
                         while let (Some(k), Some(v)) = (items.next(), items.next()) {
                             dict.push((k, v));
                         }
                     }
-                    _ => return Err("SETITEMS outside a dict".into()),
+                    _ => {
+                        let name = if op == b's' { "SETITEM" } else { "SETITEMS" };
+                        return Err(format!("{name} outside a dict"));
+                    }
                 }
             }
-            b'a' | b'e' => {
+            _ => {
                 let items = if op == b'a' {
-                    vec![pop(&mut stack)?]
+                    vec![self.pop()?]
                 } else {
-                    pop_mark(&mut stack)?
+                    self.pop_mark()?
                 };
-                match stack.last_mut() {
+                match self.stack.last_mut() {
                     Some(Value::List(list)) => list.extend(items),
                     _ => return Err("APPEND outside a list".into()),
                 }
             }
-            other => return Err(format!("unsupported pickle opcode 0x{other:02x}")),
         }
+        Ok(())
     }
 }
 

@@ -331,6 +331,20 @@ impl RunConfig {
 
     /// Checks what can be checked before touching data or the device.
     pub fn validate(&self) -> Result<(), ConfigError> {
+        // The same checks in the same order as one list; grouped so that each reads alone.
+        self.validate_inputs()?;
+        self.validate_patches()?;
+        self.validate_classes_and_losses()?;
+        self.validate_schedule_and_numbers()?;
+        self.validate_streams()?;
+        anchored_regex("patient_regex", &self.patient_regex)?;
+        anchored_regex("resolution_regex", self.resolution_regex())?;
+        self.truth_folder()?;
+        Ok(())
+    }
+
+    /// At least the image and one target stream, and one loss term.
+    fn validate_inputs(&self) -> Result<(), ConfigError> {
         if self.streams.len() < 2 {
             return Err(ConfigError::new(
                 "streams",
@@ -340,6 +354,12 @@ impl RunConfig {
         if self.losses.is_empty() {
             return Err(ConfigError::new("losses", "no loss term"));
         }
+        Ok(())
+    }
+
+    /// 2-D networks without `[patches]`, 3-D networks with them, and patch sizes and streams
+    /// that 3-D training can use.
+    fn validate_patches(&self) -> Result<(), ConfigError> {
         match (&self.patches, self.network.spatial_rank()) {
             (None, 3) => {
                 return Err(ConfigError::new(
@@ -387,6 +407,11 @@ impl RunConfig {
             }
             _ => {}
         }
+        Ok(())
+    }
+
+    /// The class count, and the classes and streams each loss term and the metrics name.
+    fn validate_classes_and_losses(&self) -> Result<(), ConfigError> {
         if self.classes < 2 || self.classes > 256 {
             return Err(ConfigError::new(
                 "classes",
@@ -418,6 +443,11 @@ impl RunConfig {
                 format!("class {k}, but there are {} classes", self.classes),
             ));
         }
+        Ok(())
+    }
+
+    /// The weight schedule's terms, and the numbers that must be positive.
+    fn validate_schedule_and_numbers(&self) -> Result<(), ConfigError> {
         match &self.schedule {
             Schedule::Rebalance { .. } | Schedule::Steal { .. } if self.losses.len() != 2 => {
                 return Err(ConfigError::new(
@@ -461,6 +491,11 @@ impl RunConfig {
                 "balances 2-D slice batches: not with group_train or patches",
             ));
         }
+        Ok(())
+    }
+
+    /// Options that belong to some stream kinds only.
+    fn validate_streams(&self) -> Result<(), ConfigError> {
         for stream in &self.streams {
             stream.normalize.check().map_err(|reason| {
                 ConfigError::new(format!("streams.{}.normalize", stream.folder), reason)
@@ -474,9 +509,6 @@ impl RunConfig {
                 ));
             }
         }
-        anchored_regex("patient_regex", &self.patient_regex)?;
-        anchored_regex("resolution_regex", self.resolution_regex())?;
-        self.truth_folder()?;
         Ok(())
     }
 }
