@@ -1,5 +1,5 @@
-"""The README's Python examples run as written (when torch is installed) and give the maps of
-`label2dist` and the original's SurfaceLoss value."""
+"""The Python guide's examples (docs/python.md) run as written (when torch is installed) and
+give the maps of `label2dist` and the original's SurfaceLoss value."""
 
 import re
 from pathlib import Path
@@ -9,11 +9,11 @@ import pytest
 
 import boundary_loss as bl
 
-README = Path(__file__).resolve().parents[2] / "README.md"
+README = Path(__file__).resolve().parents[2] / "docs" / "python.md"
 
 
 def readme_blocks():
-    section = README.read_text().split("## Python package", 1)[1].split("\n## ", 1)[0]
+    section = README.read_text().split("# Python package", 1)[1].split("\n## ", 1)[0]
     return re.findall(r"```python\n(.*?)```", section, re.S)
 
 

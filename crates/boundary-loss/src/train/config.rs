@@ -1,7 +1,7 @@
 //! The run file (TOML): everything a training run needs, with the original's defaults.
 //!
 //! Every field has the value the original `main.py` (or its make files) would use unless the
-//! README's "differences from the original" table says otherwise; [`RunConfig::default`] is that
+//! differences guide (docs/differences.md) says otherwise; [`RunConfig::default`] is that
 //! set of defaults with an empty data set, streams and losses.
 
 use std::path::{Path, PathBuf};

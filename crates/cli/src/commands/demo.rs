@@ -28,7 +28,7 @@ pub struct DemoArgs {
     #[arg(long, default_value = "boundary-loss-demo")]
     pub out: PathBuf,
     /// Epochs of each run (25 at learning rate 7e-4: on every seed and data set tried, no jump
-    /// above 0.3 in 3-D Dice between epochs after the first third; see the README).
+    /// above 0.3 in 3-D Dice between epochs after the first third; see docs/empty-slice-gradient.md).
     #[arg(long, default_value_t = 25)]
     pub epochs: usize,
     /// UNet base width (the original uses 64; 8 keeps the demo to minutes on 2 CPU cores).
@@ -51,7 +51,7 @@ pub struct DemoArgs {
 /// The demo's run file, with the given loss terms and schedule; `closed`: the boundary map of a
 /// class absent from a slice is the slice's diagonal instead of the original's zeros, and maps
 /// are scaled to [-1, 1] per slice (with raw maps in mm, GDL + boundary did not learn beside the
-/// batch GDL: the README's "empty-slice gradient hole").
+/// batch GDL: docs/empty-slice-gradient.md).
 fn run_config(
     args: &DemoArgs,
     losses: Vec<LossTerm>,
