@@ -192,7 +192,6 @@ impl Conv2d {
 
     /// The forward convolution: `out = conv(x, weight) + bias`.
     pub fn forward<T: Scalar>(&self, x: &[T], weight: &[T], bias: Option<&[T]>, out: &mut [T]) {
-        count_pass();
         assert_eq!(out.len(), self.output_len(), "output length");
         // SAFETY: `out` holds `output_len()` elements.
         unsafe { self.forward_raw(x, weight, bias, out.as_mut_ptr()) }
@@ -202,7 +201,6 @@ impl Conv2d {
     /// element of the output without reading it (a freshly allocated buffer that is reused from
     /// the heap would otherwise be cleared for nothing).
     pub fn forward_new<T: Scalar>(&self, x: &[T], weight: &[T], bias: Option<&[T]>) -> Vec<T> {
-        count_pass();
         let len = self.output_len();
         let mut out = Vec::with_capacity(len);
         // SAFETY: the capacity is `len`; `forward_raw` writes all `len` elements (every task's
@@ -223,6 +221,8 @@ impl Conv2d {
         bias: Option<&[T]>,
         out: *mut T,
     ) {
+        // Every forward pass, and every stride-1 input gradient (its adjoint), runs here.
+        count_pass();
         assert_eq!(x.len(), self.input_len(), "input length");
         assert_eq!(weight.len(), self.weight_len(), "weight length");
         if let Some(bias) = bias {
@@ -431,7 +431,6 @@ impl Conv2d {
     /// The gradient of the loss with respect to the input, from the gradient with respect to the
     /// output.
     pub fn input_grad<T: Scalar>(&self, weight: &[T], grad_out: &[T], grad_in: &mut [T]) {
-        count_pass();
         assert_eq!(weight.len(), self.weight_len(), "weight length");
         assert_eq!(grad_out.len(), self.output_len(), "output gradient length");
         assert_eq!(grad_in.len(), self.input_len(), "input gradient length");
@@ -440,6 +439,7 @@ impl Conv2d {
             adjoint.forward(grad_out, &flipped, None, grad_in);
             return;
         }
+        count_pass();
         let [out_h, out_w] = self.output();
         let rows = self.band_rows();
         let bands = out_h.div_ceil(rows);

@@ -48,6 +48,21 @@ pub enum DataSource {
     Folder { path: PathBuf },
 }
 
+impl DataSource {
+    /// The synthetic data set with `val_patients` validation patients and generator `seed`,
+    /// every other field at the recipe file's default.
+    pub fn synthetic(val_patients: usize, seed: u64) -> Self {
+        DataSource::Synthetic {
+            train_patients: defaults::train_patients(),
+            val_patients,
+            slices_per_patient: defaults::slices(),
+            side: defaults::side(),
+            modalities: defaults::modalities(),
+            seed,
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, Deserialize, Serialize, PartialEq, Eq)]
 #[serde(rename_all = "snake_case")]
 pub enum OfficialName {

@@ -35,7 +35,9 @@ pub use arrays::{
 };
 pub use labels::{read_label_map, LabelMap, LABEL_EXTENSIONS};
 pub use pickle::{read_spacing_pickle, write_spacing_pickle, NumpyScalar};
-pub use spacing::{read_spacing, read_spacing_json, spacing_file, write_spacing_json, Spacings};
+pub use spacing::{
+    read_spacing, read_spacing_file, read_spacing_json, spacing_file, write_spacing_json, Spacings,
+};
 pub use write::{
     write_atomically, write_directly, write_npy_atomically, write_npy_directly,
     write_text_atomically, StagedDir,

@@ -33,11 +33,16 @@ pub fn spacing_file(dir: &Path, name: &str) -> Option<PathBuf> {
 
 /// Reads [`spacing_file`]; `None` when neither exists.
 pub fn read_spacing(dir: &Path, name: &str) -> Result<Option<Spacings>, FileError> {
-    match spacing_file(dir, name) {
-        Some(path) if path.extension().is_some_and(|e| e == "json") => {
-            read_spacing_json(&path).map(Some)
-        }
-        Some(path) => read_spacing_pickle(&path).map(Some),
-        None => Ok(None),
+    spacing_file(dir, name)
+        .map(|path| read_spacing_file(&path))
+        .transpose()
+}
+
+/// Reads a spacing file: JSON (`.json`) or the original's pickle (anything else).
+pub fn read_spacing_file(path: &Path) -> Result<Spacings, FileError> {
+    if path.extension().is_some_and(|e| e == "json") {
+        read_spacing_json(path)
+    } else {
+        read_spacing_pickle(path)
     }
 }

@@ -99,7 +99,7 @@ fn read_slice_spacing(
     let Some(file) = volume_io::spacing_file(split_dir, "spacing") else {
         return Ok(None);
     };
-    let table = read_spacing(split_dir, "spacing")?;
+    let table = volume_io::read_spacing_file(&file)?;
     let missing: Vec<&str> = names
         .iter()
         .map(|n| stem(n))
@@ -251,12 +251,21 @@ impl Dataset {
     /// Every slice's spacing in mm from the split's table (`spacing.json` or `.pkl`), whether
     /// or not the split was opened with `use_spacing`; `None` when the split has no table.
     pub fn slice_spacings(&self) -> Result<Option<Vec<Vec<f64>>>, DataError> {
+        let read;
         let table = if self.has_spacing() {
-            Some(self.spacing.clone())
+            &self.spacing
         } else {
-            read_slice_spacing(&self.split_dir, &self.names)?
+            match read_slice_spacing(&self.split_dir, &self.names)? {
+                Some(table) => {
+                    read = table;
+                    &read
+                }
+                None => return Ok(None),
+            }
         };
-        Ok(table.map(|table| self.names.iter().map(|n| table[stem(n)].clone()).collect()))
+        Ok(Some(
+            self.names.iter().map(|n| table[stem(n)].clone()).collect(),
+        ))
     }
 
     /// Spacing of a slice, one value per array axis (1 per axis without `use_spacing` or a

@@ -98,12 +98,8 @@ pub fn patient_spacings(
     patients: &[(String, Vec<usize>)],
 ) -> Result<Vec<[f64; 3]>, TrainError> {
     let table = crate::data::read_spacing(&config.dataset, "spacing_3d")?;
-    let json = config.dataset.join("spacing_3d.json");
-    let file = if json.exists() {
-        json
-    } else {
-        config.dataset.join("spacing_3d.pkl")
-    };
+    let file = volume_io::spacing_file(&config.dataset, "spacing_3d")
+        .unwrap_or_else(|| config.dataset.join("spacing_3d.pkl"));
     if table.is_empty() {
         return Err(DataError::Bad {
             path: file,

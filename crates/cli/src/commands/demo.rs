@@ -9,7 +9,7 @@
 
 use std::path::{Path, PathBuf};
 
-use boundary_loss::data::synthetic::{self, SyntheticSpec, PATIENT_REGEX};
+use boundary_loss::data::synthetic::{self, PATIENT_REGEX};
 use boundary_loss::data::MapNormalization;
 use boundary_loss::losses::AbsentClassWeight;
 use boundary_loss::nets::Architecture;
@@ -133,14 +133,7 @@ fn write_recipe(args: &DemoArgs, out: &Path) -> anyhow::Result<PathBuf> {
             run_file: PathBuf::from("run_files").join(format!("{name}.toml")),
         });
     }
-    let data = DataSource::Synthetic {
-        train_patients: SyntheticSpec::default().train_patients,
-        val_patients: 6,
-        slices_per_patient: SyntheticSpec::default().slices_per_patient,
-        side: SyntheticSpec::default().side,
-        modalities: SyntheticSpec::default().modalities,
-        seed: args.data_seed,
-    };
+    let data = DataSource::synthetic(6, args.data_seed);
     let recipe = Recipe {
         name: Some("demo".into()),
         out: Some(PathBuf::from("results")),
