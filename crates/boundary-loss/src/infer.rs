@@ -98,6 +98,11 @@ impl Predictor {
         })
     }
 
+    /// The network, with the run's weights.
+    pub fn network(&self) -> &Network {
+        &self.net
+    }
+
     /// Segments `slices` (each `(modalities, size[0], size[1])`, row-major) in batches of
     /// `batch`.
     pub fn segment(

@@ -5,7 +5,8 @@
 //! formats from `volume-io`; the command line lives in the `boundary-loss` binary. Losses take
 //! softmax probabilities of shape `(B, K, *spatial)` (any spatial rank) and return a one-element
 //! tensor; networks return logits. Data flows one way: files -> [`data`] -> batches ->
-//! [`nets`] -> [`losses`] -> [`train`] (run folder) -> [`eval`].
+//! [`nets`] -> [`losses`] -> [`train`] (run folder) -> [`eval`]; [`pytorch`] carries a trained
+//! network to PyTorch and back.
 //!
 //! A network's probabilities and the boundary loss against the signed distance maps of a label
 //! map (what one training step computes):
@@ -39,5 +40,6 @@ pub mod infer;
 pub mod losses;
 pub mod memory;
 pub mod nets;
+pub mod pytorch;
 pub mod train;
 pub mod volumes;

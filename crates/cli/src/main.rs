@@ -14,9 +14,9 @@ mod commands;
 mod console;
 
 use commands::{
-    demo, distmap as distmap_cmd, experiment as experiment_cmd, metrics, network as network_cmd,
-    plot, predict, report, slice as slice_cmd, surface_metrics, synth, train as train_cmd, unpack,
-    view,
+    demo, distmap as distmap_cmd, experiment as experiment_cmd, export, metrics,
+    network as network_cmd, plot, predict, report, slice as slice_cmd, surface_metrics, synth,
+    train as train_cmd, unpack, view,
 };
 
 use std::process::ExitCode;
@@ -77,7 +77,11 @@ enum Command {
     /// Segment new NIfTI volumes with a trained run, with its data set's preprocessing: label
     /// volumes in the input's space, and per-case metrics with --gt.
     Predict(predict::PredictArgs),
-    /// Print the blocks and parameter count of one of the original's networks.
+    /// Export a trained run's network to PyTorch: a state_dict with the original's module
+    /// names (safetensors or torch.save) and a JSON description of the network and its data.
+    Export(export::ExportArgs),
+    /// Print the blocks and parameter count of one of the original's networks; with --input,
+    /// its logits on an .npy batch (with --weights: a run's, or a PyTorch state_dict).
     Network(network_cmd::NetworkArgs),
 }
 
@@ -103,6 +107,7 @@ fn main() -> ExitCode {
         Command::Experiment(args) => experiment_cmd::run(&args),
         Command::Train(args) => train_cmd::run(&args),
         Command::Predict(args) => predict::run(&args),
+        Command::Export(args) => export::run(&args),
         Command::Slice(command) => slice_cmd::run(&command),
         Command::Synth(args) => synth::run(&args),
         Command::Unpack(args) => unpack::run(&args),

@@ -18,7 +18,7 @@ pub use residual_unet::ResidualUNet;
 pub use unet::{UNet, UNet3D};
 
 use burn::module::Module;
-use burn::tensor::{Device, Tensor};
+use burn::tensor::{Device, Tensor, TensorData};
 
 /// A network name of the original's `--network` option; in run files and on the command line as
 /// that name (`"UNet"`, `"ENet"`, ...).
@@ -330,6 +330,33 @@ impl Network {
             Network::ResidualUNet(n) => n.forward(x),
             Network::Dimwit3D(_) | Network::UNet3D(_) => unreachable!("rank checked above"),
         })
+    }
+
+    /// Logits of a batch given as an array `(B, C, *spatial)` of the network's rank, on
+    /// `device`, as an array of the same layout: what compares a network with another
+    /// framework's (`boundary-loss network --input`).
+    pub fn logits_of(
+        &self,
+        input: ndarray::ArrayViewD<f32>,
+        device: &Device,
+    ) -> Result<ndarray::ArrayD<f32>, NetError> {
+        let shape = input.shape().to_vec();
+        self.architecture().check_input(self.modalities(), &shape)?;
+        let values: Vec<f32> = input.iter().copied().collect();
+        let (out_shape, out) = if shape.len() == 4 {
+            let x = Tensor::<4>::from_data(TensorData::new(values, shape), device);
+            let y = self.forward_2d(x)?;
+            (y.dims().to_vec(), y.into_data())
+        } else {
+            let x = Tensor::<5>::from_data(TensorData::new(values, shape), device);
+            let y = self.forward_3d(x)?;
+            (y.dims().to_vec(), y.into_data())
+        };
+        let out = out
+            .convert::<f32>()
+            .try_into_vec::<f32>()
+            .unwrap_or_default();
+        Ok(ndarray::ArrayD::from_shape_vec(out_shape, out).expect("the logits fill their shape"))
     }
 
     /// Logits of a 3-D batch `(B, C, D, H, W)`.

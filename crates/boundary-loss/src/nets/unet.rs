@@ -56,8 +56,11 @@ pub struct UNet {
 }
 
 impl UNet {
+    /// The original's default `nG` (UNet's and UNet3D's).
+    pub const DEFAULT_BASE: usize = 64;
+
     pub fn new(modalities: usize, classes: usize, device: &Device) -> Self {
-        Self::with_base(modalities, classes, 64, device)
+        Self::with_base(modalities, classes, UNet::DEFAULT_BASE, device)
     }
 
     /// The original's `nG` argument: channels of the first level (64 in every recipe; smaller
@@ -138,7 +141,7 @@ pub struct UNet3D {
 
 impl UNet3D {
     pub fn new(modalities: usize, classes: usize, device: &Device) -> Self {
-        Self::with_base(modalities, classes, 64, device)
+        Self::with_base(modalities, classes, UNet::DEFAULT_BASE, device)
     }
 
     /// Channels of the first level `g` (64 in the original; smaller for CPUs and tests).

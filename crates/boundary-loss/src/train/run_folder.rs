@@ -235,8 +235,13 @@ pub fn save_weights(net: &Network, path: &Path) -> Result<(), FileError> {
     saved
 }
 
-/// Loads weights saved by [`save_weights`] (or any Burn record of the same network) into `net`.
+/// Loads weights into `net`: a Burn record saved by [`save_weights`] (or any of the same
+/// network), or a PyTorch state_dict with the original's names (safetensors or `torch.save`,
+/// see [`crate::pytorch`]), told apart by their first bytes.
 pub fn load_weights(net: Network, path: &Path) -> Result<Network, FileError> {
+    if crate::pytorch::is_state_dict_file(path) {
+        return crate::pytorch::load_state_dict(net, path);
+    }
     let record = burn::store::ModuleRecord::load(path)
         .map_err(|e| FileError::new(path, format!("not a Burn record: {e:?}")))?;
     net.try_load_record(record)

@@ -4,6 +4,7 @@
 pub mod demo;
 pub mod distmap;
 pub mod experiment;
+pub mod export;
 pub mod metrics;
 pub mod network;
 pub mod plot;
