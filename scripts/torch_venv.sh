@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The Python environment the PyTorch interchange tests run in (crates/cli/tests/torch_export.rs):
-# a virtual environment with torch, numpy and safetensors from PyPI, kept outside the checkout
+# a virtual environment with torch, numpy, safetensors and nibabel from PyPI, kept outside the checkout
 # beside the warm target folder, because torch is gigabytes and installing it into a fresh
 # environment on every test run would dominate the suite. Created on first use; prints the path
 # of its python on the last line of stdout.
@@ -11,7 +11,7 @@ set -euo pipefail
 
 venv="${TORCH_VENV:-$HOME/.cache/boundary-loss/torch-venv}"
 python="${PYTHON:-python3}"
-check='import torch, numpy, safetensors.torch'
+check='import torch, numpy, safetensors.torch, nibabel'
 
 if [ -x "$venv/bin/python" ] && "$venv/bin/python" -c "$check" 2>/dev/null; then
     echo "$venv/bin/python"
@@ -28,6 +28,6 @@ flock 9
 if ! { [ -x "$venv/bin/python" ] && "$venv/bin/python" -c "$check" 2>/dev/null; }; then
     rm -rf "$venv"
     "$python" -m venv "$venv" >&2
-    "$venv/bin/pip" install --quiet --disable-pip-version-check "torch>=2.4" "numpy" "safetensors" >&2
+    "$venv/bin/pip" install --quiet --disable-pip-version-check "torch>=2.4" "numpy" "safetensors" "nibabel" >&2
 fi
 echo "$venv/bin/python"

@@ -436,3 +436,97 @@ fn a_bad_file_is_one_error_and_writes_nothing() {
         .collect();
     assert!(leftovers.is_empty(), "{leftovers:?}");
 }
+
+/// The Python block of docs/pytorch.md, as written.
+fn guide_example() -> String {
+    let guide = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/pytorch.md"),
+    )
+    .unwrap();
+    let section = guide
+        .split("## Using an exported network in PyTorch")
+        .nth(1)
+        .unwrap();
+    let start = section.find("```python\n").unwrap() + "```python\n".len();
+    section[start..][..section[start..].find("```").unwrap()].to_string()
+}
+
+/// A label volume's voxels, x fastest as NIfTI stores them.
+fn labels_of(path: &Path) -> Vec<u8> {
+    use nifti::{IntoNdArray, NiftiObject};
+    let object = nifti::ReaderOptions::new().read_file(path).unwrap();
+    let volume = object.into_volume().into_ndarray::<f32>().unwrap();
+    volume.t().iter().map(|&v| v as u8).collect()
+}
+
+#[test]
+fn the_guides_python_example_segments_as_predict_does() {
+    let Some(python) = torch_python() else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let [slices, ..] = data_sets(dir.path());
+    let run_file = dir.path().join("unet16.toml");
+    std::fs::write(
+        &run_file,
+        RUN_2D
+            .replace("DATA", s(&slices))
+            .replace("NETWORK", "UNet")
+            .replace("BASE", "network_base = 16")
+            .replace("MODALITIES", "2"),
+    )
+    .unwrap();
+    let run = dir.path().join("unet16");
+    ok(&boundary_loss(&["train", s(&run_file), "--out", s(&run)]));
+
+    // The example's working folder: the export, the case's modality folders, the original.
+    let work = dir.path().join("work");
+    std::fs::create_dir(&work).unwrap();
+    ok(&boundary_loss(&[
+        "export",
+        s(&run),
+        "--out",
+        s(&work.join("unet.safetensors")),
+        "--weights",
+        "last",
+    ]));
+    let raw = dir.path().join("raw");
+    for folder in ["flair", "t1"] {
+        std::os::unix::fs::symlink(raw.join(folder), work.join(folder)).unwrap();
+    }
+    let original = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../boundary-loss/tests/reference/original_networks")
+        .canonicalize()
+        .unwrap();
+    std::os::unix::fs::symlink(original, work.join("boundary-loss-original")).unwrap();
+    let script = work.join("example.py");
+    std::fs::write(&script, guide_example()).unwrap();
+    let out = Command::new(&python)
+        .arg(&script)
+        .current_dir(&work)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    let predicted = dir.path().join("predicted");
+    ok(&boundary_loss(&[
+        "predict",
+        s(&run),
+        "--images",
+        s(&raw.join("flair/case_01.nii.gz")),
+        s(&raw.join("t1/case_01.nii.gz")),
+        "--out",
+        s(&predicted),
+        "--weights",
+        "last",
+    ]));
+    let ours = labels_of(&predicted.join("case_01.nii.gz"));
+    let theirs = labels_of(&work.join("case_01_labels.nii.gz"));
+    assert_eq!(ours.len(), 32 * 32 * 16);
+    assert!(ours.contains(&1), "the run finds some foreground");
+    assert_eq!(theirs, ours);
+}
