@@ -362,6 +362,15 @@ fn a_bad_file_is_one_error_and_writes_nothing() {
         "last",
     ]));
     let whole = std::fs::read(&exported).unwrap();
+    // Fine-tuning starts from an exported file as from a Burn record.
+    ok(&boundary_loss(&[
+        "train",
+        s(&dir.path().join("Dimwit.toml")),
+        "--weights",
+        s(&exported),
+        "--out",
+        s(&dir.path().join("finetuned")),
+    ]));
     let raw = dir.path().join("raw");
     let flair = raw.join("flair/case_01.nii.gz");
     let t1 = raw.join("t1/case_01.nii.gz");
