@@ -18,30 +18,52 @@ const ZIP_MAGIC: &[u8; 4] = b"PK\x03\x04";
 /// A pickle's PROTO opcode: the legacy (pre-1.6) `torch.save` format starts with one.
 const PICKLE_PROTO: u8 = 0x80;
 
-/// Whether `path` starts as a state_dict file does (safetensors' header length then `{`, a zip,
-/// or a pickle), as opposed to a Burn record.
-pub fn is_state_dict_file(path: &Path) -> bool {
-    let mut head = [0u8; 9];
-    let Ok(mut file) = std::fs::File::open(path) else {
-        return false;
-    };
-    let read = file.read(&mut head).unwrap_or(0);
-    if read >= 4 && &head[..4] == ZIP_MAGIC || read >= 2 && head[0] == PICKLE_PROTO {
-        return true;
+/// What a file's first bytes say it is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum FileKind {
+    Safetensors,
+    TorchSave,
+    Other,
+}
+
+/// safetensors: an 8-byte little-endian header length that fits in the file, then `{`. Checked
+/// first: the length's low byte can be anything, 0x80 included. `torch.save`: a zip, or (legacy)
+/// a pickle's PROTO opcode with a protocol from 2 to 5.
+fn kind_of(head: &[u8], file_len: u64) -> FileKind {
+    if head.len() >= 9 && head[8] == b'{' {
+        let header = u64::from_le_bytes(head[..8].try_into().expect("8 bytes"));
+        if header.checked_add(8).is_some_and(|end| end <= file_len) {
+            return FileKind::Safetensors;
+        }
     }
-    read == 9 && head[8] == b'{'
+    if head.len() >= 4 && head[..4] == ZIP_MAGIC[..]
+        || head.len() >= 2 && head[0] == PICKLE_PROTO && (2..=5).contains(&head[1])
+    {
+        return FileKind::TorchSave;
+    }
+    FileKind::Other
+}
+
+fn sniff(path: &Path) -> std::io::Result<FileKind> {
+    let mut file = std::fs::File::open(path)?;
+    let len = file.metadata()?.len();
+    let mut head = Vec::with_capacity(9);
+    Read::by_ref(&mut file).take(9).read_to_end(&mut head)?;
+    Ok(kind_of(&head, len))
+}
+
+/// Whether `path` starts as a state_dict file does (safetensors or `torch.save`), as opposed to
+/// a Burn record.
+pub fn is_state_dict_file(path: &Path) -> bool {
+    sniff(path).is_ok_and(|kind| kind != FileKind::Other)
 }
 
 /// Every tensor of the state_dict file at `path`, by name.
 pub fn read_state_dict(path: &Path) -> Result<BTreeMap<String, ReadTensor>, FileError> {
-    let mut head = [0u8; 4];
-    let read = std::fs::File::open(path)
-        .and_then(|mut f| f.read(&mut head))
-        .map_err(|e| FileError::new(path, e))?;
-    if read == 4 && &head == ZIP_MAGIC || read >= 1 && head[0] == PICKLE_PROTO {
-        read_torch_save(path)
-    } else {
-        read_safetensors(path)
+    match sniff(path).map_err(|e| FileError::new(path, e))? {
+        FileKind::TorchSave => read_torch_save(path),
+        // A truncated safetensors file fails here with the parser's reason.
+        FileKind::Safetensors | FileKind::Other => read_safetensors(path),
     }
 }
 
@@ -338,6 +360,20 @@ fn row_major_strides(shape: &[usize]) -> Vec<usize> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn file_kinds_by_their_first_bytes() {
+        // A safetensors header length whose low byte is a pickle's PROTO opcode.
+        let mut safetensors = 0x3580u64.to_le_bytes().to_vec();
+        safetensors.push(b'{');
+        assert_eq!(kind_of(&safetensors, 0x3600), FileKind::Safetensors);
+        // The same bytes in a file too short for that header are not safetensors.
+        assert_eq!(kind_of(&safetensors, 0x100), FileKind::Other);
+        assert_eq!(kind_of(b"PK\x03\x04rest.....", 100), FileKind::TorchSave);
+        assert_eq!(kind_of(&[0x80, 0x02, 0x8a, 0x0a, 0, 0, 0, 0, 0], 100), FileKind::TorchSave);
+        assert_eq!(kind_of(b"NRUB\x01\x00\x87\x31\x00", 100), FileKind::Other);
+        assert_eq!(kind_of(b"", 0), FileKind::Other);
+    }
 
     #[test]
     fn strides_are_row_major() {
