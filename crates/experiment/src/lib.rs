@@ -3,7 +3,8 @@
 //! the metrics of every run, the figures, a report over seeds (mean ± std, and each method
 //! against the first seed by seed) and an archive, in dependency order, skipping what is done.
 //!
-//! Modules: [`recipe`] (the TOML recipe), [`runner`] (steps and their markers), [`figures`]
+//! Modules: [`recipe`] (the TOML recipe), [`runner`] (steps and their markers), [`executor`]
+//! (steps run as processes on this machine or as Slurm jobs), [`figures`]
 //! (run folders to figures, also the `plot` command's), [`views`] (run folders to a viewer page,
 //! also the `view` command's), [`summary`] (the report over seeds).
 //!
@@ -34,6 +35,7 @@
 // cpu-norm and boundary-loss::memory, each with its SAFETY comments.
 #![forbid(unsafe_code)]
 
+pub mod executor;
 pub mod figures;
 pub mod recipe;
 pub mod runner;
@@ -41,4 +43,4 @@ pub mod summary;
 pub mod views;
 
 pub use recipe::{LoadedRecipe, Recipe};
-pub use runner::{Experiment, ExperimentOptions, PlannedStep, Progress};
+pub use runner::{Experiment, ExperimentOptions, JobLayout, PlannedStep, Progress};

@@ -62,6 +62,16 @@ struct Step {
     inputs: Vec<usize>,
 }
 
+/// The steps of an experiment as an executor schedules them (names as `--step` takes them).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct JobLayout {
+    pub data: String,
+    /// (train, metrics) of each target and seed, in recipe order.
+    pub runs: Vec<(String, String)>,
+    /// The steps that read every run; empty with `--only`.
+    pub finish: Vec<String>,
+}
+
 /// A step of the plan, as `--dry-run` lists it.
 #[derive(Debug, Clone)]
 pub struct PlannedStep {
@@ -264,27 +274,128 @@ impl Experiment {
         if self.options.dry_run {
             return Ok(plan);
         }
-        std::fs::create_dir_all(self.out.join(".steps"))
-            .with_context(|| format!("{}: cannot create the output folder", self.out.display()))?;
+        self.create_steps_folder()?;
         for (step, planned) in self.steps.iter().zip(&plan) {
-            if !planned.runs {
-                progress.step(&format!("skip {}: {}", step.name, planned.why));
-                continue;
-            }
-            progress.step(&format!("run {}: {}", step.name, planned.why));
-            let marker = self.marker(step);
-            match std::fs::remove_file(&marker) {
-                Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
-                    return Err(anyhow::Error::new(e).context(marker.display().to_string()))
-                }
-                _ => {}
-            }
-            self.execute(step, progress).with_context(|| {
-                format!("step '{}' of {}", step.name, self.recipe.path.display())
-            })?;
-            write_text_atomically(&marker, &format!("{}\n", step.name))?;
+            self.run_planned(step, planned, progress)?;
         }
         Ok(plan)
+    }
+
+    /// Runs the steps named `names`, in that order, each only if it needs to run: what one job
+    /// of an executor does (`experiment RECIPE --step NAME ...`). A step whose inputs are not
+    /// done (and not run earlier in this call) is an error naming them; an unknown name lists
+    /// the steps.
+    pub fn run_named(
+        &self,
+        names: &[String],
+        progress: &mut dyn Progress,
+    ) -> anyhow::Result<Vec<PlannedStep>> {
+        let plan = self.plan();
+        let mut indices = Vec::with_capacity(names.len());
+        for name in names {
+            let index = self
+                .steps
+                .iter()
+                .position(|s| &s.name == name)
+                .with_context(|| {
+                    format!(
+                        "--step '{name}': no such step of {} (steps: {})",
+                        self.recipe.path.display(),
+                        self.step_names().join(", ")
+                    )
+                })?;
+            indices.push(index);
+        }
+        self.create_steps_folder()?;
+        for (position, &index) in indices.iter().enumerate() {
+            let step = &self.steps[index];
+            let waiting = step.inputs.iter().find(|&&i| {
+                plan[i].runs
+                    && !indices[..position].contains(&i)
+                    && self.finished_at(&self.steps[i]).is_none()
+            });
+            if let Some(&input) = waiting {
+                anyhow::bail!(
+                    "step '{}' of {} needs '{}', which is not done",
+                    step.name,
+                    self.recipe.path.display(),
+                    self.steps[input].name
+                );
+            }
+            self.run_planned(step, &plan[index], progress)?;
+        }
+        Ok(indices.iter().map(|&i| plan[i].clone()).collect())
+    }
+
+    fn create_steps_folder(&self) -> anyhow::Result<()> {
+        std::fs::create_dir_all(self.out.join(".steps"))
+            .with_context(|| format!("{}: cannot create the output folder", self.out.display()))
+    }
+
+    /// One step: skipped when done; otherwise its marker goes, it runs, and its marker is
+    /// written when its outputs are complete.
+    fn run_planned(
+        &self,
+        step: &Step,
+        planned: &PlannedStep,
+        progress: &mut dyn Progress,
+    ) -> anyhow::Result<()> {
+        if !planned.runs {
+            progress.step(&format!("skip {}: {}", step.name, planned.why));
+            return Ok(());
+        }
+        progress.step(&format!("run {}: {}", step.name, planned.why));
+        let marker = self.marker(step);
+        match std::fs::remove_file(&marker) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                return Err(anyhow::Error::new(e).context(marker.display().to_string()))
+            }
+            _ => {}
+        }
+        self.execute(step, progress)
+            .with_context(|| format!("step '{}' of {}", step.name, self.recipe.path.display()))?;
+        write_text_atomically(&marker, &format!("{}\n", step.name))?;
+        Ok(())
+    }
+
+    /// Every step's name, in order.
+    pub fn step_names(&self) -> Vec<String> {
+        self.steps.iter().map(|s| s.name.clone()).collect()
+    }
+
+    /// The steps grouped as jobs: the data, one (train, metrics) pair per target and seed, and
+    /// the steps that read every run (plots, report, view, archive).
+    pub fn job_layout(&self) -> JobLayout {
+        let mut layout = JobLayout::default();
+        for (i, step) in self.steps.iter().enumerate() {
+            match step.kind {
+                StepKind::Data => layout.data = step.name.clone(),
+                StepKind::Train { .. } => layout.runs.push((step.name.clone(), String::new())),
+                StepKind::Metrics { .. } => {
+                    let train = &self.steps[step.inputs[0]].name;
+                    let pair = layout
+                        .runs
+                        .iter_mut()
+                        .find(|(t, _)| t == train)
+                        .expect("a metrics step follows its training");
+                    pair.1 = self.steps[i].name.clone();
+                }
+                StepKind::Plots | StepKind::Report | StepKind::View | StepKind::Archive => {
+                    layout.finish.push(step.name.clone())
+                }
+            }
+        }
+        layout
+    }
+
+    /// The recipe file.
+    pub fn recipe_path(&self) -> &Path {
+        &self.recipe.path
+    }
+
+    /// How the experiment is driven.
+    pub fn options(&self) -> &ExperimentOptions {
+        &self.options
     }
 
     fn execute(&self, step: &Step, progress: &mut dyn Progress) -> anyhow::Result<()> {

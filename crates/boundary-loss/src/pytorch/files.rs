@@ -370,7 +370,10 @@ mod tests {
         // The same bytes in a file too short for that header are not safetensors.
         assert_eq!(kind_of(&safetensors, 0x100), FileKind::Other);
         assert_eq!(kind_of(b"PK\x03\x04rest.....", 100), FileKind::TorchSave);
-        assert_eq!(kind_of(&[0x80, 0x02, 0x8a, 0x0a, 0, 0, 0, 0, 0], 100), FileKind::TorchSave);
+        assert_eq!(
+            kind_of(&[0x80, 0x02, 0x8a, 0x0a, 0, 0, 0, 0, 0], 100),
+            FileKind::TorchSave
+        );
         assert_eq!(kind_of(b"NRUB\x01\x00\x87\x31\x00", 100), FileKind::Other);
         assert_eq!(kind_of(b"", 0), FileKind::Other);
     }
