@@ -34,6 +34,8 @@ pub struct ExperimentOptions {
     pub debug: bool,
     /// Only the data and this target's training and metrics.
     pub only: Option<String>,
+    /// Train every target on this device instead of its run file's (a cluster's GPU).
+    pub device: Option<boundary_loss::device::DeviceSpec>,
 }
 
 /// Where an experiment reports what it does.

@@ -30,6 +30,9 @@ pub struct ExperimentArgs {
     /// Only the data and this target's training and metrics.
     #[arg(long)]
     pub only: Option<String>,
+    /// Train every target on this device (cpu, cuda:0, wgpu:0, ...) instead of its run file's.
+    #[arg(long)]
+    pub device: Option<boundary_loss::device::DeviceSpec>,
     /// Worker threads [default: all cores]; with --jobs, shared among the jobs.
     #[arg(long)]
     pub threads: Option<usize>,
@@ -124,6 +127,7 @@ pub fn run(args: &ExperimentArgs) -> anyhow::Result<()> {
             force: args.force,
             debug: args.debug,
             only: args.only.clone(),
+            device: args.device.clone(),
         },
     )?;
     if args.status {
@@ -184,6 +188,9 @@ fn step_command(args: &ExperimentArgs, experiment: &Experiment) -> anyhow::Resul
     }
     if args.force {
         options.push("--force".to_string());
+    }
+    if let Some(device) = &args.device {
+        options.extend(["--device".to_string(), device.to_string()]);
     }
     Ok(StepCommand {
         program,

@@ -123,6 +123,9 @@ impl Experiment {
         if let Some(epochs) = self.recipe.recipe.epochs {
             config.epochs = epochs;
         }
+        if let Some(device) = &self.options.device {
+            config.device = device.clone();
+        }
         if self.options.debug {
             config.network = Architecture::Dimwit;
             config.network_base = None;
