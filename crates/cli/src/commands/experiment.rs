@@ -127,7 +127,7 @@ pub fn run(args: &ExperimentArgs) -> anyhow::Result<()> {
             force: args.force,
             debug: args.debug,
             only: args.only.clone(),
-            device: args.device.clone(),
+            device: args.device,
         },
     )?;
     if args.status {

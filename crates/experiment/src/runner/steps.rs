@@ -124,7 +124,7 @@ impl Experiment {
             config.epochs = epochs;
         }
         if let Some(device) = &self.options.device {
-            config.device = device.clone();
+            config.device = *device;
         }
         if self.options.debug {
             config.network = Architecture::Dimwit;
