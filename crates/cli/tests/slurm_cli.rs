@@ -9,6 +9,9 @@
 //! Without Slurm installed the cluster tests are skipped with a warning, unless REQUIRE_SLURM=1
 //! (CI installs the packages and sets it).
 
+mod common;
+use common::ok;
+
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
@@ -16,6 +19,23 @@ use std::time::{Duration, Instant};
 
 fn recipes() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../recipes")
+}
+
+/// The synthetic recipe, and a fresh folder where it has run with `--debug` and the local,
+/// sequential executor: the results every other executor must reproduce.
+fn synthetic_debug_here() -> (String, tempfile::TempDir) {
+    let recipe = recipes()
+        .join("synthetic.toml")
+        .to_str()
+        .unwrap()
+        .to_string();
+    let local = tempfile::tempdir().unwrap();
+    ok(&boundary_loss(
+        local.path(),
+        &["experiment", &recipe, "--debug"],
+        None,
+    ));
+    (recipe, local)
 }
 
 /// `boundary-loss ARGS` in `cwd`, with the cluster's configuration when there is one.
@@ -26,16 +46,6 @@ fn boundary_loss(cwd: &Path, args: &[&str], slurm_conf: Option<&Path>) -> Output
         command.env("SLURM_CONF", conf);
     }
     command.output().unwrap()
-}
-
-fn ok(out: &Output) -> String {
-    assert!(
-        out.status.success(),
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
 /// A one-node Slurm cluster, stopped when dropped. One at a time: two clusters on the same
@@ -249,14 +259,8 @@ fn the_synthetic_recipe_runs_through_slurm_as_it_runs_here() {
     let Some(cluster) = Cluster::start() else {
         return;
     };
-    let recipe = recipes().join("synthetic.toml");
-    let recipe = recipe.to_str().unwrap();
-    let local = tempfile::tempdir().unwrap();
-    ok(&boundary_loss(
-        local.path(),
-        &["experiment", recipe, "--debug"],
-        None,
-    ));
+    let (recipe, local) = synthetic_debug_here();
+    let recipe = recipe.as_str();
 
     let work = tempfile::tempdir().unwrap();
     let dry = ok(&boundary_loss(
@@ -453,14 +457,8 @@ fn a_cancelled_training_job_resumes_when_submitted_again() {
 
 #[test]
 fn local_jobs_give_the_files_of_one_job() {
-    let recipe = recipes().join("synthetic.toml");
-    let recipe = recipe.to_str().unwrap();
-    let one = tempfile::tempdir().unwrap();
-    ok(&boundary_loss(
-        one.path(),
-        &["experiment", recipe, "--debug"],
-        None,
-    ));
+    let (recipe, one) = synthetic_debug_here();
+    let recipe = recipe.as_str();
     let two = tempfile::tempdir().unwrap();
     let out = ok(&boundary_loss(
         two.path(),

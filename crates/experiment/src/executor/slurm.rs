@@ -6,7 +6,7 @@
 //! `OUT/slurm/jobs.json`.
 //!
 //! A second submission skips what is done (the step markers) and what is still queued or
-//! running (`squeue`); a step whose job failed, was cancelled or hit its time limit is submitted
+//! running (`squeue`; `sacct` and `scontrol` say how a job that left the queue ended); a step whose job failed, was cancelled or hit its time limit is submitted
 //! again, and its training resumes from its last checkpoint, as in the sequential runner.
 
 use std::collections::BTreeMap;
@@ -137,7 +137,35 @@ fn job_states(jobs: &[&str]) -> anyhow::Result<BTreeMap<String, String>> {
             states.insert(id.to_string(), state.to_string());
         }
     }
-    // Jobs that left the queue: scontrol remembers them for a while (MinJobAge).
+    // Jobs that left the queue: accounting keeps them (where the site runs it), scontrol for a
+    // while (MinJobAge).
+    let missing: Vec<&str> = jobs
+        .iter()
+        .filter(|j| !states.contains_key(**j))
+        .copied()
+        .collect();
+    if !missing.is_empty() {
+        let accounting = slurm_command(
+            "sacct",
+            &[
+                "-n".into(),
+                "-X".into(),
+                "-P".into(),
+                "-o".into(),
+                "JobID,State".into(),
+                "-j".into(),
+                missing.join(","),
+            ],
+        )
+        .unwrap_or_default();
+        for line in accounting.lines() {
+            if let Some((id, state)) = line.trim().split_once('|') {
+                // "CANCELLED by 0" -> CANCELLED.
+                let state = state.split_whitespace().next().unwrap_or(state);
+                states.insert(id.to_string(), state.to_string());
+            }
+        }
+    }
     for job in jobs {
         if states.contains_key(*job) {
             continue;
