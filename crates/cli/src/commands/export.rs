@@ -52,5 +52,13 @@ pub fn run(args: &ExportArgs) -> anyhow::Result<()> {
             "no preprocessing record: the data set has no preprocess.json"
         }
     );
+    if info.architecture == boundary_loss::nets::Architecture::ENet
+        && info.constructor.get("in_dim").is_some_and(|&m| m != 1)
+    {
+        println!(
+            "note: the original's ENet runs on one modality only; this {}-modality ENet loads into ours, not into networks.py's (docs/pytorch.md)",
+            info.constructor["in_dim"]
+        );
+    }
     Ok(())
 }
