@@ -1,5 +1,5 @@
 //! Burn's CPU backend reaches our kernels: a convolution and a batch normalisation, forward and
-//! backward, run through `cpu-conv` and `cpu-norm`. This fails when `patches/burn-flex` is no
+//! backward, and a 3-D convolution's forward pass, run through `cpu-conv` and `cpu-norm`. This fails when `patches/burn-flex` is no
 //! longer in use (after a Burn upgrade Cargo only warns "patch not used", and the speed-ups
 //! would vanish without another test failing).
 
@@ -30,4 +30,84 @@ fn convolutions_and_batch_norm_run_through_the_workspace_kernels() {
         norm_passes >= 3,
         "{norm_passes} batch-norm passes reached cpu-norm: is patches/burn-flex still used?"
     );
+}
+
+#[test]
+// Indices spell out the definition.
+#[allow(clippy::needless_range_loop)]
+fn a_3d_convolution_runs_through_the_workspace_kernels_and_is_the_definition() {
+    use burn::nn::conv::Conv3dConfig;
+    use burn::nn::PaddingConfig3d;
+    let device = Device::flex();
+    let conv = Conv3dConfig::new([2, 3], [3, 3, 3])
+        .with_padding(PaddingConfig3d::Explicit(1, 1, 1))
+        .init(&device);
+    let x = Tensor::<5>::random([2, 2, 5, 6, 4], Distribution::Default, &device);
+    let before = cpu_conv::passes_run();
+    let out = conv.forward(x.clone());
+    assert!(
+        cpu_conv::passes_run() > before,
+        "the 3-D convolution did not reach cpu-conv: is patches/burn-flex still used?"
+    );
+    // Against the definition, in f64 from the same f32 values.
+    let values = |t: Tensor<5>| t.into_data().convert::<f64>().try_to_vec::<f64>().unwrap();
+    let (xs, ws, bs) = (
+        values(x),
+        values(conv.weight.val()),
+        conv.bias
+            .as_ref()
+            .unwrap()
+            .val()
+            .into_data()
+            .convert::<f64>()
+            .try_to_vec::<f64>()
+            .unwrap(),
+    );
+    let got = values(out);
+    let [d, h, w] = [5usize, 6, 4];
+    let mut index = 0;
+    for b in 0..2 {
+        for o in 0..3 {
+            for z in 0..d {
+                for y in 0..h {
+                    for xx in 0..w {
+                        let mut sum = bs[o];
+                        for c in 0..2 {
+                            for k in 0..3 {
+                                for i in 0..3 {
+                                    for j in 0..3 {
+                                        let (iz, iy, ix) = (
+                                            z as isize + k as isize - 1,
+                                            y as isize + i as isize - 1,
+                                            xx as isize + j as isize - 1,
+                                        );
+                                        if iz < 0
+                                            || iy < 0
+                                            || ix < 0
+                                            || iz >= d as isize
+                                            || iy >= h as isize
+                                            || ix >= w as isize
+                                        {
+                                            continue;
+                                        }
+                                        let input =
+                                            (((b * 2 + c) * d + iz as usize) * h + iy as usize) * w
+                                                + ix as usize;
+                                        let weight = (((o * 2 + c) * 3 + k) * 3 + i) * 3 + j;
+                                        sum += ws[weight] * xs[input];
+                                    }
+                                }
+                            }
+                        }
+                        assert!(
+                            (got[index] - sum).abs() < 1e-5 * (1.0 + sum.abs()),
+                            "{index}: {} {sum}",
+                            got[index]
+                        );
+                        index += 1;
+                    }
+                }
+            }
+        }
+    }
 }

@@ -1,6 +1,7 @@
 //! 2-D convolutions of NCHW tensors on the CPU: the forward pass, the input gradient and the
 //! weight gradient, for `f32` and `f64`, any stride, padding (begin and end per axis), dilation
-//! and groups. This crate owns the arithmetic only (slices in, slices out, no deep-learning
+//! and groups; and the forward pass of 3-D convolutions ([`Conv3d`], one 2-D convolution per
+//! output depth). This crate owns the arithmetic only (slices in, slices out, no deep-learning
 //! dependency); `patches/burn-flex` routes Burn's flex backend to it.
 //!
 //! Why it exists: flex runs 2-D convolutions through its 3-D path (a serial channels-last copy,
@@ -15,6 +16,9 @@
 //! - weight gradient: `sum over bands of grad[b][:, band] @ col(band)^T`, summed in a fixed order
 //!   over a number of partial sums that depends only on the shapes, so the result is the same
 //!   for any thread count.
+
+mod three_d;
+pub use three_d::Conv3d;
 
 use std::sync::atomic::{AtomicU64, Ordering};
 

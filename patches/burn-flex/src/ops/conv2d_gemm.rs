@@ -1,15 +1,16 @@
 //! boundary-loss patch: 2-D convolutions and their input and weight gradients through the
 //! `cpu-conv` crate (im2col over bands of output rows in NCHW, one `gemm` call per band, bands in
 //! parallel) instead of flex's 3-D path and Burn's default gradients (a transposed convolution,
-//! and a convolution whose kernel is the whole output gradient). f32 and f64 run natively; f16
-//! and bf16 go through f32, as flex's own bf16 convolutions do.
+//! and a convolution whose kernel is the whole output gradient); and the forward pass of 3-D
+//! convolutions (one such 2-D convolution per output depth). f32 and f64 run natively; f16 and
+//! bf16 go through f32, as flex's own bf16 convolutions do.
 
 use alloc::vec;
 use alloc::vec::Vec;
 use burn_backend::Element;
 use burn_backend::ops::ConvOptions;
 use burn_std::{Bytes, Shape};
-use cpu_conv::{Conv2d, Scalar};
+use cpu_conv::{Conv2d, Conv3d, Scalar};
 
 use super::module::by_dtype;
 use crate::{FlexTensor, Layout};
@@ -133,4 +134,61 @@ pub fn conv2d_weight_backward(
         |t| [weight_grad_typed::<f64>(t, &weight_shape, options)],
     );
     grad
+}
+
+fn geometry_3d(x: &Shape, weight: &Shape, options: &ConvOptions<3>) -> Conv3d {
+    Conv3d {
+        batch: x[0],
+        channels_in: x[1],
+        channels_out: weight[0],
+        groups: options.groups,
+        input: [x[2], x[3], x[4]],
+        kernel: [weight[2], weight[3], weight[4]],
+        stride: options.stride,
+        padding_begin: options.padding_begin(),
+        padding_end: options.padding_end(),
+        dilation: options.dilation,
+    }
+    .validated()
+    .unwrap_or_else(|error| panic!("conv3d: {error}"))
+}
+
+fn forward_3d_typed<T: Scalar + bytemuck::Pod + Element>(
+    tensors: &[FlexTensor],
+    options: &ConvOptions<3>,
+) -> FlexTensor {
+    let conv = geometry_3d(
+        tensors[0].layout().shape(),
+        tensors[1].layout().shape(),
+        options,
+    );
+    let out = conv.forward_new::<T>(
+        tensors[0].storage(),
+        tensors[1].storage(),
+        tensors.get(2).map(|bias| bias.storage()),
+    );
+    let [d, h, w] = conv.output();
+    FlexTensor::new(
+        Bytes::from_elems(out),
+        Layout::contiguous(Shape::from(vec![conv.batch, conv.channels_out, d, h, w])),
+        T::dtype(),
+    )
+}
+
+/// The forward 3-D convolution (with bias when given); asymmetric padding is native.
+pub fn conv3d(
+    x: FlexTensor,
+    weight: FlexTensor,
+    bias: Option<FlexTensor>,
+    options: &ConvOptions<3>,
+) -> FlexTensor {
+    let mut tensors = vec![x, weight];
+    tensors.extend(bias);
+    let [out] = by_dtype(
+        "conv3d",
+        tensors,
+        |t| [forward_3d_typed::<f32>(t, options)],
+        |t| [forward_3d_typed::<f64>(t, options)],
+    );
+    out
 }

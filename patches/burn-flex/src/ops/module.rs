@@ -325,20 +325,14 @@ impl ModuleOps<Flex> for Flex {
         DeformConv2dBackward::new(x_grad, offset_grad, weight_grad, mask_grad, bias_grad)
     }
 
+    // boundary-loss patch: 3-D convolutions through `cpu-conv` (conv2d_gemm.rs).
     fn conv3d(
         x: FloatTensor<Flex>,
         weight: FloatTensor<Flex>,
         bias: Option<FloatTensor<Flex>>,
         options: ConvOptions<3>,
     ) -> FloatTensor<Flex> {
-        let (x, options) = pad_asymmetric_conv_input::<Flex, 3>(x, options);
-        match x.dtype() {
-            DType::F32 => conv::conv3d_f32(x, weight, bias, &options),
-            DType::F64 => conv::conv3d_f64(x, weight, bias, &options),
-            DType::F16 => conv::conv3d_f16(x, weight, bias, &options),
-            DType::BF16 => conv::conv3d_bf16(x, weight, bias, &options),
-            dtype => panic!("conv3d: unsupported dtype {:?}", dtype),
-        }
+        conv2d_gemm::conv3d(x, weight, bias, &options)
     }
 
     fn conv_transpose1d(
