@@ -1,6 +1,8 @@
 //! The three passes against direct loops over the convolution's definition, on random
 //! geometries (strides, dilations, asymmetric padding, groups, 1x1 and non-square kernels).
 
+mod common;
+use common::values;
 use cpu_conv::Conv2d;
 use proptest::prelude::*;
 
@@ -49,21 +51,6 @@ fn terms(conv: &Conv2d) -> Vec<(usize, usize, usize)> {
         }
     }
     all
-}
-
-fn values(len: usize, seed: u64) -> Vec<f64> {
-    // A small linear congruential generator: reproducible values in [-1, 1).
-    let mut state = seed
-        .wrapping_mul(6364136223846793005)
-        .wrapping_add(1442695040888963407);
-    (0..len)
-        .map(|_| {
-            state = state
-                .wrapping_mul(6364136223846793005)
-                .wrapping_add(1442695040888963407);
-            ((state >> 11) as f64 / (1u64 << 53) as f64) * 2.0 - 1.0
-        })
-        .collect()
 }
 
 fn assert_close(actual: &[f64], expected: &[f64], what: &str) {

@@ -1,23 +1,10 @@
 //! The 3-D forward pass against direct loops over the convolution's definition, on random
 //! geometries (strides, dilations, asymmetric padding, groups, 1x1x1 and non-cubic kernels).
 
+mod common;
+use common::values;
 use cpu_conv::Conv3d;
 use proptest::prelude::*;
-
-fn values(len: usize, seed: u64) -> Vec<f64> {
-    // A small linear congruential generator: reproducible values in [-1, 1).
-    let mut state = seed
-        .wrapping_mul(6364136223846793005)
-        .wrapping_add(1442695040888963407);
-    (0..len)
-        .map(|_| {
-            state = state
-                .wrapping_mul(6364136223846793005)
-                .wrapping_add(1442695040888963407);
-            ((state >> 11) as f64 / (1u64 << 53) as f64) * 2.0 - 1.0
-        })
-        .collect()
-}
 
 /// `out[b, o, z, y, x] = bias[o] + sum w[o, c, k, i, j] *
 /// in[b, g*cg + c, z*s + k*d - p, y*s + i*d - p, x*s + j*d - p]`, term by term.
