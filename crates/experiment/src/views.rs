@@ -89,9 +89,7 @@ fn run_config(run: &Path) -> anyhow::Result<RunConfig> {
 /// The run's epochs that `choice` selects, each checked to exist.
 fn chosen_epochs(run: &Path, choice: EpochChoice) -> anyhow::Result<(Vec<usize>, Option<usize>)> {
     let best_file = run.join(BEST_EPOCH_FILE);
-    let best = std::fs::read_to_string(&best_file)
-        .ok()
-        .and_then(|t| t.trim().parse::<usize>().ok());
+    let best = boundary_loss::train::run_folder::best_epoch(run);
     let epochs = match choice {
         EpochChoice::Best => vec![best.ok_or_else(|| {
             FileError::new(

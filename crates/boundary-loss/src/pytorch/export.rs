@@ -14,7 +14,7 @@ use super::{constructor, state_dict, write_state_dict, TorchFormat};
 use crate::device::DeviceSpec;
 use crate::infer::{Predictor, Weights};
 use crate::nets::Architecture;
-use crate::train::run_folder::{self, BEST_EPOCH_FILE};
+use crate::train::run_folder;
 use crate::train::step::Activation;
 use crate::train::TrainError;
 
@@ -128,7 +128,7 @@ pub fn export_run(
                 Weights::File(path) => path.display().to_string(),
             },
             best_epoch: matches!(weights, Weights::Best)
-                .then(|| read_best_epoch(run_dir))
+                .then(|| run_folder::best_epoch(run_dir))
                 .flatten(),
         },
         preprocess: PreprocessRecord::read(&config.dataset).ok(),
@@ -154,12 +154,4 @@ pub fn export_run(
         tensors: tensors.len(),
         info,
     })
-}
-
-fn read_best_epoch(run_dir: &Path) -> Option<usize> {
-    std::fs::read_to_string(run_dir.join(BEST_EPOCH_FILE))
-        .ok()?
-        .trim()
-        .parse()
-        .ok()
 }

@@ -87,11 +87,21 @@ pub struct ReadTensor {
 
 const BATCHES_TRACKED: &str = "num_batches_tracked";
 
-/// Every float tensor of `net` with its Burn path, in module order.
-fn burn_tensors(net: &Network) -> Vec<(String, Vec<usize>, Vec<f32>)> {
-    #[derive(Default)]
+/// One float tensor of a network: its Burn path, its PyTorch name, its shape, and its values
+/// when they were asked for.
+struct NamedTensor {
+    path: String,
+    name: String,
+    shape: Vec<usize>,
+    values: Vec<f32>,
+}
+
+/// Every float tensor of `net` in module order, named for PyTorch; values are read only
+/// `with_values` (checking a file's names and shapes needs none).
+fn named_tensors(net: &Network, with_values: bool) -> Result<Vec<NamedTensor>, String> {
     struct Collect {
         path: Vec<String>,
+        with_values: bool,
         tensors: Vec<(String, Vec<usize>, Vec<f32>)>,
     }
     impl ModuleVisitor for Collect {
@@ -104,28 +114,37 @@ fn burn_tensors(net: &Network) -> Vec<(String, Vec<usize>, Vec<f32>)> {
         fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
             let value = param.val();
             let shape = value.dims().to_vec();
-            let values = value
-                .into_data()
-                .convert::<f32>()
-                .try_into_vec::<f32>()
-                .unwrap_or_default();
+            let values = if self.with_values {
+                value
+                    .into_data()
+                    .convert::<f32>()
+                    .try_into_vec::<f32>()
+                    .unwrap_or_default()
+            } else {
+                Vec::new()
+            };
             self.tensors.push((self.path.join("."), shape, values));
         }
     }
-    let mut collect = Collect::default();
+    let mut collect = Collect {
+        path: Vec::new(),
+        with_values,
+        tensors: Vec::new(),
+    };
     net.visit(&mut collect);
-    collect.tensors
-}
-
-/// The name every Burn path of `net` has in the original's state_dict, with its shape.
-fn name_table(net: &Network) -> Result<Vec<(String, String, Vec<usize>)>, String> {
     let architecture = net.architecture();
-    burn_tensors(net)
+    collect
+        .tensors
         .into_iter()
-        .map(|(path, shape, _)| {
+        .map(|(path, shape, values)| {
             let name = torch_name(architecture, &path)
                 .ok_or_else(|| format!("no PyTorch name for {architecture} tensor '{path}'"))?;
-            Ok((path, name, shape))
+            Ok(NamedTensor {
+                path,
+                name,
+                shape,
+                values,
+            })
         })
         .collect()
 }
@@ -135,11 +154,14 @@ fn name_table(net: &Network) -> Result<Vec<(String, String, Vec<usize>)>, String
 /// batches; PyTorch reads it only with `momentum=None`, which no network of the original uses)
 /// after each batch normalisation's running variance.
 pub fn state_dict(net: &Network) -> Result<Vec<TorchTensor>, String> {
-    let architecture = net.architecture();
     let mut entries = Vec::new();
-    for (path, shape, values) in burn_tensors(net) {
-        let name = torch_name(architecture, &path)
-            .ok_or_else(|| format!("no PyTorch name for {architecture} tensor '{path}'"))?;
+    for NamedTensor {
+        name,
+        shape,
+        values,
+        ..
+    } in named_tensors(net, true)?
+    {
         let batch_norm = name
             .strip_suffix(".running_var")
             .map(|prefix| format!("{prefix}.{BATCHES_TRACKED}"));
@@ -164,24 +186,24 @@ pub fn state_dict(net: &Network) -> Result<Vec<TorchTensor>, String> {
 /// error, naming the tensor.
 fn check_fit(
     net: &Network,
-    table: &[(String, String, Vec<usize>)],
+    table: &[NamedTensor],
     tensors: &BTreeMap<String, ReadTensor>,
 ) -> Result<(), String> {
     let network = net.architecture();
     let expected: HashMap<&str, &[usize]> = table
         .iter()
-        .map(|(_, name, shape)| (name.as_str(), shape.as_slice()))
+        .map(|t| (t.name.as_str(), t.shape.as_slice()))
         .collect();
-    if !table.iter().any(|(_, name, _)| tensors.contains_key(name)) {
+    if !table.iter().any(|t| tensors.contains_key(&t.name)) {
         return Err(format!(
             "none of the {} tensors of a {network} state_dict is in it (first expected: '{}'); \
              a whole pickled module (the original's best.pkl) must be saved as its state_dict \
              first (see docs/pytorch.md)",
             table.len(),
-            table.first().map_or("", |t| t.1.as_str())
+            table.first().map_or("", |t| t.name.as_str())
         ));
     }
-    for (_, name, shape) in table {
+    for NamedTensor { name, shape, .. } in table {
         let Some(tensor) = tensors.get(name) else {
             return Err(format!(
                 "tensor '{name}' (shape {shape:?}) is missing: not a {network} state_dict of \
@@ -223,11 +245,14 @@ pub fn apply_state_dict(
     tensors: BTreeMap<String, ReadTensor>,
     file: &Path,
 ) -> Result<Network, FileError> {
-    let table = name_table(&net).map_err(|e| FileError::new(file, e))?;
+    let table = named_tensors(&net, false).map_err(|e| FileError::new(file, e))?;
     check_fit(&net, &table, &tensors).map_err(|e| FileError::new(file, e))?;
     let mut by_path: HashMap<String, (Vec<usize>, Vec<f32>)> = HashMap::new();
     let mut tensors = tensors;
-    for (path, name, shape) in table {
+    for NamedTensor {
+        path, name, shape, ..
+    } in table
+    {
         if let Some(ReadTensor {
             values: ReadValues::Float(values),
             ..

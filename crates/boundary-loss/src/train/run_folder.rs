@@ -40,6 +40,15 @@ const CHECKPOINT_TEMP: &str = "checkpoint.tmp";
 /// metrics.csv's header: the original's five columns, then ours.
 pub const CSV_HEADER: &str = "epoch,tra_loss,val_loss,tra_dice,val_dice,tra_dice_metric,val_dice_metric,val_3d_dsc,val_3d_hd95,val_3d_hd95_empty,learning_rate,weights";
 
+/// The run's best epoch (0-based) from `best_epoch.txt`, if it has one.
+pub fn best_epoch(run_dir: &Path) -> Option<usize> {
+    std::fs::read_to_string(run_dir.join(BEST_EPOCH_FILE))
+        .ok()?
+        .trim()
+        .parse()
+        .ok()
+}
+
 /// `iterNNN/` of an epoch (0-based).
 pub fn iteration_dir(run_dir: &Path, epoch: usize) -> PathBuf {
     run_dir.join(format!("iter{epoch:03}"))

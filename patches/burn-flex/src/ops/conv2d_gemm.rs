@@ -32,7 +32,10 @@ fn geometry(x: &Shape, weight: &Shape, options: &ConvOptions<2>) -> Conv2d {
     .unwrap_or_else(|error| panic!("conv2d: {error}"))
 }
 
-fn tensor<T: bytemuck::Pod + Element>(data: Vec<T>, shape: [usize; 4]) -> FlexTensor {
+fn tensor<T: bytemuck::Pod + Element, const N: usize>(
+    data: Vec<T>,
+    shape: [usize; N],
+) -> FlexTensor {
     FlexTensor::new(
         Bytes::from_elems(data),
         Layout::contiguous(Shape::from(shape.to_vec())),
@@ -168,11 +171,7 @@ fn forward_3d_typed<T: Scalar + bytemuck::Pod + Element>(
         tensors.get(2).map(|bias| bias.storage()),
     );
     let [d, h, w] = conv.output();
-    FlexTensor::new(
-        Bytes::from_elems(out),
-        Layout::contiguous(Shape::from(vec![conv.batch, conv.channels_out, d, h, w])),
-        T::dtype(),
-    )
+    tensor(out, [conv.batch, conv.channels_out, d, h, w])
 }
 
 /// The forward 3-D convolution (with bias when given); asymmetric padding is native.
