@@ -7,7 +7,7 @@ Usage: python3 benches/compare_surface.py [--markdown OUT.md]
 It creates its own virtual environment (numpy, scipy, medpy, monai and torch from PyPI, about
 3 GB) under $XDG_CACHE_HOME/boundary-loss/surface-venv (default ~/.cache/...), outside the
 repository, unless SURFACE_PYTHON names a Python that already has them; builds our side with
-`cargo build --release -p distmap --example surface_workloads`.
+`cargo build --release -p segmentation-metrics --example surface_workloads`.
 """
 import json
 import os
@@ -70,7 +70,7 @@ def median_ms(run, min_runs=3, budget_s=4.0):
 
 def main():
     markdown = sys.argv[sys.argv.index("--markdown") + 1] if "--markdown" in sys.argv else None
-    subprocess.run(["cargo", "build", "--release", "-q", "-p", "distmap", "--example", "surface_workloads"], cwd=ROOT, check=True)
+    subprocess.run(["cargo", "build", "--release", "-q", "-p", "segmentation-metrics", "--example", "surface_workloads"], cwd=ROOT, check=True)
     target = Path(os.environ.get("CARGO_TARGET_DIR", ROOT / "target"))
     ours_bin = target / "release" / "examples" / "surface_workloads"
     rows = []

@@ -11,7 +11,7 @@ mod pool;
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
-use distmap::metrics::{pair_metrics, EmptyMaskRule, PairMetrics};
+use segmentation_metrics::{pair_metrics, EmptyMaskRule, PairMetrics};
 use distmap::{
     distance_maps_into, BorderOffset, ClassLabel, MapFloat, MapKind, MapOptions, NamedChoice,
     WholeImageClass,

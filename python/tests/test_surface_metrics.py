@@ -1,6 +1,6 @@
 """surface_metrics against medpy 0.5 / medpy 0.4 / MONAI values stored beside the Rust tests
-(crates/distmap/tests/data/surface/make_surface_metrics.py made them) and against medpy's hd and
-hd95 on the metric cases of the scipy reference data."""
+(crates/segmentation-metrics/tests/data/surface/make_surface_metrics.py made them) and
+against medpy's hd and hd95 on the metric cases of the scipy reference data."""
 
 import json
 import math
@@ -11,17 +11,19 @@ import pytest
 
 import boundary_loss as bl
 
-DATA = Path(__file__).resolve().parents[2] / "crates" / "distmap" / "tests" / "data"
-SURFACE = json.loads((DATA / "surface" / "expected.json").read_text())["cases"]
-REFERENCE = json.loads((DATA / "distmap" / "index.json").read_text())["cases"]
+CRATES = Path(__file__).resolve().parents[2] / "crates"
+SURFACE_DATA = CRATES / "segmentation-metrics" / "tests" / "data" / "surface"
+REFERENCE_DATA = CRATES / "distmap" / "tests" / "data" / "distmap"
+SURFACE = json.loads((SURFACE_DATA / "expected.json").read_text())["cases"]
+REFERENCE = json.loads((REFERENCE_DATA / "index.json").read_text())["cases"]
 METRIC_CASES = sorted(n for n, c in REFERENCE.items() if c["kind"] == "metrics")
 
 
 @pytest.mark.parametrize("case", sorted(SURFACE))
 def test_every_metric_matches_medpy_and_monai(case):
     spec = SURFACE[case]
-    pred = np.load(DATA / "surface" / f"{case}.pred.npy")
-    gt = np.load(DATA / "surface" / f"{case}.gt.npy")
+    pred = np.load(SURFACE_DATA / f"{case}.pred.npy")
+    gt = np.load(SURFACE_DATA / f"{case}.gt.npy")
     got = bl.surface_metrics(pred, gt, spacing=spec["spacing"], classes=spec["classes"],
                              empty_mask="nan")
     assert sorted(got) == sorted(int(k) for k in spec["expected"])
@@ -45,8 +47,8 @@ def test_every_metric_matches_medpy_and_monai(case):
 @pytest.mark.parametrize("case", METRIC_CASES)
 def test_reference_metric_cases(case):
     spec = REFERENCE[case]
-    pred = np.load(DATA / "distmap" / spec["files"]["pred"])
-    gt = np.load(DATA / "distmap" / spec["files"]["gt"])
+    pred = np.load(REFERENCE_DATA / spec["files"]["pred"])
+    gt = np.load(REFERENCE_DATA / spec["files"]["gt"])
     got = bl.surface_metrics(pred, gt, spacing=spec["voxelspacing"])[1]
     want = spec["expected"]
     if want["medpy_hd"] is not None:

@@ -13,7 +13,7 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::Instant;
 
-use boundary_loss::nets::Architecture;
+use boundary_loss::nets::{Architecture, BuildNetwork};
 use boundary_loss::pytorch::{state_dict, write_state_dict, TorchFormat};
 use boundary_loss::train::volumetric::sliding_window_probabilities;
 use boundary_loss::train::RunConfig;

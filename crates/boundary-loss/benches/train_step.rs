@@ -11,8 +11,8 @@
 
 use std::time::Instant;
 
-use boundary_loss::device::DeviceSpec;
-use boundary_loss::nets::Architecture;
+use boundary_loss::device::{DeviceSpec, ToDevice};
+use boundary_loss::nets::{Architecture, BuildNetwork};
 use burn::optim::AdamConfig;
 use burn::tensor::{Device, Distribution, Int, Tensor};
 

@@ -8,7 +8,7 @@
 
 use std::time::Instant;
 
-use boundary_loss::nets::{Architecture, TrainableParams};
+use boundary_loss::nets::{Architecture, BuildNetwork, TrainableParams};
 use burn::optim::AdamConfig;
 use burn::tensor::{Device, Distribution, Int, Tensor};
 

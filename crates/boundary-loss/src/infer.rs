@@ -11,6 +11,8 @@ use ndarray::{Array3, Array4, ArrayView2};
 use preprocess::inference::{prepare_case, prepare_volume, restore_labels, restore_probabilities};
 use preprocess::PreprocessRecord;
 
+use crate::device::ToDevice;
+use crate::nets::BuildNetwork;
 use crate::nets::Network;
 use crate::train::run_folder::{self, BEST_WEIGHTS, RUN_FILE};
 use crate::train::step::{class_maps, probabilities};

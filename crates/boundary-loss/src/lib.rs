@@ -1,8 +1,11 @@
 //! The boundary loss and its baselines on Burn: losses, networks, data, training, evaluation.
 //!
-//! This crate owns everything that touches the deep-learning framework, and the experiment
-//! pipeline around it. Distance maps come from the `distmap` crate (no framework inside); file
-//! formats from `volume-io`; the command line lives in the `boundary-loss` binary. Losses take
+//! This crate owns everything that touches the deep-learning framework: tensors, networks,
+//! losses, the training loop, weights files, inference. What needs no framework lives in
+//! crates of its own, re-exported here at the same paths: data sets ([`data`], [`volumes`]:
+//! the `datasets` crate), the run file, run folder and evaluation (`runs`: [`train::config`],
+//! [`eval`]), the metric definitions (`segmentation-metrics`), distance maps (`distmap`) and
+//! file formats (`volume-io`); the command line lives in the `boundary-loss` binary. Losses take
 //! softmax probabilities of shape `(B, K, *spatial)` (any spatial rank) and return a one-element
 //! tensor; networks return logits. Data flows one way: files -> [`data`] -> batches ->
 //! [`nets`] -> [`losses`] -> [`train`] (run folder) -> [`eval`]; [`pytorch`] carries a trained
@@ -33,13 +36,14 @@
 //! assert!(loss.into_scalar::<f32>().is_finite());
 //! ```
 
-pub mod data;
 pub mod device;
-pub mod eval;
 pub mod infer;
 pub mod losses;
 pub mod memory;
 pub mod nets;
 pub mod pytorch;
 pub mod train;
-pub mod volumes;
+
+// The Burn-free parts, at the paths they had when they lived here.
+pub use datasets::{data, volumes};
+pub use runs::eval;

@@ -1,7 +1,7 @@
 //! The networks: parameter counts equal to the original's (../shared/reference/networks.md,
 //! verified there by running the PyTorch code), output shapes, and input-size errors.
 
-use boundary_loss::nets::{Architecture, NetError, Network, TrainableParams};
+use boundary_loss::nets::{Architecture, BuildNetwork, NetError, Network, TrainableParams};
 
 use burn::tensor::{Device, Distribution, Tensor};
 

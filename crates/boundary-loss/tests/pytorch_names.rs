@@ -7,7 +7,7 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use boundary_loss::nets::{Architecture, Network};
+use boundary_loss::nets::{Architecture, BuildNetwork, Network};
 use boundary_loss::pytorch::{
     constructor, load_state_dict, read_state_dict, state_dict, write_state_dict, TorchFormat,
     TorchTensor, TorchValues,

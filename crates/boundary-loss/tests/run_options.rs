@@ -156,7 +156,7 @@ fn binary_segmentation_with_one_sigmoid_channel() {
     let dice: Array3<f32> = read_npy(run.join("val_dice.npy")).unwrap();
     assert_eq!(dice.shape(), [2, 8, 2], "metrics as for K = 2");
     // The weights are those of a one-output-channel network.
-    use boundary_loss::nets::Architecture;
+    use boundary_loss::nets::{Architecture, BuildNetwork};
     use burn::module::Module;
     let one_channel = Architecture::Dimwit
         .build(2, 1, &burn::tensor::Device::flex())
@@ -167,7 +167,7 @@ fn binary_segmentation_with_one_sigmoid_channel() {
 
 /// HD95 as medpy (distmap's surface distances, checked against medpy in the distmap crate).
 fn medpy_hd95(p: &ArrayD<bool>, t: &ArrayD<bool>, spacing: &[f64]) -> Option<f64> {
-    distmap::surface::SurfaceDistances::new(p.view(), t.view(), spacing)
+    segmentation_metrics::surface::SurfaceDistances::new(p.view(), t.view(), spacing)
         .unwrap()
         .map(|d| d.hd95_pooled())
 }

@@ -366,7 +366,7 @@ fn a_resumed_run_ends_with_the_files_of_an_uninterrupted_one() {
 /// Every parameter and running statistic of a UNet(2, 2, base 4), loaded from a weight file or
 /// freshly initialised, in module order.
 fn weights(path: Option<&Path>) -> Vec<f32> {
-    use boundary_loss::nets::Architecture;
+    use boundary_loss::nets::{Architecture, BuildNetwork};
     use burn::module::{Module, ModuleVisitor, Param};
     use burn::tensor::{Device, Tensor};
     struct Collect(Vec<f32>);

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use boundary_loss::nets::Architecture;
+use boundary_loss::nets::{Architecture, BuildNetwork};
 use boundary_loss::train::run_folder::load_weights;
 
 mod common;

@@ -252,7 +252,8 @@ fn bad_run_folders_are_clear_errors_and_write_nothing() {
 }
 
 fn surface_case(name: &str) -> (PathBuf, PathBuf, Value) {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../distmap/tests/data/surface");
+    let dir =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../segmentation-metrics/tests/data/surface");
     let index: Value =
         serde_json::from_str(&std::fs::read_to_string(dir.join("expected.json")).unwrap()).unwrap();
     (

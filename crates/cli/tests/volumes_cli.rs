@@ -329,6 +329,7 @@ fn a_stopped_3d_run_resumes_to_the_uninterrupted_files() {
     assert_same_results(&whole, &part);
     // The weights: their values (a record's parameter ids differ between processes).
     let weights = |run: &Path| -> Vec<f32> {
+        use boundary_loss::nets::BuildNetwork;
         let device = boundary_loss::device::parse("cpu").unwrap();
         let net = boundary_loss::nets::Architecture::Dimwit3D
             .build_with_base(2, 2, None, &device)

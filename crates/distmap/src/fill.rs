@@ -4,7 +4,7 @@
 
 use rayon::prelude::*;
 
-use crate::metrics::diagonal;
+use crate::diagonal;
 use crate::options::ClassLabel;
 use crate::options::{AbsentClass, BorderOffset, MapFloat, MapKind, MapOptions, WholeImageClass};
 use crate::transform::{squared_distance_to_other_code, squared_distance_to_virtual_origin};

@@ -72,9 +72,7 @@ macro_rules! named_choice {
 mod error;
 mod fill;
 mod maps;
-pub mod metrics;
 mod options;
-pub mod surface;
 mod transform;
 
 pub use error::DistmapError;
@@ -99,4 +97,14 @@ pub fn check_spacing(shape: &[usize], spacing: &[f64]) -> Result<(), DistmapErro
         return Err(DistmapError::BadSpacing(bad));
     }
     Ok(())
+}
+
+/// The diagonal of a grid in physical units: `sqrt(sum (n_i s_i)^2)`.
+pub fn diagonal(shape: &[usize], spacing: &[f64]) -> f64 {
+    shape
+        .iter()
+        .zip(spacing)
+        .map(|(&n, &s)| (n as f64 * s).powi(2))
+        .sum::<f64>()
+        .sqrt()
 }

@@ -1,7 +1,6 @@
 //! Property tests: the separable transforms against a brute-force search over every element,
 //! on random small 1-D, 2-D and 3-D inputs with random spacing.
 
-use distmap::surface::SurfaceDistances;
 use distmap::{
     distance_maps, distance_maps_from_one_hot, edt, AbsentClass, BorderOffset, MapKind, MapOptions,
     WholeImageClass,
@@ -9,166 +8,18 @@ use distmap::{
 use ndarray::{ArrayD, IxDyn};
 use proptest::prelude::*;
 
-/// Coordinates of a row-major flat index.
-fn coordinates(mut index: usize, shape: &[usize]) -> Vec<usize> {
-    let mut out = vec![0; shape.len()];
-    for axis in (0..shape.len()).rev() {
-        out[axis] = index % shape[axis];
-        index /= shape[axis];
-    }
-    out
-}
-
-/// scipy's distance expression between two elements: products, squares, sum in axis order.
-fn squared_distance(a: &[usize], b: &[isize], spacing: &[f64]) -> f64 {
-    a.iter()
-        .zip(b)
-        .zip(spacing)
-        .fold(0.0, |sum, ((&i, &f), &s)| {
-            let offset = (f - i as isize) as f64 * s;
-            sum + offset * offset
-        })
-}
-
-/// Brute-force distance from every element to the nearest element of `targets` (`None` when
-/// `targets` is empty).
-fn brute_nearest(
-    shape: &[usize],
-    spacing: &[f64],
-    targets: &[Vec<isize>],
-    index: usize,
-) -> Option<f64> {
-    let here = coordinates(index, shape);
-    targets
-        .iter()
-        .map(|t| squared_distance(&here, t, spacing))
-        .min_by(|a, b| a.total_cmp(b))
-        .map(f64::sqrt)
-}
-
-fn elements_where(shape: &[usize], keep: impl Fn(usize) -> bool) -> Vec<Vec<isize>> {
-    let total: usize = shape.iter().product();
-    (0..total)
-        .filter(|&i| keep(i))
-        .map(|i| {
-            coordinates(i, shape)
-                .into_iter()
-                .map(|c| c as isize)
-                .collect()
-        })
-        .collect()
-}
-
-/// scipy's `distance_transform_edt` by brute force, its no-zero artefact included.
-fn brute_edt(mask: &[bool], shape: &[usize], spacing: &[f64]) -> Vec<f64> {
-    let mut zeros = elements_where(shape, |i| !mask[i]);
-    if zeros.is_empty() {
-        let mut virtual_point = vec![0isize; shape.len()];
-        virtual_point[0] = -1;
-        zeros.push(virtual_point);
-    }
-    (0..mask.len())
-        .map(|i| {
-            if mask[i] {
-                brute_nearest(shape, spacing, &zeros, i).unwrap()
-            } else {
-                0.0
-            }
-        })
-        .collect()
-}
-
-/// A random shape of rank 1 to 3 (sides 1..=9), spacing per axis, and labels below `classes`.
-fn labelled_volume() -> impl Strategy<Value = (Vec<usize>, Vec<f64>, usize, Vec<u8>)> {
-    (1usize..=3, 2usize..=4)
-        .prop_flat_map(|(rank, classes)| {
-            (
-                prop::collection::vec(1usize..=9, rank),
-                prop::collection::vec(prop_oneof![Just(1.0), 0.3f64..3.0], rank),
-                Just(classes),
-            )
-        })
-        .prop_flat_map(|(shape, spacing, classes)| {
-            let total = shape.iter().product::<usize>();
-            // Skewed towards class 0 so that small objects and empty classes both occur.
-            let label = prop_oneof![4 => Just(0u8), 3 => 0u8..(classes as u8)];
-            (
-                Just(shape),
-                Just(spacing),
-                Just(classes),
-                prop::collection::vec(label, total),
-            )
-        })
-}
+mod common;
+use common::brute::{
+    brute_edt, brute_nearest, close, coordinates, elements_where, labelled_volume,
+};
 
 /// Channel `k` of a `(K, *spatial)` array of `total` elements per channel.
 fn channel_of(maps: &ArrayD<f64>, k: usize, total: usize) -> Vec<f64> {
     maps.as_slice().unwrap()[k * total..(k + 1) * total].to_vec()
 }
 
-fn close(got: f64, want: f64) -> bool {
-    got.to_bits() == want.to_bits() || (got - want).abs() <= 1e-12 * want.abs().max(1.0)
-}
-
-/// medpy's surface by brute force: a mask element with a face neighbour outside the mask or
-/// outside the image.
-fn brute_surface(mask: &[bool], shape: &[usize]) -> Vec<bool> {
-    (0..mask.len())
-        .map(|i| {
-            let c = coordinates(i, shape);
-            mask[i]
-                && (0..shape.len()).any(|axis| {
-                    [-1isize, 1].iter().any(|&step| {
-                        let n = c[axis] as isize + step;
-                        if n < 0 || n >= shape[axis] as isize {
-                            return true;
-                        }
-                        let mut neighbour = c.clone();
-                        neighbour[axis] = n as usize;
-                        let index = neighbour
-                            .iter()
-                            .zip(shape)
-                            .fold(0usize, |f, (&x, &len)| f * len + x);
-                        !mask[index]
-                    })
-                })
-        })
-        .collect()
-}
-
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(400))]
-
-    /// Directed surface distances (bounding-box cropped transforms) against every pair of
-    /// surface elements.
-    #[test]
-    fn surface_distances_equal_brute_force((shape, spacing, classes, labels) in labelled_volume()) {
-        let class = (classes - 1) as u8;
-        let first: Vec<bool> = labels.iter().map(|&l| l == class).collect();
-        let second: Vec<bool> = labels.iter().map(|&l| l == 0).collect();
-        let as_array = |m: &Vec<bool>| ArrayD::from_shape_vec(IxDyn(&shape), m.clone()).unwrap();
-        let got = SurfaceDistances::new(as_array(&first).view(), as_array(&second).view(), &spacing)
-            .unwrap();
-        let (a, b) = (brute_surface(&first, &shape), brute_surface(&second, &shape));
-        let (a_points, b_points) = (elements_where(&shape, |i| a[i]), elements_where(&shape, |i| b[i]));
-        if a_points.is_empty() || b_points.is_empty() {
-            prop_assert!(got.is_none());
-            return Ok(());
-        }
-        let got = got.unwrap();
-        let directed = |from: &[bool], to: &[Vec<isize>]| -> Vec<f64> {
-            (0..from.len())
-                .filter(|&i| from[i])
-                .map(|i| brute_nearest(&shape, &spacing, to, i).unwrap())
-                .collect()
-        };
-        let (want_ab, want_ba) = (directed(&a, &b_points), directed(&b, &a_points));
-        prop_assert_eq!(got.first_to_second.len(), want_ab.len());
-        prop_assert_eq!(got.second_to_first.len(), want_ba.len());
-        for (g, w) in got.first_to_second.iter().zip(&want_ab).chain(got.second_to_first.iter().zip(&want_ba)) {
-            prop_assert!(close(*g, *w), "{} vs {}", g, w);
-        }
-    }
 
     #[test]
     fn edt_equals_brute_force((shape, spacing, _classes, labels) in labelled_volume()) {

@@ -5,13 +5,13 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context};
-use boundary_loss::data::slice_stem;
-use boundary_loss::eval::report::{best_epoch, lower_is_better, MetricArray};
-use boundary_loss::train::config::{anchored_regex, RunConfig};
-use boundary_loss::train::inputs::{open_split, patients_of};
-use boundary_loss::train::run_folder::{iteration_dir, val_prediction, RUN_FILE};
+use datasets::data::slice_stem;
 use ndarray::Array3;
 use plots::{BoxFigure, Curve, CurvesFigure, Frame, HistogramFigure, Panel, Sample};
+use runs::config::{anchored_regex, RunConfig};
+use runs::eval::report::{best_epoch, lower_is_better, MetricArray};
+use runs::inputs::{open_split, patients_of};
+use runs::run_folder::{iteration_dir, val_prediction, RUN_FILE};
 use volume_io::{read_label_map, FileError};
 
 /// A run folder and how figures name it: its group (the method) and its own label.

@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
 #[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
 pub enum DataSource {
-    /// The built-in synthetic data set (`boundary_loss::data::synthetic`).
+    /// The built-in synthetic data set (`datasets::data::synthetic`).
     Synthetic {
         #[serde(default = "defaults::train_patients")]
         train_patients: usize,
@@ -256,7 +256,7 @@ impl LoadedRecipe {
             }
         }
         for m in &r.metrics {
-            m.parse::<boundary_loss::eval::records::RunMetric>()
+            m.parse::<runs::eval::records::RunMetric>()
                 .map_err(|e| anyhow::anyhow!("{here}: metrics: {e}"))?;
         }
         if r.report.is_empty() {

@@ -3,7 +3,7 @@
 
 use std::path::PathBuf;
 
-use boundary_loss::eval::report::{best_epoch, lower_is_better, MetricArray, Stat};
+use runs::eval::report::{best_epoch, lower_is_better, MetricArray, Stat};
 use serde::Serialize;
 
 use crate::figures::{load_array, metric_unit};

@@ -6,12 +6,10 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context};
-use boundary_loss::data::slice_stem;
-use boundary_loss::train::config::{anchored_regex, RunConfig};
-use boundary_loss::train::inputs::{open_split, patients_of};
-use boundary_loss::train::run_folder::{
-    iteration_dir, saved_epochs, val_prediction, BEST_EPOCH_FILE, RUN_FILE,
-};
+use datasets::data::slice_stem;
+use runs::config::{anchored_regex, RunConfig};
+use runs::inputs::{open_split, patients_of};
+use runs::run_folder::{iteration_dir, saved_epochs, val_prediction, BEST_EPOCH_FILE, RUN_FILE};
 use volume_io::FileError;
 
 use crate::figures::run_refs;
@@ -89,7 +87,7 @@ fn run_config(run: &Path) -> anyhow::Result<RunConfig> {
 /// The run's epochs that `choice` selects, each checked to exist.
 fn chosen_epochs(run: &Path, choice: EpochChoice) -> anyhow::Result<(Vec<usize>, Option<usize>)> {
     let best_file = run.join(BEST_EPOCH_FILE);
-    let best = boundary_loss::train::run_folder::best_epoch(run);
+    let best = runs::run_folder::best_epoch(run);
     let epochs = match choice {
         EpochChoice::Best => vec![best.ok_or_else(|| {
             FileError::new(
@@ -174,7 +172,7 @@ fn slices_3d(
     let truth_dir = config.dataset.join("val").join(config.truth_folder()?);
     let image_dir = image_folder(request, &config.dataset.join("val"), config)?;
     let spacings = volume_io::read_spacing_json(&config.dataset.join("spacing_3d.json"))?;
-    let cases = boundary_loss::volumes::dataset::case_names(&truth_dir)?;
+    let cases = datasets::volumes::dataset::case_names(&truth_dir)?;
     let mut slices = Vec::new();
     for case in &cases {
         if filter.is_some_and(|f| !f.is_match(case)) {

@@ -64,9 +64,9 @@ pub mod render;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use distmap::metrics::{pair_metrics, EmptyMaskRule};
 use ndarray::{ArrayView, IxDyn};
 use rayon::prelude::*;
+use segmentation_metrics::{pair_metrics, EmptyMaskRule};
 use volume_io::{FileError, StagedDir};
 
 use page::{ClassRecord, PanelRecord, RunRecord, SliceRecord, ViewRecord};

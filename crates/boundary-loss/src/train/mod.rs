@@ -4,21 +4,20 @@
 //! only in how a phase runs: `slices` and [`volumetric`]): the run file ([`config`]), loss
 //! weights and learning-rate rule ([`schedule`]), the optimisers ([`optim`]), one batch through
 //! network and losses ([`step`]), the run folder's format, checkpoints and resume
-//! ([`run_folder`]), and progress reports ([`observer`]). Metrics come from [`crate::eval`]; data from [`crate::data`].
+//! ([`run_folder`]), and progress reports ([`observer`]). Metrics come from [`crate::eval`]; data from [`crate::data`]; the
+//! Burn-free run file, inputs and schedule are the `runs` crate's, re-exported here.
 
-pub mod config;
 pub mod epoch;
 pub mod epochs;
-pub mod inputs;
-pub mod loss_term;
 pub mod observer;
 pub mod optim;
 pub mod progress;
 pub mod run_folder;
-pub mod schedule;
 mod slices;
 pub mod step;
 pub mod volumetric;
+
+pub use runs::{config, inputs, loss_term, schedule};
 
 use std::path::{Path, PathBuf};
 
@@ -37,8 +36,7 @@ use crate::eval::MetricError;
 use crate::losses::LossError;
 use crate::nets::NetError;
 
-/// Slices per split in debug mode (the original's `--debug`).
-pub const DEBUG_SLICES: usize = 10;
+pub use runs::inputs::{InputError, DEBUG_SLICES};
 /// Batches the loader reads ahead of the training step.
 pub const PREFETCH_BATCHES: usize = 2;
 
@@ -63,6 +61,15 @@ pub enum TrainError {
     RunExists(PathBuf),
     #[error("{0}: is not empty and holds no run; choose another folder")]
     NotARunFolder(PathBuf),
+}
+
+impl From<InputError> for TrainError {
+    fn from(error: InputError) -> Self {
+        match error {
+            InputError::Config(e) => TrainError::Config(e),
+            InputError::Data(e) => TrainError::Data(e),
+        }
+    }
 }
 
 /// What a finished run reports.

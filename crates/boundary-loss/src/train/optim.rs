@@ -5,16 +5,7 @@ use burn::optim::decay::WeightDecayConfig;
 use burn::optim::momentum::MomentumConfig;
 use burn::optim::{AdamConfig, ModuleOptimizer, SgdConfig};
 
-use serde::{Deserialize, Serialize};
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum OptimizerKind {
-    /// Adam, betas (0.9, 0.99), epsilon `adam_epsilon`.
-    Adam,
-    /// SGD, momentum 0.99, dampening 0, weight decay 5e-4.
-    Sgd,
-}
+pub use runs::config::OptimizerKind;
 
 /// Adam's betas in the original (`betas=(0.9, 0.99)`).
 pub const ADAM_BETAS: (f32, f32) = (0.9, 0.99);

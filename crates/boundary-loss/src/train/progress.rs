@@ -15,6 +15,7 @@ use super::run_folder::{self, Checkpoint, History};
 use super::step::{build_loss, LossFn};
 use super::{optim, schedule, version, RunConfig, RunSummary, TrainError, TrainOptions};
 use crate::eval::{self, column_means, mean_over};
+use crate::nets::BuildNetwork;
 use crate::nets::Network;
 
 /// The loop's state between epochs.

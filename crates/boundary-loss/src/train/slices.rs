@@ -18,6 +18,7 @@ use super::observer::{Observer, Phase};
 use super::step::{self, run_batch};
 use super::{config, RunConfig, RunSummary, TrainError, TrainOptions, PREFETCH_BATCHES};
 use crate::data::{balanced_batches, patient_batches, slice_batches, Dataset, Loader, SliceCache};
+use crate::device::ToDevice;
 use crate::eval;
 use crate::nets::Network;
 

@@ -4,8 +4,7 @@
 use burn::tensor::activation::{sigmoid, softmax};
 use burn::tensor::{Device, Tensor, TensorData};
 
-use serde::{Deserialize, Serialize};
-
+pub use super::config::Activation;
 use super::config::{LossKind, LossTerm, RunConfig};
 use super::TrainError;
 use crate::data::Batch;
@@ -15,18 +14,6 @@ use crate::losses::{
     GeneralizedDiceConfig, HausdorffLossConfig, Loss, LossError,
 };
 use crate::nets::Network;
-
-/// What turns the network's logits into class probabilities.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
-#[serde(rename_all = "snake_case")]
-pub enum Activation {
-    /// `softmax(temperature * logits)` over K output channels (the original).
-    #[default]
-    Softmax,
-    /// Binary segmentation with one output channel: `p = sigmoid(temperature * logit)` is the
-    /// foreground probability, and the losses and metrics see the two classes `[1 - p, p]`.
-    Sigmoid,
-}
 
 /// A loss term ready to call on probabilities and its second input, of rank `D` (4: 2-D
 /// batches, 5: 3-D).

@@ -14,7 +14,7 @@ use std::time::Instant;
 
 use burn::optim::ModuleOptimizer;
 use burn::tensor::{Device, Tensor, TensorData};
-use distmap::metrics::{diagonal, ClassSurfaces, Hd95Definition, SurfaceMeasure};
+use segmentation_metrics::{diagonal, ClassSurfaces, Hd95Definition, SurfaceMeasure};
 use volume_io::{write_npy_atomically, FileError};
 
 use super::epoch::PhaseLog;
@@ -22,6 +22,7 @@ use super::epochs::{run_epochs, EpochInputs, EpochSteps, RunPlace, Trained, Vali
 use super::observer::{Observer, Phase};
 use super::step::{class_maps, probabilities, weighted_losses};
 use super::{RunConfig, RunSummary, TrainError, TrainOptions, DEBUG_SLICES, PREFETCH_BATCHES};
+use crate::device::ToDevice;
 use crate::eval::{Overlap, VolumeMetrics};
 use crate::nets::Network;
 use crate::volumes::patches::{cut_window, plan_epoch};

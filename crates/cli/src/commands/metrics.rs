@@ -3,13 +3,13 @@
 
 use std::path::PathBuf;
 
-use boundary_loss::eval::report::best_epoch;
-use boundary_loss::eval::{
+use clap::Args;
+use runs::eval::report::best_epoch;
+use runs::eval::{
     over_epochs::MetricsPlan,
     records::{MetricsOptions, RunMetric},
 };
-use boundary_loss::eval::{AssdDefinition, Hd95Definition};
-use clap::Args;
+use runs::eval::{AssdDefinition, Hd95Definition};
 
 use super::progress_bar;
 

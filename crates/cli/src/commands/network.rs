@@ -6,7 +6,7 @@
 use std::path::PathBuf;
 
 use anyhow::Context;
-use boundary_loss::nets::{Architecture, Network, TrainableParams};
+use boundary_loss::nets::{Architecture, BuildNetwork, Network, TrainableParams};
 use boundary_loss::train::run_folder::load_weights;
 use clap::Args;
 use volume_io::{read_npy_f32, write_npy_atomically};

@@ -9,8 +9,8 @@ use std::time::Instant;
 use anyhow::{bail, Context};
 use boundary_loss::infer::{CaseSegmentation, Predictor, Weights};
 use clap::Args;
-use distmap::metrics::{pair_metrics, EmptyMaskRule, PairMetrics};
 use preprocess::PreprocessRecord;
+use segmentation_metrics::{pair_metrics, EmptyMaskRule, PairMetrics};
 use volume_io::{read_label_map, read_nifti_header, write_nifti_like, write_text_atomically};
 
 #[derive(Args, Debug, Clone)]

@@ -3,10 +3,10 @@
 
 use std::path::PathBuf;
 
-use boundary_loss::eval::report::{build_report, Selection};
-use boundary_loss::train::run_folder::RUN_FILE;
 use clap::{Args, ValueEnum};
 use experiment::figures::load_array;
+use runs::eval::report::{build_report, Selection};
+use runs::run_folder::RUN_FILE;
 
 use super::ArraySelection;
 use volume_io::FileError;

@@ -4,8 +4,8 @@
 use std::path::PathBuf;
 
 use anyhow::bail;
-use boundary_loss::eval::{pair_metrics, EmptyMaskRule};
 use clap::Args;
+use segmentation_metrics::{pair_metrics, EmptyMaskRule};
 use volume_io::{read_label_map, FileError};
 
 #[derive(Args, Debug, Clone)]

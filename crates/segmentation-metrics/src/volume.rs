@@ -1,11 +1,10 @@
 //! The surface metrics of training's validation and the `metrics` command: HD95 of one class of
-//! flattened label maps, and the per-patient 3-D Dice and HD95 of a validation epoch. The
-//! definitions themselves live in [`distmap::metrics`], shared with the `surface-metrics` command
-//! and the Python package.
+//! flattened label maps, and the per-patient 3-D Dice and HD95 of a validation epoch, from the
+//! pair definitions of [`crate::pair`].
 
-pub use distmap::metrics::{
-    diagonal, pair_metrics, AssdDefinition, ClassSurfaces, EmptyMaskRule, Hd95Definition,
-    MetricError, PairMetrics, SurfaceMeasure, SurfaceValue,
+use crate::pair::{
+    diagonal, ClassSurfaces, EmptyMaskRule, Hd95Definition, MetricError, SurfaceMeasure,
+    SurfaceValue,
 };
 
 /// HD95 (mm, medpy's pooled definition) of class `k` between a predicted and a true class map
@@ -50,7 +49,7 @@ pub fn volume_metrics(
 ) -> Result<VolumeMetrics, MetricError> {
     let (mut dsc, mut hd95s, mut empty) = (Vec::new(), Vec::new(), 0);
     for ((_, slices), spacing) in patients.iter().zip(spacings) {
-        let mut overlap = super::Overlap::new(classes);
+        let mut overlap = crate::Overlap::new(classes);
         let (mut p3, mut t3) = (Vec::new(), Vec::new());
         for &i in slices {
             overlap.add(&predictions[i], &truths[i]);

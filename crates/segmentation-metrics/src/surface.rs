@@ -16,7 +16,7 @@
 use ndarray::{ArrayD, ArrayViewD, IxDyn};
 use rayon::prelude::*;
 
-use crate::{check_spacing, squared_edt_into, DistmapError};
+use distmap::{check_spacing, squared_edt_into, DistmapError};
 
 /// Both directed distance sets of two non-empty masks.
 #[derive(Debug, Clone, PartialEq)]

@@ -6,12 +6,12 @@
 //! median milliseconds of HD95 alone (surfaces, both transforms, percentile) and of every metric
 //! from one pass, and the values, so that the script can check them against medpy's and MONAI's.
 
-use distmap::surface::SurfaceDistances;
 use ndarray::ArrayD;
 use ndarray_npy::read_npy;
+use segmentation_metrics::surface::SurfaceDistances;
 use serde_json::json;
 
-#[path = "common/timing.rs"]
+#[path = "../../distmap/examples/common/timing.rs"]
 mod timing;
 use timing::{median_ms, spacing, Workloads};
 

@@ -3,7 +3,28 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::losses::AbsentClassWeight;
+/// The weight of a class that has no target pixel, in the generalized Dice loss; in run files
+/// `absent_weight = "original"` or `"largest"`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AbsentClassWeight {
+    /// The original: `1 / (0 + 1e-10)^2 = 1e20`. Any probability mass on that class then swamps
+    /// the loss, which sits at 1.0000 with a gradient of about 1e-31: on an image without
+    /// foreground a false positive is never penalised.
+    #[default]
+    Original,
+    /// MONAI's `GeneralizedDiceLoss`: the absent class's (infinite) weight is replaced by the
+    /// largest weight of the present classes (of the same image; of the batch with `batch`), so
+    /// predicted mass on it counts like mass on the rarest present class. All classes absent:
+    /// every weight is 0 and so is the loss.
+    Largest,
+}
+
+distmap::named_choice!(
+    AbsentClassWeight,
+    (AbsentClassWeight::Original, "original"),
+    (AbsentClassWeight::Largest, "largest")
+);
 
 /// Which loss a term computes, with the options that belong to it.
 #[derive(Debug, Clone, Copy, PartialEq)]

@@ -5,18 +5,31 @@ use std::sync::Arc;
 
 use regex::Regex;
 
-use super::config::{self, ConfigError, RunConfig};
-use super::{TrainError, DEBUG_SLICES};
-use crate::data::{slice_stem, DataError, Dataset, OpenOptions};
-use crate::eval::{self, group_patients};
+use datasets::data::{slice_stem, DataError, Dataset, OpenOptions, StreamKind};
 use distmap::MapOptions;
+use segmentation_metrics::{group_patients, patient_of};
+
+use crate::config::{self, ConfigError, RunConfig};
+
+/// Slices per split in debug mode (the original's `--debug`).
+pub const DEBUG_SLICES: usize = 10;
+
+/// Why a run's inputs cannot be opened: the run file asks for something the data set lacks, or
+/// the data set itself is wrong.
+#[derive(Debug, thiserror::Error)]
+pub enum InputError {
+    #[error("run file: {0}")]
+    Config(#[from] ConfigError),
+    #[error(transparent)]
+    Data(#[from] DataError),
+}
 
 /// The opened validation or training split.
 pub fn open_split(
     config: &RunConfig,
     split: &str,
     truth_folder: &str,
-) -> Result<Arc<Dataset>, TrainError> {
+) -> Result<Arc<Dataset>, InputError> {
     // Each folder the run file names must exist: say which field names it.
     let split_dir = config.dataset.join(split);
     let mut folders: Vec<(String, &str)> = config
@@ -58,9 +71,9 @@ pub fn open_split(
         && config
             .streams
             .iter()
-            .any(|s| s.kind == crate::data::StreamKind::DistanceMap)
+            .any(|s| s.kind == StreamKind::DistanceMap)
     {
-        return Err(TrainError::Config(ConfigError::new(
+        return Err(InputError::Config(ConfigError::new(
             "use_spacing",
             format!(
                 "{}: no spacing.json or spacing.pkl, but the distance maps need the slice spacing (set use_spacing = false for 1 per axis)",
@@ -75,14 +88,14 @@ pub fn open_split(
 pub fn patients_of(
     dataset: &Dataset,
     pattern: &Regex,
-) -> Result<Vec<(String, Vec<usize>)>, TrainError> {
+) -> Result<Vec<(String, Vec<usize>)>, InputError> {
     let stems: Vec<String> = dataset
         .names()
         .iter()
         .map(|n| slice_stem(n).to_string())
         .collect();
     group_patients(&stems, pattern).map_err(|e| {
-        TrainError::from(DataError::Bad {
+        InputError::from(DataError::Bad {
             path: dataset.split_dir().to_path_buf(),
             reason: e.to_string(),
         })
@@ -96,8 +109,8 @@ pub fn patient_spacings(
     config: &RunConfig,
     val_set: &Dataset,
     patients: &[(String, Vec<usize>)],
-) -> Result<Vec<[f64; 3]>, TrainError> {
-    let table = crate::data::read_spacing(&config.dataset, "spacing_3d")?;
+) -> Result<Vec<[f64; 3]>, InputError> {
+    let table = datasets::data::read_spacing(&config.dataset, "spacing_3d")?;
     let file = volume_io::spacing_file(&config.dataset, "spacing_3d")
         .unwrap_or_else(|| config.dataset.join("spacing_3d.pkl"));
     if table.is_empty() {
@@ -112,7 +125,7 @@ pub fn patient_spacings(
         .iter()
         .map(|(patient, slices)| {
             let stem = slice_stem(&val_set.names()[slices[0]]);
-            let key = eval::patient_of(stem, &pattern, "resolution_regex").map_err(|e| {
+            let key = patient_of(stem, &pattern, "resolution_regex").map_err(|e| {
                 DataError::Bad {
                     path: val_set.split_dir().to_path_buf(),
                     reason: e.to_string(),
@@ -143,7 +156,7 @@ pub fn patient_spacings(
 pub fn slices_with_foreground(
     dataset: &Dataset,
     truth_folder: &str,
-) -> Result<Vec<bool>, TrainError> {
+) -> Result<Vec<bool>, InputError> {
     use rayon::prelude::*;
     (0..dataset.len())
         .into_par_iter()

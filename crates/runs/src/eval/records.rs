@@ -11,10 +11,10 @@ use std::str::FromStr;
 use serde::{Deserialize, Serialize};
 use volume_io::FileError;
 
-use super::surface::{AssdDefinition, Hd95Definition, SurfaceMeasure};
-use super::EmptyMaskRule;
-use crate::train::config::RunConfig;
-use crate::train::run_folder::{write_text, PATIENTS_FILE};
+use segmentation_metrics::{AssdDefinition, EmptyMaskRule, Hd95Definition, SurfaceMeasure};
+
+use crate::config::RunConfig;
+use crate::run_folder::{write_text, PATIENTS_FILE};
 
 /// What `val_metrics.json` describes: one record per array.
 pub const METRICS_RECORD_FILE: &str = "val_metrics.json";

@@ -8,14 +8,13 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-pub use super::loss_term::{LossKind, LossTerm, LOSS_NAMES};
-pub use super::optim::OptimizerKind;
-pub use super::schedule::{LrHalving, Schedule};
-pub use super::step::Activation;
-use crate::data::{Stream, StreamKind};
+pub use crate::choices::{Activation, OptimizerKind};
 use crate::device::DeviceSpec;
-use crate::eval::EmptyMaskRule;
-use crate::nets::Architecture;
+pub use crate::loss_term::{AbsentClassWeight, LossKind, LossTerm, LOSS_NAMES};
+use crate::network::Architecture;
+pub use crate::schedule::{LrHalving, Schedule};
+use datasets::data::{Stream, StreamKind};
+use segmentation_metrics::EmptyMaskRule;
 
 /// A training run, as written in a run file.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -123,7 +122,7 @@ pub struct RunConfig {
     /// 3-D training on patches of whole volumes (the `slice nifti --volumes` layout) with a 3-D
     /// network; absent: 2-D training on slices.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub patches: Option<crate::volumes::PatchOptions>,
+    pub patches: Option<datasets::volumes::PatchOptions>,
 }
 
 fn default_schedule() -> Schedule {

@@ -1,27 +1,11 @@
-//! Evaluation of predicted class maps: Dice per image and class (the original's `meta_dice`),
-//! 3-D Dice per patient, and HD95 per patient and class in mm (medpy's pooled definition, from
-//! `distmap::surface`).
-//!
-//! Conventions for empty masks (one rule for training and offline metrics, ../SPEC §8): Dice is
-//! `(2|A&B| + 1e-8) / (|A| + |B| + 1e-8)` as in the original, so it is 1 when both are empty and
-//! about 0 when only one is. HD95 follows [`EmptyMaskRule`]: both empty 0; exactly one empty the
-//! volume's diagonal in mm (the original's value for an empty prediction), or NaN on request; the
-//! caller counts such cases ([`VolumeHd95::empty`]). Means over patients skip NaN ([`nan_mean`]).
+//! Slices grouped into patients, and the overlap counts and means of a validation epoch: Dice
+//! per image and class (the original's `meta_dice`) and per patient, means that skip NaN.
 
 use std::collections::BTreeMap;
 
 use regex::Regex;
 
-pub mod over_epochs;
-pub mod records;
-pub mod report;
-pub mod surface;
-
-pub use distmap::metrics::dice;
-pub use surface::{
-    diagonal, hd95, pair_metrics, volume_metrics, AssdDefinition, ClassSurfaces, EmptyMaskRule,
-    Hd95Definition, MetricError, PairMetrics, SurfaceMeasure, SurfaceValue, VolumeMetrics,
-};
+use crate::pair::dice;
 
 /// Per-class intersection and sizes of a predicted and a true class map.
 #[derive(Debug, Clone, Default, PartialEq)]

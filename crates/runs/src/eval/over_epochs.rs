@@ -21,22 +21,20 @@ use volume_io::{read_label_map, write_npy_atomically, FileError};
 use super::records::{
     read_records, write_records, MetricRecord, MetricsOptions, RunMetric, SLICES_FILE,
 };
-use super::surface::{diagonal, ClassSurfaces, SurfaceMeasure};
-use super::{MetricError, Overlap};
-use crate::data::{slice_stem, Dataset};
-use crate::train::config::RunConfig;
-use crate::train::inputs::{open_split, patient_spacings, patients_of};
-use crate::train::run_folder::{
+use crate::config::RunConfig;
+use crate::inputs::{open_split, patient_spacings, patients_of, InputError};
+use crate::run_folder::{
     iteration_dir, saved_epochs, val_prediction, write_text, PATIENTS_FILE, RUN_FILE,
 };
-use crate::train::TrainError;
+use datasets::data::{slice_stem, Dataset};
 use distmap::{distance_maps, MapOptions};
+use segmentation_metrics::{diagonal, ClassSurfaces, MetricError, Overlap, SurfaceMeasure};
 
 /// Why the metrics could not be computed.
 #[derive(Debug, thiserror::Error)]
 pub enum EvalError {
     #[error(transparent)]
-    Run(#[from] TrainError),
+    Run(#[from] InputError),
     #[error(transparent)]
     File(#[from] FileError),
     #[error(transparent)]
@@ -113,17 +111,17 @@ impl MetricsPlan {
                 "missing: not a run folder (train writes run.toml)",
             ));
         }
-        let config = RunConfig::from_file(&run_file).map_err(TrainError::from)?;
+        let config = RunConfig::from_file(&run_file).map_err(InputError::from)?;
         if config.patches.is_some() {
             return Err(bad(
                 &run_file,
                 "a 3-D run: its training already measured each validation volume (val_dice, val_3d_dsc, val_3d_hd95); metrics recomputes 2-D runs' slices",
             ));
         }
-        let truth_folder = config.truth_folder().map_err(TrainError::from)?;
+        let truth_folder = config.truth_folder().map_err(InputError::from)?;
         let val_set = open_split(&config, "val", &truth_folder)?;
-        let pattern = crate::train::config::anchored_regex("patient_regex", &config.patient_regex)
-            .map_err(TrainError::from)?;
+        let pattern = crate::config::anchored_regex("patient_regex", &config.patient_regex)
+            .map_err(InputError::from)?;
         let patients = patients_of(&val_set, &pattern)?;
         let needs_3d_spacing = options
             .metrics
@@ -134,7 +132,7 @@ impl MetricsPlan {
         } else {
             Vec::new()
         };
-        let slice_spacings = val_set.slice_spacings().map_err(TrainError::from)?;
+        let slice_spacings = val_set.slice_spacings().map_err(InputError::from)?;
         if slice_spacings.is_none() && options.metrics.contains(&RunMetric::BoundaryMm) {
             return Err(bad(
                 val_set.split_dir(),
@@ -146,7 +144,7 @@ impl MetricsPlan {
         for index in 0..val_set.len() {
             let (labels, hw) = val_set
                 .class_map(&truth_folder, index)
-                .map_err(TrainError::from)?;
+                .map_err(InputError::from)?;
             if let Some(expected) = size.filter(|&s| s != hw) {
                 return Err(bad(
                     &val_set

@@ -2,14 +2,14 @@
 
 use std::path::Path;
 
-use distmap::surface::{percentile, SurfaceDistances};
 use ndarray::ArrayD;
 use ndarray_npy::read_npy;
+use segmentation_metrics::surface::{percentile, SurfaceDistances};
 use serde_json::Value;
 
 #[test]
 fn hausdorff_and_hd95_match_medpy() {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/distmap");
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../distmap/tests/data/distmap");
     let index: Value =
         serde_json::from_str(&std::fs::read_to_string(dir.join("index.json")).unwrap()).unwrap();
     let mut checked = 0;

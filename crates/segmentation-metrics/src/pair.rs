@@ -11,7 +11,8 @@ use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::surface::SurfaceDistances;
-use crate::ClassLabel;
+pub use distmap::diagonal;
+use distmap::{named_choice, ClassLabel};
 
 const SMOOTH: f64 = 1e-8;
 
@@ -110,16 +111,6 @@ pub struct MetricError {
     pub reason: String,
 }
 
-/// The diagonal of a grid in physical units: `sqrt(sum (n_i s_i)^2)`.
-pub fn diagonal(shape: &[usize], spacing: &[f64]) -> f64 {
-    shape
-        .iter()
-        .zip(spacing)
-        .map(|(&n, &s)| (n as f64 * s).powi(2))
-        .sum::<f64>()
-        .sqrt()
-}
-
 impl ClassSurfaces {
     /// The surfaces of two boolean masks of the same shape.
     pub fn of_masks(
@@ -142,7 +133,7 @@ impl ClassSurfaces {
         }
         let (p_empty, t_empty) = (!predicted.iter().any(|&v| v), !truth.iter().any(|&v| v));
         if p_empty || t_empty {
-            crate::check_spacing(truth.shape(), spacing).map_err(|e| error(e.to_string()))?;
+            distmap::check_spacing(truth.shape(), spacing).map_err(|e| error(e.to_string()))?;
             return Ok(match (p_empty, t_empty) {
                 (true, true) => ClassSurfaces::BothEmpty,
                 (true, false) => ClassSurfaces::PredictionEmpty,
@@ -292,7 +283,7 @@ pub fn pair_metrics<T: ClassLabel>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{AbsentClass, BorderOffset, MapKind, NamedChoice, WholeImageClass};
+    use distmap::{AbsentClass, BorderOffset, MapKind, NamedChoice, WholeImageClass};
 
     fn round_trips<T: NamedChoice + PartialEq + std::fmt::Debug>() {
         for name in T::NAMES {
