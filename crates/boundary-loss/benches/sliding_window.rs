@@ -87,15 +87,12 @@ fn main() {
         overlap: 0.5,
         blending: Blending::Gaussian,
     };
-    let config = RunConfig {
-        network: Architecture::UNet3D,
-        network_base: Some(base),
-        modalities: 2,
-        classes: 2,
-        batch_size: batch,
-        patches: Some(patches.clone()),
-        ..RunConfig::default()
-    };
+    let mut config = RunConfig::default();
+    config.network.architecture = Architecture::UNet3D;
+    config.network.base = Some(base);
+    (config.network.modalities, config.network.classes) = (2, 2);
+    config.data.batch_size = batch;
+    config.data.patches = Some(patches.clone());
     let windows = SlidingWindows::new(shape, patches.size, patches.overlap)
         .positions()
         .len();

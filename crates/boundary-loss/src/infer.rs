@@ -65,7 +65,7 @@ impl Predictor {
         device: Option<&crate::device::DeviceSpec>,
     ) -> Result<Self, TrainError> {
         let config = RunConfig::from_file(&run_dir.join(RUN_FILE))?;
-        let device = device.unwrap_or(&config.device).device()?;
+        let device = device.unwrap_or(&config.run.device).device()?;
         let path = match weights {
             Weights::Best => run_dir.join(BEST_WEIGHTS),
             Weights::Last => run_folder::checkpoint_dir(run_dir)
@@ -85,10 +85,10 @@ impl Predictor {
             };
             return Err(FileError::new(&path, reason).into());
         }
-        let net = config.network.build_with_base(
-            config.modalities,
+        let net = config.network.architecture.build_with_base(
+            config.network.modalities,
             config.output_channels(),
-            config.network_base,
+            config.network.base,
             &device,
         )?;
         let net = run_folder::load_weights(net, &path)?;
@@ -114,7 +114,7 @@ impl Predictor {
         batch: usize,
         keep_probabilities: bool,
     ) -> Result<Segmented, TrainError> {
-        let (classes, modalities) = (self.config.classes, self.config.modalities);
+        let (classes, modalities) = (self.config.network.classes, self.config.network.modalities);
         let pixels = size[0] * size[1];
         let mut labels = Vec::with_capacity(slices.len());
         let mut kept = keep_probabilities.then(Vec::new);
@@ -126,8 +126,8 @@ impl Predictor {
             );
             let probs = probabilities(
                 self.net.forward_2d(input)?,
-                self.config.activation,
-                self.config.temperature,
+                self.config.network.activation,
+                self.config.network.temperature,
             );
             let (host, predicted) = class_maps(probs, classes);
             labels.extend(predicted.chunks(pixels).map(<[u8]>::to_vec));
@@ -149,7 +149,7 @@ impl Predictor {
         image: ndarray::Array4<f32>,
         keep_probabilities: bool,
     ) -> Result<(Vec<u8>, Option<Vec<f32>>), TrainError> {
-        let patches = self.config.patches.as_ref().ok_or_else(|| {
+        let patches = self.config.data.patches.as_ref().ok_or_else(|| {
             crate::train::ConfigError::new("patches", "a 2-D run segments slices, not volumes")
         })?;
         let (_, x, y, z) = image.dim();
@@ -169,7 +169,7 @@ impl Predictor {
             &self.config,
             &self.device,
         )?;
-        let labels = crate::losses::argmax_classes(&probs, self.config.classes, x * y * z);
+        let labels = crate::losses::argmax_classes(&probs, self.config.network.classes, x * y * z);
         Ok((labels, keep_probabilities.then_some(probs)))
     }
 }
@@ -203,8 +203,8 @@ impl Predictor {
         batch: usize,
         keep_probabilities: bool,
     ) -> Result<CaseSegmentation, CaseError> {
-        let classes = self.config.classes;
-        if self.config.patches.is_some() {
+        let classes = self.config.network.classes;
+        if self.config.data.patches.is_some() {
             let image = prepare_volume(record, images)?;
             let (_, x, y, z) = image.dim();
             let (labels, probabilities) = self.segment_volume(image, keep_probabilities)?;

@@ -68,7 +68,7 @@ fn largest_difference(ours: &[Vec<f32>], torch: &Value) -> f64 {
 #[test]
 fn adam_steps_as_pytorch_with_the_run_file_default_epsilon() {
     let r = reference();
-    let epsilon = RunConfig::default().adam_epsilon;
+    let epsilon = RunConfig::default().optimiser.adam_epsilon;
     assert_eq!(epsilon, 1e-8);
     let lr = r["adam"]["lr"].as_f64().unwrap();
     let ours = steps(OptimizerKind::Adam, epsilon, lr, &r);

@@ -6,7 +6,6 @@ use std::path::Path;
 
 use boundary_loss::data::synthetic::generate;
 use boundary_loss::data::{Dataset, Stream, StreamKind};
-use boundary_loss::train::RunConfig;
 use ndarray::{Array2, Array3, ArrayD};
 use ndarray_npy::{read_npy, write_npy};
 
@@ -20,7 +19,7 @@ fn empty_metric_classes_mean_every_class() {
     let data = dir.path().join("data");
     generate(&data, &small_spec()).unwrap();
     let mut run_config = config(&data, "Dimwit", None, 1);
-    run_config.metric_classes = vec![];
+    run_config.validation.metric_classes = vec![];
     let summary = train_silently(&run_config, &dir.path().join("run")).unwrap();
     assert_eq!(summary.metric_classes, vec![0, 1]);
     assert!(summary.best_val_dice.is_finite());
@@ -35,7 +34,7 @@ fn the_patient_regex_must_match_the_start_of_every_stem() {
     generate(&data, &small_spec()).unwrap();
     let mut run_config = config(&data, "Dimwit", None, 1);
     // Found inside the stem, not at its start: Python's re.match fails, so do we.
-    run_config.patient_regex = r"(\d+_\d+)_\d+".into();
+    run_config.validation.patient_regex = r"(\d+_\d+)_\d+".into();
     let err = train_silently(&run_config, &dir.path().join("run"))
         .unwrap_err()
         .to_string();
@@ -43,7 +42,7 @@ fn the_patient_regex_must_match_the_start_of_every_stem() {
         err.contains("case_02_0_0000") && err.contains("patient_regex"),
         "{err}"
     );
-    run_config.patient_regex = r"case_\d+".into();
+    run_config.validation.patient_regex = r"case_\d+".into();
     let err = train_silently(&run_config, &dir.path().join("run2"))
         .unwrap_err()
         .to_string();
@@ -60,11 +59,11 @@ fn a_run_starts_from_saved_weights() {
     train_silently(&config(&data, "Dimwit", None, 1), &first).unwrap();
     // Another seed (other initial weights), no learning: validation sees the loaded weights.
     let mut second_config = config(&data, "Dimwit", None, 1);
-    second_config.seed = 99;
-    second_config.learning_rate = 0.0;
+    second_config.run.seed = 99;
+    second_config.optimiser.learning_rate = 0.0;
     let unloaded = dir.path().join("unloaded");
     train_silently(&second_config, &unloaded).unwrap();
-    second_config.weights = Some(first.join("best.bpk"));
+    second_config.run.weights = Some(first.join("best.bpk"));
     let second = dir.path().join("second");
     train_silently(&second_config, &second).unwrap();
     let val = |run: &Path| -> Array3<f32> { read_npy(run.join("val_dice.npy")).unwrap() };
@@ -72,7 +71,7 @@ fn a_run_starts_from_saved_weights() {
     assert_ne!(val(&first), val(&unloaded));
     // Weights of another network: an error naming the file.
     let mut unet = config(&data, "UNet", Some(4), 1);
-    unet.weights = Some(first.join("best.bpk"));
+    unet.run.weights = Some(first.join("best.bpk"));
     let err = train_silently(&unet, &dir.path().join("unet"))
         .unwrap_err()
         .to_string();
@@ -86,10 +85,10 @@ fn save_train_group_and_group_train() {
     let data = dir.path().join("data");
     generate(&data, &small_spec()).unwrap();
     let mut run_config = config(&data, "Dimwit", None, 1);
-    run_config.save_train = true;
-    run_config.group = true;
-    run_config.group_train = true;
-    run_config.batch_size = 3;
+    run_config.run.save_train = true;
+    run_config.validation.group = true;
+    run_config.data.group_train = true;
+    run_config.data.batch_size = 3;
     let run = dir.path().join("run");
     train_silently(&run_config, &run).unwrap();
     assert_eq!(
@@ -149,7 +148,7 @@ fn binary_segmentation_with_one_sigmoid_channel() {
     let data = dir.path().join("data");
     generate(&data, &small_spec()).unwrap();
     let mut run_config = config(&data, "Dimwit", None, 2);
-    run_config.activation = boundary_loss::train::Activation::Sigmoid;
+    run_config.network.activation = boundary_loss::train::Activation::Sigmoid;
     let run = dir.path().join("run");
     let summary = train_silently(&run_config, &run).unwrap();
     assert!(summary.best_val_dice.is_finite());
@@ -208,8 +207,8 @@ fn hd95_on_the_original_data_uses_the_pickle_slice_thickness() {
     )
     .unwrap();
     let mut run_config = config(&data, "Dimwit", None, 1);
-    run_config.streams[2] = Stream::new("3d_distmap", StreamKind::Precomputed);
-    run_config.patient_regex = r"(\d+_\d+)_\d+".into();
+    run_config.data.streams[2] = Stream::new("3d_distmap", StreamKind::Precomputed);
+    run_config.validation.patient_regex = r"(\d+_\d+)_\d+".into();
     // Without the resolution regex, 'spacing_3d' has no entry '100_00': an error naming it.
     let err = train_silently(&run_config, &dir.path().join("no_regex"))
         .unwrap_err()
@@ -218,7 +217,7 @@ fn hd95_on_the_original_data_uses_the_pickle_slice_thickness() {
         err.contains("'100_00'") && err.contains("spacing_3d"),
         "{err}"
     );
-    run_config.resolution_regex = Some(r"(\d+)_\d+_\d+".into());
+    run_config.validation.resolution_regex = Some(r"(\d+)_\d+_\d+".into());
     let run = dir.path().join("run");
     train_silently(&run_config, &run).unwrap();
     let hd95: Array3<f32> = read_npy(run.join("val_3d_hd95.npy")).unwrap();
@@ -315,10 +314,8 @@ fn missing_inputs_name_the_file_and_the_run_file_field() {
         "{err}"
     );
     // Without use_spacing the table is not read.
-    let unit = RunConfig {
-        use_spacing: false,
-        ..run_config.clone()
-    };
+    let mut unit = run_config.clone();
+    unit.data.use_spacing = false;
     train_silently(&unit, &dir.path().join("a3")).unwrap();
     std::fs::write(&table, text).unwrap();
     // The 3-D spacing, needed by the 3-D HD95.

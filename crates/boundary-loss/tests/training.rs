@@ -74,7 +74,10 @@ fn dimwit_trains_two_epochs_and_writes_the_run_folder() {
             && run.join("version.txt").exists()
     );
     let resolved = RunConfig::from_file(&run.join("run.toml")).unwrap();
-    assert_eq!(resolved.network, boundary_loss::nets::Architecture::Dimwit);
+    assert_eq!(
+        resolved.network.architecture,
+        boundary_loss::nets::Architecture::Dimwit
+    );
     let leftovers: Vec<_> = std::fs::read_dir(&run)
         .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
@@ -139,9 +142,9 @@ fn a_small_unet_overfits_a_few_slices() {
     let mut run_config = config(&data, "UNet", Some(4), 40);
     // Cross-entropy: smooth, and it can approach 0 on every slice (the generalized Dice of a
     // slice without lesion stays near 1 unless the prediction there is exactly empty).
-    run_config.losses = vec![LossTerm::new(LossKind::CrossEntropy, vec![0, 1], 1.0, 1)];
-    run_config.schedule = Schedule::None;
-    run_config.learning_rate = 1e-2;
+    run_config.losses.terms = vec![LossTerm::new(LossKind::CrossEntropy, vec![0, 1], 1.0, 1)];
+    run_config.schedule.loss_weights = Schedule::None;
+    run_config.optimiser.learning_rate = 1e-2;
     let run = dir.path().join("run");
     train(&run_config, &run, &TrainOptions::default(), &mut Silent).unwrap();
     let losses: ArrayD<f32> = read_npy(run.join("tra_loss.npy")).unwrap();
@@ -272,9 +275,9 @@ fn trains_on_data_prepared_by_the_original() {
     // (in_npy float32 (2, 256, 256), gt_npy uint8, 3d_distmap float32, spacing pickles).
     let data = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/WMH");
     let mut run_config = config(&data, "Dimwit", None, 1);
-    run_config.streams[2] = Stream::new("3d_distmap", StreamKind::Precomputed);
-    run_config.patient_regex = r"(\d+_\d+)_\d+".into();
-    run_config.resolution_regex = Some(r"(\d+)_\d+_\d+".into());
+    run_config.data.streams[2] = Stream::new("3d_distmap", StreamKind::Precomputed);
+    run_config.validation.patient_regex = r"(\d+_\d+)_\d+".into();
+    run_config.validation.resolution_regex = Some(r"(\d+)_\d+_\d+".into());
     let dir = tempfile::tempdir().unwrap();
     let summary = train(
         &run_config,

@@ -305,10 +305,10 @@ fn a_stopped_3d_run_resumes_to_the_uninterrupted_files() {
     train(&whole, &[]);
     // The first epoch only (as if killed after it), then `--resume` in another process.
     let mut config = boundary_loss::train::RunConfig::from_file(recipe).unwrap();
-    config.dataset = data.clone();
-    config.network = boundary_loss::nets::Architecture::Dimwit3D;
-    config.network_base = None;
-    config.epochs = 3;
+    config.data.dataset = data.clone();
+    config.network.architecture = boundary_loss::nets::Architecture::Dimwit3D;
+    config.network.base = None;
+    config.schedule.epochs = 3;
     let part = dir.path().join("part");
     boundary_loss::train::train(
         &config,

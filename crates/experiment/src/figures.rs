@@ -297,7 +297,7 @@ pub fn prediction_gif(run: &RunRef, patient: &str, out_dir: &Path) -> anyhow::Re
     let config = RunConfig::from_file(&run.dir.join(RUN_FILE))?;
     let truth_folder = config.truth_folder()?;
     let val_set = open_split(&config, "val", &truth_folder)?;
-    let pattern = anchored_regex("patient_regex", &config.patient_regex)?;
+    let pattern = anchored_regex("patient_regex", &config.validation.patient_regex)?;
     let patients = patients_of(&val_set, &pattern)?;
     let (name, slices) = if patient.is_empty() {
         patients.first().cloned()

@@ -134,7 +134,7 @@ fn slices_2d(
 ) -> anyhow::Result<(Vec<SliceInput>, usize, bool)> {
     let truth_folder = config.truth_folder()?;
     let val_set = open_split(config, "val", &truth_folder)?;
-    let pattern = anchored_regex("patient_regex", &config.patient_regex)?;
+    let pattern = anchored_regex("patient_regex", &config.validation.patient_regex)?;
     let patients = patients_of(&val_set, &pattern)?;
     let split_dir = val_set.split_dir().to_path_buf();
     let image_dir = image_folder(request, &split_dir, config)?;
@@ -169,9 +169,9 @@ fn slices_3d(
     request: &ViewRequest,
     filter: Option<&regex::Regex>,
 ) -> anyhow::Result<(Vec<SliceInput>, usize, bool)> {
-    let truth_dir = config.dataset.join("val").join(config.truth_folder()?);
-    let image_dir = image_folder(request, &config.dataset.join("val"), config)?;
-    let spacings = volume_io::read_spacing_json(&config.dataset.join("spacing_3d.json"))?;
+    let truth_dir = config.data.dataset.join("val").join(config.truth_folder()?);
+    let image_dir = image_folder(request, &config.data.dataset.join("val"), config)?;
+    let spacings = volume_io::read_spacing_json(&config.data.dataset.join("spacing_3d.json"))?;
     let cases = datasets::volumes::dataset::case_names(&truth_dir)?;
     let mut slices = Vec::new();
     for case in &cases {
@@ -190,7 +190,7 @@ fn slices_3d(
             .with_context(|| {
                 format!(
                     "{}: no spacing of {case}",
-                    config.dataset.join("spacing_3d.json").display()
+                    config.data.dataset.join("spacing_3d.json").display()
                 )
             })?;
         for z in 0..depth {
@@ -216,7 +216,7 @@ fn image_folder(
     let image_dir = request
         .images
         .clone()
-        .unwrap_or_else(|| split_dir.join(&config.streams[0].folder));
+        .unwrap_or_else(|| split_dir.join(&config.data.streams[0].folder));
     if !image_dir.is_dir() {
         return Err(FileError::new(&image_dir, "missing: no such image folder").into());
     }
@@ -238,7 +238,7 @@ pub fn view_input(runs: &[PathBuf], request: &ViewRequest) -> anyhow::Result<Vie
         );
     }
     let config = run_config(first)?;
-    let volumetric = config.patches.is_some();
+    let volumetric = config.data.patches.is_some();
     let filter = request
         .patients
         .as_deref()
@@ -264,14 +264,16 @@ pub fn view_input(runs: &[PathBuf], request: &ViewRequest) -> anyhow::Result<Vie
     let mut columns = Vec::with_capacity(runs.len());
     for (run, name) in runs.iter().zip(names) {
         let run_config = run_config(run)?;
-        if run_config.classes != config.classes || run_config.patches.is_some() != volumetric {
+        if run_config.network.classes != config.network.classes
+            || run_config.data.patches.is_some() != volumetric
+        {
             bail!(
                 "{}: {} classes ({}), {}: {} ({}): runs of one view share their classes and dimensions",
                 run.join(RUN_FILE).display(),
-                run_config.classes,
-                if run_config.patches.is_some() { "3-D" } else { "2-D" },
+                run_config.network.classes,
+                if run_config.data.patches.is_some() { "3-D" } else { "2-D" },
                 first.join(RUN_FILE).display(),
-                config.classes,
+                config.network.classes,
                 if volumetric { "3-D" } else { "2-D" },
             );
         }
@@ -314,9 +316,10 @@ pub fn view_input(runs: &[PathBuf], request: &ViewRequest) -> anyhow::Result<Vie
         .filter(|&k| k > 0)
         .collect();
     if metric_classes.is_empty() {
-        metric_classes = (1..config.classes).collect();
+        metric_classes = (1..config.network.classes).collect();
     }
     let dataset_name = config
+        .data
         .dataset
         .file_name()
         .map_or_else(String::new, |n| n.to_string_lossy().into_owned());
@@ -325,7 +328,7 @@ pub fn view_input(runs: &[PathBuf], request: &ViewRequest) -> anyhow::Result<Vie
             .title
             .clone()
             .unwrap_or_else(|| format!("{dataset_name}: validation predictions")),
-        classes: config.classes,
+        classes: config.network.classes,
         metric_classes,
         units: if has_spacing { "mm" } else { "px" }.into(),
         slices,

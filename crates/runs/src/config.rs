@@ -12,193 +12,131 @@ pub use crate::choices::{Activation, OptimizerKind};
 use crate::device::DeviceSpec;
 pub use crate::loss_term::{AbsentClassWeight, LossKind, LossTerm, LOSS_NAMES};
 use crate::network::Architecture;
+use crate::run_file::RunFile;
 pub use crate::schedule::{LrHalving, Schedule};
 use datasets::data::{Stream, StreamKind};
+use datasets::volumes::PatchOptions;
 use segmentation_metrics::EmptyMaskRule;
 
-/// A training run, as written in a run file.
+/// A training run, grouped into the sections a reader looks for. In the file every field is at
+/// the top level, named as the original's flag is ([`crate::run_file`]; docs/run-file.md lists
+/// each field under its section).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(from = "RunFile", into = "RunFile")]
 pub struct RunConfig {
-    /// Data set root, holding `train/` and `val/` (relative to the run file's folder).
+    pub network: NetworkSection,
+    pub data: DataSection,
+    pub optimiser: OptimiserSection,
+    pub losses: LossSection,
+    pub schedule: ScheduleSection,
+    pub validation: ValidationSection,
+    pub run: RunSection,
+}
+
+/// The network and what its output means.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NetworkSection {
+    /// `network`: Dimwit, UNet, ENet, ResidualUNet (2-D), Dimwit3D, UNet3D (3-D).
+    pub architecture: Architecture,
+    /// `network_base`: UNet's base width (the original's `nG`, 64 when absent).
+    pub base: Option<usize>,
+    pub modalities: usize,
+    pub classes: usize,
+    pub activation: Activation,
+    /// Softmax temperature, as the original: probabilities are `softmax(temperature * logits)`.
+    pub temperature: f64,
+}
+
+/// What is read, how, and in which batches.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DataSection {
+    /// Data set root, holding `train/` and `val/` (absolute once read from a file).
     pub dataset: PathBuf,
     /// Streams; the first is the image.
     pub streams: Vec<Stream>,
-    /// Dimwit, UNet, ENet, ResidualUNet (2-D networks).
-    pub network: Architecture,
-    /// UNet's base width (the original's `nG`, 64 when absent).
-    #[serde(default)]
-    pub network_base: Option<usize>,
-    pub modalities: usize,
-    pub classes: usize,
-    pub losses: Vec<LossTerm>,
-    #[serde(default = "default_schedule")]
-    pub schedule: Schedule,
-    #[serde(default = "default_optimizer")]
-    pub optimizer: OptimizerKind,
-    #[serde(default = "default_lr")]
-    pub learning_rate: f64,
-    /// Adam's epsilon (PyTorch's default, which the original uses; Burn's own default is 1e-5).
-    #[serde(default = "default_adam_epsilon")]
-    pub adam_epsilon: f64,
-    #[serde(default = "default_halving")]
-    pub lr_halving: LrHalving,
-    #[serde(default = "default_epochs")]
-    pub epochs: usize,
-    #[serde(default = "default_batch")]
+    /// 3-D training on patches of whole volumes; absent: 2-D training on slices.
+    pub patches: Option<PatchOptions>,
     pub batch_size: usize,
-    /// Softmax temperature, as the original: probabilities are `softmax(temperature * logits)`.
-    #[serde(default = "one")]
-    pub temperature: f64,
-    #[serde(default)]
-    pub activation: Activation,
-    /// Classes averaged for the best epoch and the console; empty means all (the original's
-    /// empty `--metric_axis`).
-    #[serde(default)]
-    pub metric_classes: Vec<usize>,
-    /// Groups slice stems into patients (3-D Dice, HD95, `group`): matched at the start of the
-    /// stem, its first capture group is the patient (the original's `--grp_regex`).
-    #[serde(default = "default_regex")]
-    pub patient_regex: String,
-    /// Finds a patient's key in `spacing_3d` from its first slice's stem (the original's
-    /// `--resolution_regex`) [default: `patient_regex`].
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub resolution_regex: Option<String>,
-    /// 3-D HD95 when a mask is empty: `always_diagonal` (default: the volume's diagonal in mm
-    /// whenever a mask is empty, both included, as the original's metrics_overtime.py gives an
-    /// empty prediction), `diagonal` (both empty: 0) or `nan` (left out of the means). The
-    /// count is in metrics.csv either way.
-    #[serde(default = "default_empty_mask")]
-    pub empty_mask: EmptyMaskRule,
-    /// Folder of the class maps the metrics compare with [default: the folder of the first
-    /// `one_hot` or `distance_map` stream].
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub truth_folder: Option<String>,
-    /// One patient per validation batch (the original's `--group`).
-    #[serde(default)]
-    pub group: bool,
     /// One patient per training batch, patients shuffled (the original's `--group_train`).
-    #[serde(default)]
     pub group_train: bool,
-    /// Training batches that each hold the split's share of slices with foreground (a truth
-    /// label other than 0), instead of a plain shuffle; see `data::loader::balanced_batches`.
-    #[serde(default)]
+    /// Training batches that each hold the split's share of slices with foreground.
     pub balance_batches: bool,
-    /// Also write `iterNNN/train/*.png` (the original's `--save_train`).
-    #[serde(default)]
-    pub save_train: bool,
-    /// Start from these weights (a Burn record, e.g. another run's `best.bpk`; the original's
-    /// `--weights`), relative to the run file's folder.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub weights: Option<PathBuf>,
-    #[serde(default)]
-    pub seed: u64,
-    #[serde(default)]
-    pub device: DeviceSpec,
     /// Keep slices in memory after their first read.
-    #[serde(default)]
     pub in_memory: bool,
-    /// Use the first `DEBUG_SLICES` slices of each split only (the original's --debug).
-    #[serde(default)]
+    /// The first `DEBUG_SLICES` slices of each split only (the original's `--debug`).
     pub debug: bool,
     /// Check that images lie in [0, 1].
-    #[serde(default = "yes")]
     pub check_image_range: bool,
-    /// Distance maps computed on the fly use the slice spacing from `spacing.json` (the
-    /// original's `--use_spacing`, off by default as there); otherwise 1 per axis.
-    #[serde(default)]
+    /// On-the-fly distance maps in mm from `spacing.json` (the original's `--use_spacing`).
     pub use_spacing: bool,
     /// Truncate on-the-fly distance maps toward zero, as the original 2-D loader does.
-    #[serde(default)]
     pub truncate_distance_maps: bool,
-    /// Check loss inputs (probabilities sum to one, one-hot targets).
-    #[serde(default = "yes")]
-    pub check_loss_inputs: bool,
-    /// Before each validation, one forward pass over the training split with the epoch's final
-    /// weights, so that BatchNorm's running statistics describe the network that is validated
-    /// (off: the original validates with averages gathered while the weights moved).
-    #[serde(default)]
-    pub recalibrate_batch_norm: bool,
-    /// 3-D training on patches of whole volumes (the `slice nifti --volumes` layout) with a 3-D
-    /// network; absent: 2-D training on slices.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub patches: Option<datasets::volumes::PatchOptions>,
 }
 
-fn default_schedule() -> Schedule {
-    Schedule::None
+/// The optimiser and its numbers.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OptimiserSection {
+    /// `optimizer`: Adam or SGD.
+    pub kind: OptimizerKind,
+    pub learning_rate: f64,
+    /// Adam's epsilon (PyTorch's default, which the original uses; Burn's own default is 1e-5).
+    pub adam_epsilon: f64,
 }
-fn default_optimizer() -> OptimizerKind {
-    OptimizerKind::Adam
+
+/// The loss terms.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LossSection {
+    /// `losses`: the weighted terms, each on its classes and target stream.
+    pub terms: Vec<LossTerm>,
+    /// `check_loss_inputs`: probabilities sum to one, targets are one-hot.
+    pub check_inputs: bool,
 }
-fn default_lr() -> f64 {
-    5e-4
+
+/// How long, and how the loss weights and the learning rate move over epochs.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ScheduleSection {
+    pub epochs: usize,
+    /// `schedule`: how the loss weights move per epoch.
+    pub loss_weights: Schedule,
+    pub lr_halving: LrHalving,
 }
-fn default_adam_epsilon() -> f64 {
-    1e-8
+
+/// What validation measures and how.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ValidationSection {
+    /// Classes averaged for the best epoch and the console; empty means all.
+    pub metric_classes: Vec<usize>,
+    /// Groups slice stems into patients (the original's `--grp_regex`).
+    pub patient_regex: String,
+    /// Finds a patient's key in `spacing_3d` [default: `patient_regex`].
+    pub resolution_regex: Option<String>,
+    /// 3-D HD95 when a mask is empty.
+    pub empty_mask: EmptyMaskRule,
+    /// Folder of the class maps the metrics compare with [default: the first `one_hot` or
+    /// `distance_map` stream's].
+    pub truth_folder: Option<String>,
+    /// One patient per validation batch (the original's `--group`).
+    pub group: bool,
+    /// BatchNorm statistics recomputed with the epoch's final weights before validation.
+    pub recalibrate_batch_norm: bool,
 }
-fn default_empty_mask() -> EmptyMaskRule {
-    EmptyMaskRule::AlwaysDiagonal
-}
-fn default_halving() -> LrHalving {
-    LrHalving::Plateau
-}
-fn default_epochs() -> usize {
-    200
-}
-fn default_batch() -> usize {
-    8
-}
-fn one() -> f64 {
-    1.0
-}
-fn yes() -> bool {
-    true
-}
-fn default_regex() -> String {
-    r"(.*)_\d+$".to_string()
+
+/// Where the run starts from and where it runs.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RunSection {
+    /// Every random draw of the run.
+    pub seed: u64,
+    pub device: DeviceSpec,
+    /// Start from these weights (absolute once read from a file).
+    pub weights: Option<PathBuf>,
+    /// Also write `iterNNN/train/*.png` (the original's `--save_train`).
+    pub save_train: bool,
 }
 
 impl Default for RunConfig {
+    /// The original's defaults, with an empty data set, streams and losses.
     fn default() -> Self {
-        RunConfig {
-            dataset: PathBuf::new(),
-            streams: Vec::new(),
-            network: Architecture::UNet,
-            network_base: None,
-            modalities: 1,
-            classes: 2,
-            losses: Vec::new(),
-            schedule: default_schedule(),
-            optimizer: default_optimizer(),
-            learning_rate: default_lr(),
-            adam_epsilon: default_adam_epsilon(),
-            lr_halving: default_halving(),
-            epochs: default_epochs(),
-            batch_size: default_batch(),
-            temperature: one(),
-            activation: Activation::default(),
-            metric_classes: Vec::new(),
-            patient_regex: default_regex(),
-            resolution_regex: None,
-            empty_mask: default_empty_mask(),
-            truth_folder: None,
-            group: false,
-            group_train: false,
-            balance_batches: false,
-            save_train: false,
-            weights: None,
-            seed: 0,
-            device: DeviceSpec::Cpu,
-            in_memory: false,
-            debug: false,
-            check_image_range: yes(),
-            use_spacing: false,
-            truncate_distance_maps: false,
-            check_loss_inputs: yes(),
-            recalibrate_batch_norm: false,
-            patches: None,
-        }
+        RunFile::default().into()
     }
 }
 
@@ -277,8 +215,8 @@ impl RunConfig {
             ConfigError::new(field, e.message().to_string()).in_file(path)
         })?;
         let base = path.parent().unwrap_or(Path::new(""));
-        config.dataset = resolve_path(base, &config.dataset);
-        config.weights = config.weights.as_ref().map(|w| resolve_path(base, w));
+        config.data.dataset = resolve_path(base, &config.data.dataset);
+        config.run.weights = config.run.weights.as_ref().map(|w| resolve_path(base, w));
         config.validate().map_err(|e| e.in_file(path))?;
         Ok(config)
     }
@@ -289,26 +227,28 @@ impl RunConfig {
 
     /// The classes averaged for the best epoch: `metric_classes`, or all when it is empty.
     pub fn metric_classes(&self) -> Vec<usize> {
-        if self.metric_classes.is_empty() {
-            (0..self.classes).collect()
+        if self.validation.metric_classes.is_empty() {
+            (0..self.network.classes).collect()
         } else {
-            self.metric_classes.clone()
+            self.validation.metric_classes.clone()
         }
     }
 
     /// `resolution_regex`, or `patient_regex` when it is not given.
     pub fn resolution_regex(&self) -> &str {
-        self.resolution_regex
+        self.validation
+            .resolution_regex
             .as_deref()
-            .unwrap_or(&self.patient_regex)
+            .unwrap_or(&self.validation.patient_regex)
     }
 
     /// The folder of the class maps that Dice and the 3-D metrics compare with.
     pub fn truth_folder(&self) -> Result<String, ConfigError> {
-        if let Some(folder) = &self.truth_folder {
+        if let Some(folder) = &self.validation.truth_folder {
             return Ok(folder.clone());
         }
-        self.streams
+        self.data
+            .streams
             .iter()
             .find(|s| matches!(s.kind, StreamKind::OneHot | StreamKind::DistanceMap))
             .map(|s| s.folder.clone())
@@ -322,8 +262,8 @@ impl RunConfig {
 
     /// Output channels of the network: 1 for a sigmoid, K otherwise.
     pub fn output_channels(&self) -> usize {
-        match self.activation {
-            Activation::Softmax => self.classes,
+        match self.network.activation {
+            Activation::Softmax => self.network.classes,
             Activation::Sigmoid => 1,
         }
     }
@@ -336,7 +276,7 @@ impl RunConfig {
         self.validate_classes_and_losses()?;
         self.validate_schedule_and_numbers()?;
         self.validate_streams()?;
-        anchored_regex("patient_regex", &self.patient_regex)?;
+        anchored_regex("patient_regex", &self.validation.patient_regex)?;
         anchored_regex("resolution_regex", self.resolution_regex())?;
         self.truth_folder()?;
         Ok(())
@@ -344,13 +284,13 @@ impl RunConfig {
 
     /// At least the image and one target stream, and one loss term.
     fn validate_inputs(&self) -> Result<(), ConfigError> {
-        if self.streams.len() < 2 {
+        if self.data.streams.len() < 2 {
             return Err(ConfigError::new(
                 "streams",
                 "at least two streams are needed: the image and one target",
             ));
         }
-        if self.losses.is_empty() {
+        if self.losses.terms.is_empty() {
             return Err(ConfigError::new("losses", "no loss term"));
         }
         Ok(())
@@ -359,13 +299,13 @@ impl RunConfig {
     /// 2-D networks without `[patches]`, 3-D networks with them, and patch sizes and streams
     /// that 3-D training can use.
     fn validate_patches(&self) -> Result<(), ConfigError> {
-        match (&self.patches, self.network.spatial_rank()) {
+        match (&self.data.patches, self.network.architecture.spatial_rank()) {
             (None, 3) => {
                 return Err(ConfigError::new(
                     "network",
                     format!(
                         "{} is a 3-D network: add a [patches] table to train on patches of volumes",
-                        self.network
+                        self.network.architecture
                     ),
                 ))
             }
@@ -374,7 +314,7 @@ impl RunConfig {
                     "patches",
                     format!(
                         "{} is a 2-D network: 3-D training needs Dimwit3D or UNet3D",
-                        self.network
+                        self.network.architecture
                     ),
                 ))
             }
@@ -382,17 +322,17 @@ impl RunConfig {
                 patches
                     .check()
                     .map_err(|reason| ConfigError::new("patches", reason))?;
-                let multiple = self.network.side_multiple();
+                let multiple = self.network.architecture.side_multiple();
                 if patches.size.iter().any(|&n| n % multiple != 0) {
                     return Err(ConfigError::new(
                         "patches.size",
                         format!(
                             "{:?}: {} needs every side to be a multiple of {multiple}",
-                            patches.size, self.network
+                            patches.size, self.network.architecture
                         ),
                     ));
                 }
-                if let Some(i) = self.streams.iter().position(|s| {
+                if let Some(i) = self.data.streams.iter().position(|s| {
                     !matches!(
                         s.kind,
                         StreamKind::ImageNpy | StreamKind::OneHot | StreamKind::Precomputed
@@ -411,35 +351,40 @@ impl RunConfig {
 
     /// The class count, and the classes and streams each loss term and the metrics name.
     fn validate_classes_and_losses(&self) -> Result<(), ConfigError> {
-        if self.classes < 2 || self.classes > 256 {
+        if self.network.classes < 2 || self.network.classes > 256 {
             return Err(ConfigError::new(
                 "classes",
                 "between 2 and 256 classes are supported",
             ));
         }
-        for (i, term) in self.losses.iter().enumerate() {
+        for (i, term) in self.losses.terms.iter().enumerate() {
             let field = |name: &str| format!("losses[{i}].{name}");
-            if term.stream == 0 || term.stream >= self.streams.len() {
+            if term.stream == 0 || term.stream >= self.data.streams.len() {
                 return Err(ConfigError::new(
                     field("stream"),
                     format!(
                         "stream {} is not a target stream (1..{})",
                         term.stream,
-                        self.streams.len() - 1
+                        self.data.streams.len() - 1
                     ),
                 ));
             }
-            if let Some(&k) = term.idc.iter().find(|&&k| k >= self.classes) {
+            if let Some(&k) = term.idc.iter().find(|&&k| k >= self.network.classes) {
                 return Err(ConfigError::new(
                     field("idc"),
-                    format!("class {k}, but there are {} classes", self.classes),
+                    format!("class {k}, but there are {} classes", self.network.classes),
                 ));
             }
         }
-        if let Some(&k) = self.metric_classes.iter().find(|&&k| k >= self.classes) {
+        if let Some(&k) = self
+            .validation
+            .metric_classes
+            .iter()
+            .find(|&&k| k >= self.network.classes)
+        {
             return Err(ConfigError::new(
                 "metric_classes",
-                format!("class {k}, but there are {} classes", self.classes),
+                format!("class {k}, but there are {} classes", self.network.classes),
             ));
         }
         Ok(())
@@ -447,44 +392,44 @@ impl RunConfig {
 
     /// The weight schedule's terms, and the numbers that must be positive.
     fn validate_schedule_and_numbers(&self) -> Result<(), ConfigError> {
-        match &self.schedule {
-            Schedule::Rebalance { .. } | Schedule::Steal { .. } if self.losses.len() != 2 => {
+        match &self.schedule.loss_weights {
+            Schedule::Rebalance { .. } | Schedule::Steal { .. } if self.losses.terms.len() != 2 => {
                 return Err(ConfigError::new(
                     "schedule",
                     "steal and rebalance act on two loss terms",
                 ));
             }
-            Schedule::Add { to_add } if to_add.len() != self.losses.len() => {
+            Schedule::Add { to_add } if to_add.len() != self.losses.terms.len() => {
                 return Err(ConfigError::new(
                     "schedule.to_add",
                     format!(
                         "{} values for {} loss terms",
                         to_add.len(),
-                        self.losses.len()
+                        self.losses.terms.len()
                     ),
                 ));
             }
             _ => {}
         }
-        if self.batch_size == 0 {
+        if self.data.batch_size == 0 {
             return Err(ConfigError::new("batch_size", "must be at least 1"));
         }
-        if self.epochs == 0 {
+        if self.schedule.epochs == 0 {
             return Err(ConfigError::new("epochs", "must be at least 1"));
         }
-        if !(self.temperature.is_finite() && self.temperature > 0.0) {
+        if !(self.network.temperature.is_finite() && self.network.temperature > 0.0) {
             return Err(ConfigError::new("temperature", "must be positive"));
         }
-        if !(self.adam_epsilon.is_finite() && self.adam_epsilon > 0.0) {
+        if !(self.optimiser.adam_epsilon.is_finite() && self.optimiser.adam_epsilon > 0.0) {
             return Err(ConfigError::new("adam_epsilon", "must be positive"));
         }
-        if self.activation == Activation::Sigmoid && self.classes != 2 {
+        if self.network.activation == Activation::Sigmoid && self.network.classes != 2 {
             return Err(ConfigError::new(
                 "activation",
                 "sigmoid is binary segmentation: classes must be 2",
             ));
         }
-        if self.balance_batches && (self.group_train || self.patches.is_some()) {
+        if self.data.balance_batches && (self.data.group_train || self.data.patches.is_some()) {
             return Err(ConfigError::new(
                 "balance_batches",
                 "balances 2-D slice batches: not with group_train or patches",
@@ -495,7 +440,7 @@ impl RunConfig {
 
     /// Options that belong to some stream kinds only.
     fn validate_streams(&self) -> Result<(), ConfigError> {
-        for stream in &self.streams {
+        for stream in &self.data.streams {
             stream.normalize.check().map_err(|reason| {
                 ConfigError::new(format!("streams.{}.normalize", stream.folder), reason)
             })?;

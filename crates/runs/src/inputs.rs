@@ -31,14 +31,15 @@ pub fn open_split(
     truth_folder: &str,
 ) -> Result<Arc<Dataset>, InputError> {
     // Each folder the run file names must exist: say which field names it.
-    let split_dir = config.dataset.join(split);
+    let split_dir = config.data.dataset.join(split);
     let mut folders: Vec<(String, &str)> = config
+        .data
         .streams
         .iter()
         .enumerate()
         .map(|(i, s)| (format!("streams[{i}].folder"), s.folder.as_str()))
         .collect();
-    if config.truth_folder.is_some() {
+    if config.validation.truth_folder.is_some() {
         folders.push(("truth_folder".into(), truth_folder));
     }
     for (field, folder) in folders {
@@ -50,25 +51,26 @@ pub fn open_split(
         }
     }
     let options = OpenOptions {
-        check_image_range: config.check_image_range,
+        check_image_range: config.data.check_image_range,
         map_options: MapOptions {
-            truncate: config.truncate_distance_maps,
+            truncate: config.data.truncate_distance_maps,
             ..MapOptions::default()
         },
-        use_spacing: config.use_spacing,
+        use_spacing: config.data.use_spacing,
         truth_folder: Some(truth_folder.to_string()),
-        limit: config.debug.then_some(DEBUG_SLICES),
+        limit: config.data.debug.then_some(DEBUG_SLICES),
     };
     let dataset = Dataset::open_with(
-        &config.dataset,
+        &config.data.dataset,
         split,
-        config.streams.clone(),
-        config.classes,
+        config.data.streams.clone(),
+        config.network.classes,
         options,
     )?;
-    if config.use_spacing
+    if config.data.use_spacing
         && !dataset.has_spacing()
         && config
+            .data
             .streams
             .iter()
             .any(|s| s.kind == StreamKind::DistanceMap)
@@ -110,9 +112,9 @@ pub fn patient_spacings(
     val_set: &Dataset,
     patients: &[(String, Vec<usize>)],
 ) -> Result<Vec<[f64; 3]>, InputError> {
-    let table = datasets::data::read_spacing(&config.dataset, "spacing_3d")?;
-    let file = volume_io::spacing_file(&config.dataset, "spacing_3d")
-        .unwrap_or_else(|| config.dataset.join("spacing_3d.pkl"));
+    let table = datasets::data::read_spacing(&config.data.dataset, "spacing_3d")?;
+    let file = volume_io::spacing_file(&config.data.dataset, "spacing_3d")
+        .unwrap_or_else(|| config.data.dataset.join("spacing_3d.pkl"));
     if table.is_empty() {
         return Err(DataError::Bad {
             path: file,

@@ -97,10 +97,10 @@ pub fn export_run(
     let net = predictor.network();
     let tensors = state_dict(net).map_err(|e| FileError::new(run_dir, e))?;
     let (_, arguments) = constructor(
-        config.network,
-        config.modalities,
+        config.network.architecture,
+        config.network.modalities,
         config.output_channels(),
-        config.network_base,
+        config.network.base,
     );
     let info = ExportInfo {
         format: EXPORT_FORMAT,
@@ -110,16 +110,16 @@ pub fn export_run(
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_default(),
         weights_format: format,
-        architecture: config.network,
+        architecture: config.network.architecture,
         constructor: arguments
             .into_iter()
             .map(|(k, v)| (k.to_string(), v))
             .collect(),
-        spatial_rank: config.network.spatial_rank(),
-        side_multiple: config.network.side_multiple(),
-        classes: config.classes,
-        activation: config.activation,
-        temperature: config.temperature,
+        spatial_rank: config.network.architecture.spatial_rank(),
+        side_multiple: config.network.architecture.side_multiple(),
+        classes: config.network.classes,
+        activation: config.network.activation,
+        temperature: config.network.temperature,
         source: ExportSource {
             run: std::fs::canonicalize(run_dir).unwrap_or_else(|_| run_dir.to_path_buf()),
             weights: match weights {
@@ -131,7 +131,7 @@ pub fn export_run(
                 .then(|| run_folder::best_epoch(run_dir))
                 .flatten(),
         },
-        preprocess: PreprocessRecord::read(&config.dataset).ok(),
+        preprocess: PreprocessRecord::read(&config.data.dataset).ok(),
     };
     let json = serde_json::to_string_pretty(&info).expect("the description serialises");
     let metadata = BTreeMap::from([

@@ -112,8 +112,8 @@ pub fn run_epochs<const D: usize>(
         metric_classes: &metric_classes,
         initial_weights: &initial_weights,
     };
-    observer.run_started(progress.start, config.epochs);
-    for epoch in progress.start..config.epochs {
+    observer.run_started(progress.start, config.schedule.epochs);
+    for epoch in progress.start..config.schedule.epochs {
         let Some(epoch_start) = context.begin_epoch(epoch, devices.1) else {
             break;
         };

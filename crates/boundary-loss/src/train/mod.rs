@@ -146,7 +146,7 @@ pub fn run(
     observer: &mut dyn Observer,
 ) -> Result<RunSummary, TrainError> {
     config.validate()?;
-    if let Some(patches) = &config.patches {
+    if let Some(patches) = &config.data.patches {
         return volumetric::run(config, patches, run_dir, options, resuming, observer);
     }
     slices::run(config, run_dir, options, resuming, observer)

@@ -66,26 +66,34 @@ pub fn start_run<const D: usize>(
     (base_device, device): (&Device, &Device),
     val_rows: &[String],
 ) -> Result<RunStart<D>, TrainError> {
-    let classes = config.classes;
+    let classes = config.network.classes;
     // Every random draw of the run comes from its seed: the initial weights first.
-    base_device.seed(config.seed);
-    device.seed(config.seed);
-    let mut net: Network = config.network.build_with_base(
-        config.modalities,
+    base_device.seed(config.run.seed);
+    device.seed(config.run.seed);
+    let mut net: Network = config.network.architecture.build_with_base(
+        config.network.modalities,
         config.output_channels(),
-        config.network_base,
+        config.network.base,
         device,
     )?;
-    if let Some(weights) = &config.weights {
+    if let Some(weights) = &config.run.weights {
         net = run_folder::load_weights(net, weights)?;
     }
-    let mut optimizer = optim::build_optimizer(config.optimizer, config.adam_epsilon);
+    let mut optimizer =
+        optim::build_optimizer(config.optimiser.kind, config.optimiser.adam_epsilon);
     let losses: Vec<LossFn<D>> = config
         .losses
+        .terms
         .iter()
-        .map(|t| build_loss(t, config.check_loss_inputs, config.truncate_distance_maps))
+        .map(|t| {
+            build_loss(
+                t,
+                config.losses.check_inputs,
+                config.data.truncate_distance_maps,
+            )
+        })
         .collect();
-    let initial_weights: Vec<f64> = config.losses.iter().map(|t| t.weight).collect();
+    let initial_weights: Vec<f64> = config.losses.terms.iter().map(|t| t.weight).collect();
     let mut history = History::new(classes, losses.len());
     std::fs::create_dir_all(run_dir).map_err(|e| FileError::new(run_dir, e))?;
     if !resuming {
@@ -97,7 +105,7 @@ pub fn start_run<const D: usize>(
     }
     let mut progress = RunProgress {
         start: 0,
-        learning_rate: config.learning_rate,
+        learning_rate: config.optimiser.learning_rate,
         best_epoch: 0,
         // The original's start: an epoch is the best only with a Dice above 0, so a run that
         // never segments anything has no best epoch (no best_epoch/, best.bpk).
@@ -191,7 +199,7 @@ impl RunContext<'_> {
             return None;
         }
         let iter_dir = run_folder::iteration_dir(self.run_dir, epoch);
-        device.seed(self.config.seed.wrapping_add(1 + epoch as u64));
+        device.seed(self.config.run.seed.wrapping_add(1 + epoch as u64));
         Some(EpochStart {
             epoch,
             unfinished: UnfinishedEpoch {
@@ -199,7 +207,11 @@ impl RunContext<'_> {
                 finished: false,
             },
             iter_dir,
-            weights: schedule::weights_at(&self.config.schedule, self.initial_weights, epoch),
+            weights: schedule::weights_at(
+                &self.config.schedule.loss_weights,
+                self.initial_weights,
+                epoch,
+            ),
         })
     }
 }
@@ -225,7 +237,7 @@ impl RunProgress {
             weights,
             mut unfinished,
         } = started;
-        let (classes, metric_classes) = (end.config.classes, end.metric_classes);
+        let (classes, metric_classes) = (end.config.network.classes, end.metric_classes);
         let val_per_class = column_means(&results.val_dice, classes);
         let val_dice_mean = mean_over(&val_per_class, metric_classes);
         let tra_dice_mean = mean_over(&column_means(&results.tra_dice, classes), metric_classes);
@@ -285,7 +297,7 @@ impl RunProgress {
         }
         observer.epoch_done(&report);
         if schedule::halve_after(
-            end.config.lr_halving,
+            end.config.schedule.lr_halving,
             epoch,
             self.best_epoch,
             self.last_change,

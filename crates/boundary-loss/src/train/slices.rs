@@ -52,13 +52,13 @@ impl SliceSteps<'_> {
 
     /// This epoch's training batches, from the seed and the epoch.
     fn train_batches(&self, epoch: usize) -> Vec<Vec<usize>> {
-        let (config, shuffle) = (self.config, self.config.seed.wrapping_add(epoch as u64));
-        if config.group_train {
+        let (config, shuffle) = (self.config, self.config.run.seed.wrapping_add(epoch as u64));
+        if config.data.group_train {
             patient_batches(&self.train_patients, Some(shuffle))
         } else if let Some(has_foreground) = &self.train_foreground {
-            balanced_batches(has_foreground, config.batch_size, shuffle)
+            balanced_batches(has_foreground, config.data.batch_size, shuffle)
         } else {
-            slice_batches(self.train_set.len(), config.batch_size, Some(shuffle))
+            slice_batches(self.train_set.len(), config.data.batch_size, Some(shuffle))
         }
     }
 }
@@ -75,11 +75,11 @@ impl EpochSteps<4> for SliceSteps<'_> {
         let device = self.devices.1;
         let batches = self.train_batches(inputs.epoch);
         let train_dir = inputs.iter_dir.join("train");
-        if config.save_train {
+        if config.run.save_train {
             std::fs::create_dir_all(&train_dir).map_err(|e| FileError::new(&train_dir, e))?;
         }
         observer.phase_started(inputs.epoch, Phase::Train, batches.len());
-        let mut log = PhaseLog::new(self.train_set.len(), config.classes);
+        let mut log = PhaseLog::new(self.train_set.len(), config.network.classes);
         let started = std::time::Instant::now();
         let mut loader = self.loader(&self.train_set, batches, true);
         for batch in loader.by_ref() {
@@ -87,7 +87,7 @@ impl EpochSteps<4> for SliceSteps<'_> {
             let outcome = run_batch(&net, &batch, device, config, inputs.losses, &inputs.weights)?;
             let grads = burn::optim::GradientsParams::from_grads(outcome.total.backward(), &net);
             net = optimizer.step(inputs.learning_rate, net, grads);
-            if config.save_train {
+            if config.run.save_train {
                 save_predictions(&train_dir, &self.train_set, &batch, &outcome.predicted)?;
             }
             log.record(
@@ -104,8 +104,8 @@ impl EpochSteps<4> for SliceSteps<'_> {
             loader.waited().as_secs_f64(),
         );
         drop(loader);
-        if config.recalibrate_batch_norm {
-            let batches = slice_batches(self.train_set.len(), config.batch_size, None);
+        if config.validation.recalibrate_batch_norm {
+            let batches = slice_batches(self.train_set.len(), config.data.batch_size, None);
             for batch in self.loader(&self.train_set, batches, true) {
                 step::forward_only(&net, &batch?, device)?;
             }
@@ -125,7 +125,7 @@ impl EpochSteps<4> for SliceSteps<'_> {
         observer: &mut dyn Observer,
     ) -> Result<Validated, TrainError> {
         let config = self.config;
-        let (classes, val_set) = (config.classes, &self.val_set);
+        let (classes, val_set) = (config.network.classes, &self.val_set);
         let val_dir = inputs.iter_dir.join("val");
         std::fs::create_dir_all(&val_dir).map_err(|e| FileError::new(&val_dir, e))?;
         observer.phase_started(inputs.epoch, Phase::Validation, self.val_batches.len());
@@ -162,7 +162,7 @@ impl EpochSteps<4> for SliceSteps<'_> {
         let volumes = eval::volume_metrics(
             classes,
             inputs.metric_classes,
-            config.empty_mask,
+            config.validation.empty_mask,
             &self.patients,
             &self.spacings,
             &predictions,
@@ -181,31 +181,31 @@ pub(super) fn run(
     resuming: bool,
     observer: &mut dyn Observer,
 ) -> Result<RunSummary, TrainError> {
-    let base_device = config.device.device()?;
+    let base_device = config.run.device.device()?;
     let device = base_device.clone().autodiff();
     let truth_folder = config.truth_folder()?;
     let (train_set, val_set) = (
         open_split(config, "train", &truth_folder)?,
         open_split(config, "val", &truth_folder)?,
     );
-    let pattern = config::anchored_regex("patient_regex", &config.patient_regex)?;
+    let pattern = config::anchored_regex("patient_regex", &config.validation.patient_regex)?;
     let patients = patients_of(&val_set, &pattern)?;
-    let train_patients = if config.group_train {
+    let train_patients = if config.data.group_train {
         patients_of(&train_set, &pattern)?
     } else {
         Vec::new()
     };
-    let train_foreground = if config.balance_batches {
+    let train_foreground = if config.data.balance_batches {
         Some(slices_with_foreground(&train_set, &truth_folder)?)
     } else {
         None
     };
     let spacings = patient_spacings(config, &val_set, &patients)?;
     let patient_names: Vec<String> = patients.iter().map(|(p, _)| p.clone()).collect();
-    let val_batches = if config.group {
+    let val_batches = if config.validation.group {
         patient_batches(&patients, None)
     } else {
-        slice_batches(val_set.len(), config.batch_size, None)
+        slice_batches(val_set.len(), config.data.batch_size, None)
     };
     let has_spacing = val_set.has_spacing();
     let mut steps = SliceSteps {
@@ -218,7 +218,7 @@ pub(super) fn run(
         patients,
         spacings,
         val_batches,
-        caches: config.in_memory.then(|| {
+        caches: config.data.in_memory.then(|| {
             (
                 Arc::new(SliceCache::default()),
                 Arc::new(SliceCache::default()),

@@ -111,7 +111,7 @@ pub fn weighted_losses<const D: usize>(
 ) -> Result<(Tensor<1>, Vec<f32>), TrainError> {
     let mut total: Option<Tensor<1>> = None;
     let mut terms = Vec::with_capacity(losses.len());
-    for ((loss, term), &w) in losses.iter().zip(&config.losses).zip(weights) {
+    for ((loss, term), &w) in losses.iter().zip(&config.losses.terms).zip(weights) {
         let weighted = loss(probs.clone(), second(term.stream))?.mul_scalar(w);
         terms.push(weighted.clone().into_scalar::<f32>());
         total = Some(match total {
@@ -151,7 +151,11 @@ pub fn run_batch(
     weights: &[f64],
 ) -> Result<BatchOutcome, TrainError> {
     let logits = net.forward_2d(stream_tensor(batch, 0, device))?;
-    let probs = probabilities(logits, config.activation, config.temperature);
+    let probs = probabilities(
+        logits,
+        config.network.activation,
+        config.network.temperature,
+    );
     let (total, weighted_terms) = weighted_losses(
         &probs,
         |stream| stream_tensor(batch, stream, device),
@@ -159,7 +163,7 @@ pub fn run_batch(
         losses,
         weights,
     )?;
-    let classes = config.classes;
+    let classes = config.network.classes;
     let pixels = batch.size[0] * batch.size[1];
     let (_, predicted) = class_maps(probs.detach(), classes);
     let dice = (0..batch.indices.len())

@@ -70,13 +70,13 @@ pub fn sliding_window_probabilities(
     device: &Device,
 ) -> Result<Vec<f32>, TrainError> {
     let shape = volume.shape();
-    let classes = config.classes;
+    let classes = config.network.classes;
     let windows = SlidingWindows::new(shape, patches.size, patches.overlap);
     let mut blender = Blender::new(shape, patches.size, classes, patches.blending);
     let n = patches.voxels();
     let channels = volume.streams[0].channels(classes);
     let [px, py, pz] = patches.size;
-    for chunk in windows.positions().chunks(config.batch_size.max(1)) {
+    for chunk in windows.positions().chunks(config.data.batch_size.max(1)) {
         let input: Vec<f32> = chunk
             .iter()
             .flat_map(|&start| cut_window(volume, start, patches.size, classes, 0))
@@ -85,7 +85,11 @@ pub fn sliding_window_probabilities(
             TensorData::new(input, [chunk.len(), channels, px, py, pz]),
             device,
         );
-        let probs = probabilities(net.forward_3d(x)?, config.activation, config.temperature);
+        let probs = probabilities(
+            net.forward_3d(x)?,
+            config.network.activation,
+            config.network.temperature,
+        );
         let (host, _) = class_maps(probs, classes);
         for (w, &start) in chunk.iter().enumerate() {
             blender.add(start, &host[w * classes * n..(w + 1) * classes * n]);
@@ -115,26 +119,26 @@ impl EpochSteps<5> for PatchSteps<'_> {
         observer: &mut dyn Observer,
     ) -> Result<Trained, TrainError> {
         let (config, patches, device) = (self.config, self.patches, self.devices.1);
-        let classes = config.classes;
+        let classes = config.network.classes;
         // This epoch's patches, drawn from the seed and the epoch.
         let placements = plan_epoch(
             &self.train_volumes,
             patches,
-            config.seed,
+            config.run.seed,
             inputs.epoch,
             self.per_epoch,
         );
         observer.phase_started(
             inputs.epoch,
             Phase::Train,
-            self.per_epoch.div_ceil(config.batch_size),
+            self.per_epoch.div_ceil(config.data.batch_size),
         );
         let mut log = PhaseLog::new(self.per_epoch, classes);
         let started = Instant::now();
         let mut loader = PatchLoader::new(
             self.train_volumes.clone(),
             placements,
-            config.batch_size,
+            config.data.batch_size,
             patches.size,
             classes,
             PREFETCH_BATCHES,
@@ -142,7 +146,11 @@ impl EpochSteps<5> for PatchSteps<'_> {
         let mut seen = 0;
         for batch in loader.by_ref() {
             let x = batch_tensor(&batch, 0, device);
-            let probs = probabilities(net.forward_3d(x)?, config.activation, config.temperature);
+            let probs = probabilities(
+                net.forward_3d(x)?,
+                config.network.activation,
+                config.network.temperature,
+            );
             let (total, terms) = weighted_losses(
                 &probs,
                 |s| batch_tensor(&batch, s, device),
@@ -192,7 +200,7 @@ impl EpochSteps<5> for PatchSteps<'_> {
         let val_dir = inputs.iter_dir.join("val");
         std::fs::create_dir_all(&val_dir).map_err(|e| FileError::new(&val_dir, e))?;
         observer.phase_started(inputs.epoch, Phase::Validation, val_set.len());
-        let mut log = PhaseLog::new(val_set.len(), config.classes);
+        let mut log = PhaseLog::new(val_set.len(), config.network.classes);
         let mut volumes = VolumeMetrics {
             dsc: Vec::new(),
             hd95: Vec::new(),
@@ -223,7 +231,7 @@ impl PatchSteps<'_> {
         metrics: &mut VolumeMetrics,
     ) -> Result<(Vec<f32>, Vec<f32>), TrainError> {
         let (config, device) = (self.config, self.devices.0);
-        let classes = config.classes;
+        let classes = config.network.classes;
         let probs = sliding_window_probabilities(model, volume, self.patches, config, device)?;
         let shape = volume.shape();
         let voxels: usize = shape.iter().product();
@@ -255,7 +263,7 @@ impl PatchSteps<'_> {
                     .map_err(|e| FileError::new(&self.val_set.split_dir, e.reason))?;
             let value = surfaces.value(
                 SurfaceMeasure::Hd95(Hd95Definition::Medpy),
-                config.empty_mask,
+                config.validation.empty_mask,
                 diagonal,
             );
             if value.empty && inputs.metric_classes.contains(&k) {
@@ -277,17 +285,17 @@ pub(super) fn run(
     resuming: bool,
     observer: &mut dyn Observer,
 ) -> Result<RunSummary, TrainError> {
-    let base_device = config.device.device()?;
+    let base_device = config.run.device.device()?;
     let device = base_device.clone().autodiff();
     let truth_folder = config.truth_folder()?;
-    let limit = config.debug.then_some(DEBUG_SLICES);
+    let limit = config.data.debug.then_some(DEBUG_SLICES);
     let open = |split: &str| {
         VolumeSet::open(
-            &config.dataset,
+            &config.data.dataset,
             split,
-            &config.streams,
+            &config.data.streams,
             &truth_folder,
-            config.classes,
+            config.network.classes,
             limit,
         )
     };

@@ -26,35 +26,33 @@ pub fn streams() -> Vec<Stream> {
 }
 
 pub fn config(dataset: &Path, network: &str, base: Option<usize>, epochs: usize) -> RunConfig {
-    RunConfig {
-        dataset: dataset.to_path_buf(),
-        streams: streams(),
-        network: network.parse().unwrap(),
-        network_base: base,
-        modalities: 2,
-        classes: 2,
-        losses: vec![
-            LossTerm::new(
-                LossKind::GeneralizedDice {
-                    batch: false,
-                    absent_weight: AbsentClassWeight::Original,
-                },
-                vec![0, 1],
-                1.0,
-                1,
-            ),
-            LossTerm::new(LossKind::Boundary, vec![1], 0.0, 2),
-        ],
-        schedule: Schedule::Rebalance { step: 0.1 },
-        learning_rate: 1e-3,
-        epochs,
-        batch_size: 4,
-        metric_classes: vec![1],
-        patient_regex: PATIENT_REGEX.into(),
-        seed: 3,
-        use_spacing: true,
-        ..RunConfig::default()
-    }
+    let mut config = RunConfig::default();
+    config.network.architecture = network.parse().unwrap();
+    config.network.base = base;
+    (config.network.modalities, config.network.classes) = (2, 2);
+    config.data.dataset = dataset.to_path_buf();
+    config.data.streams = streams();
+    config.data.batch_size = 4;
+    config.data.use_spacing = true;
+    config.losses.terms = vec![
+        LossTerm::new(
+            LossKind::GeneralizedDice {
+                batch: false,
+                absent_weight: AbsentClassWeight::Original,
+            },
+            vec![0, 1],
+            1.0,
+            1,
+        ),
+        LossTerm::new(LossKind::Boundary, vec![1], 0.0, 2),
+    ];
+    config.schedule.loss_weights = Schedule::Rebalance { step: 0.1 };
+    config.schedule.epochs = epochs;
+    config.optimiser.learning_rate = 1e-3;
+    config.validation.metric_classes = vec![1];
+    config.validation.patient_regex = PATIENT_REGEX.into();
+    config.run.seed = 3;
+    config
 }
 
 pub fn small_spec() -> SyntheticSpec {

@@ -63,26 +63,26 @@ fn run_config(
         streams[2].absent_class = AbsentClass::Diagonal;
         streams[2].normalize = MapNormalization::MaxAbs;
     }
-    RunConfig {
-        // Replaced by the experiment's data set.
-        dataset: PathBuf::from("data"),
-        streams,
-        network: Architecture::UNet,
-        network_base: Some(args.base),
-        modalities: 2,
-        classes: 2,
-        losses,
-        schedule,
-        learning_rate: 7e-4,
-        epochs: args.epochs,
-        batch_size: 8,
-        metric_classes: vec![1],
-        patient_regex: PATIENT_REGEX.into(),
-        in_memory: true,
-        // Distance maps in mm (the synthetic slices are anisotropic).
-        use_spacing: true,
-        ..RunConfig::default()
-    }
+    let mut config = RunConfig::default();
+    let network = &mut config.network;
+    network.architecture = Architecture::UNet;
+    network.base = Some(args.base);
+    (network.modalities, network.classes) = (2, 2);
+    let data = &mut config.data;
+    // Replaced by the experiment's data set.
+    data.dataset = PathBuf::from("data");
+    data.streams = streams;
+    data.batch_size = 8;
+    data.in_memory = true;
+    // Distance maps in mm (the synthetic slices are anisotropic).
+    data.use_spacing = true;
+    config.losses.terms = losses;
+    config.schedule.loss_weights = schedule;
+    config.schedule.epochs = args.epochs;
+    config.optimiser.learning_rate = 7e-4;
+    config.validation.metric_classes = vec![1];
+    config.validation.patient_regex = PATIENT_REGEX.into();
+    config
 }
 
 /// Writes the demo's recipe and run files into `out`; returns the recipe's path.

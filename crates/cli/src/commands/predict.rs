@@ -133,7 +133,7 @@ fn predict_case(
         predicted.view(),
         truth.labels.view(),
         &spacing,
-        predictor.config.classes,
+        predictor.config.network.classes,
         EmptyMaskRule::Diagonal,
     )
     .map_err(|e| anyhow::anyhow!("{}: {e}", gt.display()))?;
@@ -143,7 +143,7 @@ fn predict_case(
 pub fn run(args: &PredictArgs) -> anyhow::Result<()> {
     crate::set_threads(args.threads)?;
     let predictor = Predictor::open(&args.run_dir, &args.weights, args.device.as_ref())?;
-    let record = PreprocessRecord::read(&predictor.config.dataset)?;
+    let record = PreprocessRecord::read(&predictor.config.data.dataset)?;
     if args.images.len() != record.modalities.len() {
         bail!(
             "{}: {} --images given, the run was trained on {} modalities ({})",

@@ -65,37 +65,37 @@ impl TrainArgs {
         if let Some(v) = &self.dataset {
             // Absolute, as the run file's own paths are: the run folder's copy of the run file
             // is read from another folder (resume, predict).
-            config.dataset = std::fs::canonicalize(v)
+            config.data.dataset = std::fs::canonicalize(v)
                 .or_else(|_| std::path::absolute(v))
                 .unwrap_or_else(|_| v.clone());
         }
         if let Some(v) = self.network {
             // A base width belongs to the run file's UNet: another network drops it.
-            if v != config.network && config.network_base.is_some() {
-                config.network_base = None;
+            if v != config.network.architecture && config.network.base.is_some() {
+                config.network.base = None;
             }
-            config.network = v;
+            config.network.architecture = v;
         }
         if let Some(v) = self.epochs {
-            config.epochs = v;
+            config.schedule.epochs = v;
         }
         if let Some(v) = self.batch_size {
-            config.batch_size = v;
+            config.data.batch_size = v;
         }
         if let Some(v) = self.learning_rate {
-            config.learning_rate = v;
+            config.optimiser.learning_rate = v;
         }
         if let Some(v) = self.seed {
-            config.seed = v;
+            config.run.seed = v;
         }
         if let Some(v) = self.device {
-            config.device = v;
+            config.run.device = v;
         }
         if let Some(v) = &self.weights {
-            config.weights = Some(std::fs::canonicalize(v).unwrap_or_else(|_| v.clone()));
+            config.run.weights = Some(std::fs::canonicalize(v).unwrap_or_else(|_| v.clone()));
         }
-        config.debug |= self.debug;
-        config.in_memory |= self.in_memory;
+        config.data.debug |= self.debug;
+        config.data.in_memory |= self.in_memory;
         Ok(config)
     }
 }

@@ -117,20 +117,20 @@ impl Experiment {
             .recipe
             .resolve(&self.recipe.recipe.targets[target].run_file);
         let mut config = RunConfig::from_file(&path)?;
-        config.dataset = std::fs::canonicalize(self.data_dir())
+        config.data.dataset = std::fs::canonicalize(self.data_dir())
             .with_context(|| format!("{}: the data set", self.data_dir().display()))?;
-        config.seed = seed;
+        config.run.seed = seed;
         if let Some(epochs) = self.recipe.recipe.epochs {
-            config.epochs = epochs;
+            config.schedule.epochs = epochs;
         }
         if let Some(device) = &self.options.device {
-            config.device = *device;
+            config.run.device = *device;
         }
         if self.options.debug {
-            config.network = Architecture::Dimwit;
-            config.network_base = None;
-            config.epochs = 5;
-            config.debug = true;
+            config.network.architecture = Architecture::Dimwit;
+            config.network.base = None;
+            config.schedule.epochs = 5;
+            config.data.debug = true;
         }
         config.validate().map_err(|e| e.in_file(&path))?;
         Ok(config)

@@ -112,7 +112,7 @@ impl MetricsPlan {
             ));
         }
         let config = RunConfig::from_file(&run_file).map_err(InputError::from)?;
-        if config.patches.is_some() {
+        if config.data.patches.is_some() {
             return Err(bad(
                 &run_file,
                 "a 3-D run: its training already measured each validation volume (val_dice, val_3d_dsc, val_3d_hd95); metrics recomputes 2-D runs' slices",
@@ -120,8 +120,9 @@ impl MetricsPlan {
         }
         let truth_folder = config.truth_folder().map_err(InputError::from)?;
         let val_set = open_split(&config, "val", &truth_folder)?;
-        let pattern = crate::config::anchored_regex("patient_regex", &config.patient_regex)
-            .map_err(InputError::from)?;
+        let pattern =
+            crate::config::anchored_regex("patient_regex", &config.validation.patient_regex)
+                .map_err(InputError::from)?;
         let patients = patients_of(&val_set, &pattern)?;
         let needs_3d_spacing = options
             .metrics
@@ -191,7 +192,7 @@ impl MetricsPlan {
         MetricRecord::of(
             metric,
             &self.options,
-            self.config.empty_mask,
+            self.config.validation.empty_mask,
             self.slice_spacings.is_some(),
         )
     }
@@ -236,7 +237,7 @@ impl MetricsPlan {
             let array: Array3<f32> =
                 ndarray_npy::read_npy(&path).map_err(|e| FileError::new(&path, e))?;
             let (e, r, k) = array.dim();
-            if r == self.rows(metric) && k == self.config.classes && e <= self.epochs {
+            if r == self.rows(metric) && k == self.config.network.classes && e <= self.epochs {
                 kept.push((metric, array));
             }
         }
@@ -288,7 +289,7 @@ impl MetricsPlan {
                 values
             })
             .collect::<Result<_, _>>()?;
-        let classes = self.config.classes;
+        let classes = self.config.network.classes;
         let metric_classes = self.config.metric_classes();
         let mut summaries = Vec::new();
         let mut arrays = Vec::new();
@@ -349,7 +350,7 @@ impl MetricsPlan {
 
     /// Every asked metric of one patient at one epoch.
     fn patient_values(&self, epoch: usize, patient: usize) -> Result<UnitValues, EvalError> {
-        let classes = self.config.classes;
+        let classes = self.config.network.classes;
         let slices = &self.patients[patient].1;
         let pixels = self.size[0] * self.size[1];
         let mut predicted = Vec::with_capacity(slices.len() * pixels);
@@ -397,12 +398,15 @@ impl MetricsPlan {
         labels
             .iter()
             .map(|&l| {
-                if (l as usize) < self.config.classes {
+                if (l as usize) < self.config.network.classes {
                     Ok(l as u8)
                 } else {
                     Err(bad(
                         &path,
-                        format!("label {l} is not below the {} classes", self.config.classes),
+                        format!(
+                            "label {l} is not below the {} classes",
+                            self.config.network.classes
+                        ),
                     ))
                 }
             })
@@ -417,7 +421,7 @@ impl MetricsPlan {
         predicted: &[u8],
         truth: &[u8],
     ) -> Result<ClassValues, EvalError> {
-        let classes = self.config.classes;
+        let classes = self.config.network.classes;
         if metric == RunMetric::Dsc3d {
             let dice = Overlap::of(predicted, truth, classes).dice();
             return Ok((dice, vec![false; classes]));
@@ -441,10 +445,10 @@ impl MetricsPlan {
         let diagonal = diagonal(shape, spacing);
         let mut values = Vec::new();
         let mut empties = Vec::new();
-        for k in 0..self.config.classes {
+        for k in 0..self.config.network.classes {
             let value = ClassSurfaces::of_labels(predicted, truth, shape, spacing, k as u8)?.value(
                 measure,
-                self.config.empty_mask,
+                self.config.validation.empty_mask,
                 diagonal,
             );
             values.push(value.value);
@@ -461,7 +465,7 @@ impl MetricsPlan {
         truth: &[u8],
         index: usize,
     ) -> Result<ClassValues, EvalError> {
-        let classes = self.config.classes;
+        let classes = self.config.network.classes;
         let spacing = self
             .slice_spacings
             .as_ref()

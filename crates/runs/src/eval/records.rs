@@ -245,7 +245,7 @@ pub fn training_records(config: &RunConfig, slice_spacing: bool) -> Vec<(RunMetr
         .map(|m| {
             (
                 m,
-                MetricRecord::of(m, &options, config.empty_mask, slice_spacing),
+                MetricRecord::of(m, &options, config.validation.empty_mask, slice_spacing),
             )
         })
         .collect()
