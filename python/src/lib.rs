@@ -11,7 +11,6 @@ mod pool;
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
-use segmentation_metrics::{pair_metrics, EmptyMaskRule, PairMetrics};
 use distmap::{
     distance_maps_into, BorderOffset, ClassLabel, MapFloat, MapKind, MapOptions, NamedChoice,
     WholeImageClass,
@@ -22,6 +21,7 @@ use pyo3::exceptions::{PyRuntimeError, PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PyAny, PyDict};
 use rayon::prelude::*;
+use segmentation_metrics::{pair_metrics, EmptyMaskRule, PairMetrics};
 
 use crate::arrays::{native_array, one_hot_labels, spacing, LabelDtype};
 
