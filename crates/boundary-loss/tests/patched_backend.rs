@@ -1,7 +1,7 @@
 //! Burn's CPU backend reaches our kernels: a convolution and a batch normalisation, forward and
-//! backward, and a 3-D convolution's forward pass, run through `cpu-conv` and `cpu-norm`. This fails when `patches/burn-flex` is no
-//! longer in use (after a Burn upgrade Cargo only warns "patch not used", and the speed-ups
-//! would vanish without another test failing).
+//! backward, and a 3-D convolution with its gradients, run through `cpu-conv` and `cpu-norm`.
+//! This fails when `patches/burn-flex` is no longer in use (after a Burn upgrade Cargo only
+//! warns "patch not used", and the speed-ups would vanish without another test failing).
 
 use boundary_loss::nets::BatchNorm;
 use burn::nn::conv::Conv2dConfig;
@@ -35,43 +35,47 @@ fn convolutions_and_batch_norm_run_through_the_workspace_kernels() {
 #[test]
 // Indices spell out the definition.
 #[allow(clippy::needless_range_loop)]
-fn a_3d_convolution_runs_through_the_workspace_kernels_and_is_the_definition() {
+fn a_3d_convolution_and_its_gradients_run_through_the_workspace_kernels_and_are_the_definition() {
     use burn::nn::conv::Conv3dConfig;
     use burn::nn::PaddingConfig3d;
-    let device = Device::flex();
+    let device = Device::flex().autodiff();
     let conv = Conv3dConfig::new([2, 3], [3, 3, 3])
         .with_padding(PaddingConfig3d::Explicit(1, 1, 1))
         .init(&device);
-    let x = Tensor::<5>::random([2, 2, 5, 6, 4], Distribution::Default, &device);
+    let [d, h, w] = [5usize, 6, 4];
+    let x = Tensor::<5>::random([2, 2, d, h, w], Distribution::Default, &device).require_grad();
+    let g = Tensor::<5>::random([2, 3, d, h, w], Distribution::Default, &device);
     let before = cpu_conv::passes_run();
     let out = conv.forward(x.clone());
+    // d(sum(out * g))/d(out) = g: the gradients below are those of the output gradient g.
+    let grads = (out.clone() * g.clone()).sum().backward();
     assert!(
-        cpu_conv::passes_run() > before,
-        "the 3-D convolution did not reach cpu-conv: is patches/burn-flex still used?"
+        cpu_conv::passes_run() >= before + 3,
+        "the 3-D convolution and its gradients did not reach cpu-conv: is patches/burn-flex still used?"
     );
     // Against the definition, in f64 from the same f32 values.
     let values = |t: Tensor<5>| t.into_data().convert::<f64>().try_to_vec::<f64>().unwrap();
-    let (xs, ws, bs) = (
-        values(x),
-        values(conv.weight.val()),
-        conv.bias
-            .as_ref()
-            .unwrap()
-            .val()
-            .into_data()
-            .convert::<f64>()
-            .try_to_vec::<f64>()
-            .unwrap(),
+    let (xs, ws, gs) = (values(x.clone()), values(conv.weight.val()), values(g));
+    let bs = conv
+        .bias
+        .as_ref()
+        .unwrap()
+        .val()
+        .into_data()
+        .convert::<f64>();
+    let bs = bs.try_to_vec::<f64>().unwrap();
+    let (mut want, mut want_dx, mut want_dw) = (
+        vec![0.0; gs.len()],
+        vec![0.0; xs.len()],
+        vec![0.0; ws.len()],
     );
-    let got = values(out);
-    let [d, h, w] = [5usize, 6, 4];
-    let mut index = 0;
     for b in 0..2 {
         for o in 0..3 {
             for z in 0..d {
                 for y in 0..h {
                     for xx in 0..w {
-                        let mut sum = bs[o];
+                        let out = (((b * 3 + o) * d + z) * h + y) * w + xx;
+                        want[out] += bs[o];
                         for c in 0..2 {
                             for k in 0..3 {
                                 for i in 0..3 {
@@ -94,20 +98,35 @@ fn a_3d_convolution_runs_through_the_workspace_kernels_and_is_the_definition() {
                                             (((b * 2 + c) * d + iz as usize) * h + iy as usize) * w
                                                 + ix as usize;
                                         let weight = (((o * 2 + c) * 3 + k) * 3 + i) * 3 + j;
-                                        sum += ws[weight] * xs[input];
+                                        want[out] += ws[weight] * xs[input];
+                                        want_dx[input] += ws[weight] * gs[out];
+                                        want_dw[weight] += xs[input] * gs[out];
                                     }
                                 }
                             }
                         }
-                        assert!(
-                            (got[index] - sum).abs() < 1e-5 * (1.0 + sum.abs()),
-                            "{index}: {} {sum}",
-                            got[index]
-                        );
-                        index += 1;
                     }
                 }
             }
+        }
+    }
+    let dx = x.grad(&grads).unwrap().into_data().convert::<f64>();
+    let dw = conv
+        .weight
+        .grad(&grads)
+        .unwrap()
+        .into_data()
+        .convert::<f64>();
+    for (what, got, want) in [
+        ("forward", values(out), want),
+        ("input gradient", dx.try_to_vec::<f64>().unwrap(), want_dx),
+        ("weight gradient", dw.try_to_vec::<f64>().unwrap(), want_dw),
+    ] {
+        for (index, (a, e)) in got.iter().zip(&want).enumerate() {
+            assert!(
+                (a - e).abs() < 1e-4 * (1.0 + e.abs()),
+                "{what}[{index}]: {a} {e}"
+            );
         }
     }
 }

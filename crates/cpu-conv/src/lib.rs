@@ -1,6 +1,6 @@
 //! 2-D convolutions of NCHW tensors on the CPU: the forward pass, the input gradient and the
 //! weight gradient, for `f32` and `f64`, any stride, padding (begin and end per axis), dilation
-//! and groups; and the forward pass of 3-D convolutions ([`Conv3d`], one 2-D convolution per
+//! and groups; and 3-D convolutions with both gradients ([`Conv3d`], one 2-D convolution per
 //! output depth). This crate owns the arithmetic only (slices in, slices out, no deep-learning
 //! dependency); `patches/burn-flex` routes Burn's flex backend to it.
 //!

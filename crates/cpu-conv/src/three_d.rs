@@ -1,9 +1,15 @@
-//! 3-D convolutions of NCDHW tensors (the forward pass), as one 2-D convolution per output
+//! 3-D convolutions of NCDHW tensors and their gradients, as one 2-D convolution per output
 //! depth: the input planes that the kernel's depth taps read for that depth are gathered into
 //! `C_in * kd` channels (zeros where a tap falls in the padding), and the weight
 //! `(C_out, C_in / groups, kd, kh, kw)` is, unchanged in memory, the 2-D weight
 //! `(C_out, C_in / groups * kd, kh, kw)` over them. Each plane then runs [`Conv2d`]'s banded
 //! im2col and `gemm`; the sum over `(channel, kd, kh, kw)` is the same product as a 3-D im2col.
+//!
+//! Gradients: with stride 1 the input gradient is the adjoint forward convolution (the kernel
+//! rotated, channels swapped, padding `span - 1 - p`), as in 2-D; otherwise each output depth's
+//! 2-D input gradient is scattered back onto the planes its taps read. The weight gradient is
+//! the sum over output depths of the 2-D weight gradients of the gathered planes, in depth
+//! order, so it does not depend on the thread count.
 
 use rayon::prelude::*;
 
@@ -94,32 +100,11 @@ impl Conv3d {
         assert_eq!(weight.len(), self.weight_len(), "weight length");
         let plane = self.plane();
         let [out_d, out_h, out_w] = self.output();
-        let [in_d, in_h, in_w] = self.input;
-        let (in_plane, out_plane) = (in_h * in_w, out_h * out_w);
-        let taps = self.kernel[0];
+        let out_plane = out_h * out_w;
         let mut out = vec![T::default(); self.output_len()];
         let mut gathered = vec![T::default(); plane.input_len()];
         for depth in 0..out_d {
-            // Channel (b, c * kd + k) of the plane's input is input plane z = depth * stride +
-            // k * dilation - padding of (b, c), or zeros in the padding.
-            gathered
-                .par_chunks_mut(in_plane)
-                .enumerate()
-                .for_each(|(index, target)| {
-                    let (b, rest) = (
-                        index / (self.channels_in * taps),
-                        index % (self.channels_in * taps),
-                    );
-                    let (c, k) = (rest / taps, rest % taps);
-                    let z = (depth * self.stride[0] + k * self.dilation[0]) as isize
-                        - self.padding_begin[0] as isize;
-                    if z < 0 || z >= in_d as isize {
-                        target.fill(T::default());
-                    } else {
-                        let start = ((b * self.channels_in + c) * in_d + z as usize) * in_plane;
-                        target.copy_from_slice(&x[start..start + in_plane]);
-                    }
-                });
+            self.gather_input(x, depth, &mut gathered);
             let planes = plane.forward_new(&gathered, weight, bias);
             // Output plane (b, o) of this depth.
             for (index, values) in planes.chunks(out_plane).enumerate() {
@@ -128,5 +113,162 @@ impl Conv3d {
             }
         }
         out
+    }
+
+    /// The input plane that depth tap `k` of output depth `depth` reads, or `None` in the
+    /// padding.
+    fn input_depth(&self, depth: usize, k: usize) -> Option<usize> {
+        let z = (depth * self.stride[0] + k * self.dilation[0]) as isize
+            - self.padding_begin[0] as isize;
+        (0..self.input[0] as isize)
+            .contains(&z)
+            .then_some(z as usize)
+    }
+
+    /// The 2-D input of output depth `depth`: channel `(b, c * kd + k)` is the input plane that
+    /// tap `k` reads from `(b, c)`, or zeros in the padding.
+    fn gather_input<T: Scalar>(&self, x: &[T], depth: usize, gathered: &mut [T]) {
+        let in_plane = self.input[1] * self.input[2];
+        let taps = self.kernel[0];
+        gathered
+            .par_chunks_mut(in_plane)
+            .enumerate()
+            .for_each(|(index, target)| {
+                let (b, rest) = (
+                    index / (self.channels_in * taps),
+                    index % (self.channels_in * taps),
+                );
+                let (c, k) = (rest / taps, rest % taps);
+                match self.input_depth(depth, k) {
+                    None => target.fill(T::default()),
+                    Some(z) => {
+                        let start = ((b * self.channels_in + c) * self.input[0] + z) * in_plane;
+                        target.copy_from_slice(&x[start..start + in_plane]);
+                    }
+                }
+            });
+    }
+
+    /// The output gradient's planes of output depth `depth`: `(batch, channels_out, h, w)`.
+    fn gather_output<T: Scalar>(&self, grad_out: &[T], depth: usize, planes: &mut [T]) {
+        let [out_d, out_h, out_w] = self.output();
+        let out_plane = out_h * out_w;
+        for (index, target) in planes.chunks_mut(out_plane).enumerate() {
+            let start = (index * out_d + depth) * out_plane;
+            target.copy_from_slice(&grad_out[start..start + out_plane]);
+        }
+    }
+
+    /// The adjoint of a stride-1 convolution whose padding the kernel reaches: a stride-1
+    /// convolution of the output gradient giving the input gradient (see the module docs).
+    fn adjoint_convolution(&self) -> Option<Conv3d> {
+        if self.stride != [1, 1, 1] {
+            return None;
+        }
+        let reach = [0, 1, 2].map(|axis| self.dilation[axis] * (self.kernel[axis] - 1));
+        let fits = (0..3).all(|axis| {
+            self.padding_begin[axis] <= reach[axis] && self.padding_end[axis] <= reach[axis]
+        });
+        fits.then(|| Conv3d {
+            batch: self.batch,
+            channels_in: self.channels_out,
+            channels_out: self.channels_in,
+            groups: self.groups,
+            input: self.output(),
+            kernel: self.kernel,
+            stride: [1, 1, 1],
+            padding_begin: [0, 1, 2].map(|axis| reach[axis] - self.padding_begin[axis]),
+            padding_end: [0, 1, 2].map(|axis| reach[axis] - self.padding_end[axis]),
+            dilation: self.dilation,
+        })
+    }
+
+    /// The weight of the adjoint convolution: per group, input and output channels swapped and
+    /// the kernel rotated by 180 degrees about every axis (its taps reversed).
+    fn flipped_transposed<T: Scalar>(&self, weight: &[T]) -> Vec<T> {
+        let taps: usize = self.kernel.iter().product();
+        let (group_in, group_out) = (
+            self.channels_in / self.groups,
+            self.channels_out / self.groups,
+        );
+        let mut flipped = vec![T::default(); weight.len()];
+        for group in 0..self.groups {
+            for o in 0..group_out {
+                for c in 0..group_in {
+                    let src = &weight[((group * group_out + o) * group_in + c) * taps..][..taps];
+                    let dst =
+                        &mut flipped[((group * group_in + c) * group_out + o) * taps..][..taps];
+                    for (d, s) in dst.iter_mut().zip(src.iter().rev()) {
+                        *d = *s;
+                    }
+                }
+            }
+        }
+        flipped
+    }
+
+    /// The gradient of the loss with respect to the input, from the gradient with respect to the
+    /// output, into a new vector.
+    pub fn input_grad_new<T: Scalar>(&self, weight: &[T], grad_out: &[T]) -> Vec<T> {
+        assert_eq!(weight.len(), self.weight_len(), "weight length");
+        assert_eq!(grad_out.len(), self.output_len(), "output gradient length");
+        if let Some(adjoint) = self.adjoint_convolution() {
+            return adjoint.forward_new(grad_out, &self.flipped_transposed(weight), None);
+        }
+        let plane = self.plane();
+        let in_plane = self.input[1] * self.input[2];
+        let taps = self.kernel[0];
+        let mut grad_in = vec![T::default(); self.input_len()];
+        let mut planes = vec![T::default(); plane.output_len()];
+        for depth in 0..self.output()[0] {
+            self.gather_output(grad_out, depth, &mut planes);
+            let gathered = plane.input_grad_new(weight, &planes);
+            // Channel (b, c * kd + k) goes back onto the input plane that tap k read.
+            grad_in
+                .par_chunks_mut(self.input[0] * in_plane)
+                .enumerate()
+                .for_each(|(image_channel, volume)| {
+                    let (b, c) = (
+                        image_channel / self.channels_in,
+                        image_channel % self.channels_in,
+                    );
+                    for k in 0..taps {
+                        let Some(z) = self.input_depth(depth, k) else {
+                            continue;
+                        };
+                        let src = &gathered[((b * self.channels_in + c) * taps + k) * in_plane..]
+                            [..in_plane];
+                        for (d, s) in volume[z * in_plane..][..in_plane].iter_mut().zip(src) {
+                            *d += *s;
+                        }
+                    }
+                });
+        }
+        grad_in
+    }
+
+    /// The gradient of the loss with respect to the weight: the sum over output depths, in
+    /// order, of the 2-D weight gradients of the gathered planes.
+    pub fn weight_grad<T: Scalar>(&self, x: &[T], grad_out: &[T], grad_weight: &mut [T]) {
+        assert_eq!(x.len(), self.input_len(), "input length");
+        assert_eq!(grad_out.len(), self.output_len(), "output gradient length");
+        assert_eq!(
+            grad_weight.len(),
+            self.weight_len(),
+            "weight gradient length"
+        );
+        let plane = self.plane();
+        let mut gathered = vec![T::default(); plane.input_len()];
+        let mut planes = vec![T::default(); plane.output_len()];
+        let mut partial = vec![T::default(); self.weight_len()];
+        grad_weight.fill(T::default());
+        for depth in 0..self.output()[0] {
+            self.gather_input(x, depth, &mut gathered);
+            self.gather_output(grad_out, depth, &mut planes);
+            plane.weight_grad(&gathered, &planes, &mut partial);
+            for (total, value) in grad_weight.iter_mut().zip(&partial) {
+                *total += *value;
+            }
+        }
     }
 }

@@ -1,5 +1,6 @@
-//! The 3-D forward pass against direct loops over the convolution's definition, on random
-//! geometries (strides, dilations, asymmetric padding, groups, 1x1x1 and non-cubic kernels).
+//! The 3-D passes (forward, input and weight gradients) against direct loops over the
+//! convolution's definition, on random geometries (strides, dilations, asymmetric padding,
+//! groups, 1x1x1 and non-cubic kernels).
 
 mod common;
 use common::values;
@@ -7,36 +8,37 @@ use cpu_conv::Conv3d;
 use proptest::prelude::*;
 
 /// `out[b, o, z, y, x] = bias[o] + sum w[o, c, k, i, j] *
-/// in[b, g*cg + c, z*s + k*d - p, y*s + i*d - p, x*s + j*d - p]`, term by term.
-// Indices spell out the definition.
-#[allow(clippy::needless_range_loop)]
-fn definition(conv: &Conv3d, x: &[f64], w: &[f64], bias: &[f64]) -> Vec<f64> {
+/// in[b, g*cg + c, z*s + k*d - p, y*s + i*d - p, x*s + j*d - p]`, as index triples (output
+/// index, input index, weight index) for every term of the sum.
+fn terms(conv: &Conv3d) -> Vec<(usize, usize, usize)> {
     let out_shape = conv.output();
     let (cg_in, cg_out) = (
         conv.channels_in / conv.groups,
         conv.channels_out / conv.groups,
     );
-    let mut out = vec![0.0; conv.output_len()];
-    let mut index = 0;
+    let flat = |sizes: [usize; 3], at: [usize; 3], outer: usize| {
+        ((outer * sizes[0] + at[0]) * sizes[1] + at[1]) * sizes[2] + at[2]
+    };
+    let mut all = Vec::new();
     for b in 0..conv.batch {
         for o in 0..conv.channels_out {
             let g = o / cg_out;
             for oz in 0..out_shape[0] {
                 for oy in 0..out_shape[1] {
                     for ox in 0..out_shape[2] {
-                        let mut sum = bias[o];
+                        let out = flat(out_shape, [oz, oy, ox], b * conv.channels_out + o);
                         for c in 0..cg_in {
                             for k in 0..conv.kernel[0] {
                                 for i in 0..conv.kernel[1] {
                                     for j in 0..conv.kernel[2] {
-                                        let at = [(oz, k), (oy, i), (ox, j)]
+                                        let at: Vec<isize> = [(oz, k), (oy, i), (ox, j)]
                                             .iter()
                                             .enumerate()
                                             .map(|(a, &(o, t))| {
                                                 (o * conv.stride[a] + t * conv.dilation[a]) as isize
                                                     - conv.padding_begin[a] as isize
                                             })
-                                            .collect::<Vec<_>>();
+                                            .collect();
                                         if at
                                             .iter()
                                             .zip(conv.input)
@@ -44,31 +46,34 @@ fn definition(conv: &Conv3d, x: &[f64], w: &[f64], bias: &[f64]) -> Vec<f64> {
                                         {
                                             continue;
                                         }
-                                        let input = (((b * conv.channels_in + g * cg_in + c)
-                                            * conv.input[0]
-                                            + at[0] as usize)
-                                            * conv.input[1]
-                                            + at[1] as usize)
-                                            * conv.input[2]
-                                            + at[2] as usize;
-                                        let weight = (((o * cg_in + c) * conv.kernel[0] + k)
-                                            * conv.kernel[1]
-                                            + i)
-                                            * conv.kernel[2]
-                                            + j;
-                                        sum += w[weight] * x[input];
+                                        let at = [at[0] as usize, at[1] as usize, at[2] as usize];
+                                        let input = flat(
+                                            conv.input,
+                                            at,
+                                            b * conv.channels_in + g * cg_in + c,
+                                        );
+                                        let weight = flat(conv.kernel, [k, i, j], o * cg_in + c);
+                                        all.push((out, input, weight));
                                     }
                                 }
                             }
                         }
-                        out[index] = sum;
-                        index += 1;
                     }
                 }
             }
         }
     }
-    out
+    all
+}
+
+fn assert_close(actual: &[f64], expected: &[f64], what: &str, conv: &Conv3d) {
+    assert_eq!(actual.len(), expected.len());
+    for (k, (a, e)) in actual.iter().zip(expected).enumerate() {
+        assert!(
+            (a - e).abs() <= 1e-10 * (1.0 + e.abs()),
+            "{what}[{k}]: {a} != {e} ({conv:?})"
+        );
+    }
 }
 
 fn check(conv: Conv3d, seed: u64) {
@@ -76,30 +81,56 @@ fn check(conv: Conv3d, seed: u64) {
     let x = values(conv.input_len(), seed);
     let w = values(conv.weight_len(), seed + 1);
     let bias = values(conv.channels_out, seed + 2);
-    let expected = definition(&conv, &x, &w, &bias);
+    let g = values(conv.output_len(), seed + 3);
+    let plane: usize = conv.output().iter().product();
+    let mut expected = vec![0.0; conv.output_len()];
+    for (k, value) in expected.iter_mut().enumerate() {
+        *value = bias[k / plane % conv.channels_out];
+    }
+    let mut expected_no_bias = vec![0.0; conv.output_len()];
+    let mut expected_dx = vec![0.0; conv.input_len()];
+    let mut expected_dw = vec![0.0; conv.weight_len()];
+    for (out, input, weight) in terms(&conv) {
+        expected[out] += w[weight] * x[input];
+        expected_no_bias[out] += w[weight] * x[input];
+        expected_dx[input] += w[weight] * g[out];
+        expected_dw[weight] += x[input] * g[out];
+    }
     let out = conv.forward_new(&x, &w, Some(&bias));
-    assert_eq!(out.len(), expected.len());
-    for (k, (a, e)) in out.iter().zip(&expected).enumerate() {
-        assert!(
-            (a - e).abs() <= 1e-10 * (1.0 + e.abs()),
-            "forward[{k}]: {a} != {e} ({conv:?})"
-        );
-    }
+    assert_close(&out, &expected, "forward", &conv);
     // Without a bias: the products alone.
-    let zero = vec![0.0; conv.channels_out];
-    let no_bias = conv.forward_new(&x, &w, None);
-    let expected = definition(&conv, &x, &w, &zero);
-    for (a, e) in no_bias.iter().zip(&expected) {
-        assert!((a - e).abs() <= 1e-10 * (1.0 + e.abs()));
-    }
+    assert_close(
+        &conv.forward_new(&x, &w, None),
+        &expected_no_bias,
+        "no bias",
+        &conv,
+    );
+    assert_close(
+        &conv.input_grad_new(&w, &g),
+        &expected_dx,
+        "input gradient",
+        &conv,
+    );
+    let mut dw = vec![f64::NAN; conv.weight_len()];
+    conv.weight_grad(&x, &g, &mut dw);
+    assert_close(&dw, &expected_dw, "weight gradient", &conv);
     // f32 follows the same path.
     let to32 = |v: &[f64]| v.iter().map(|&a| a as f32).collect::<Vec<f32>>();
     let out32 = conv.forward_new(&to32(&x), &to32(&w), Some(&to32(&bias)));
-    for (a, e) in out32.iter().zip(&out) {
-        assert!(
-            (*a as f64 - e).abs() < 1e-4 * (1.0 + e.abs()),
-            "f32 {a} {e}"
-        );
+    let dx32 = conv.input_grad_new(&to32(&w), &to32(&g));
+    let mut dw32 = vec![f32::NAN; conv.weight_len()];
+    conv.weight_grad(&to32(&x), &to32(&g), &mut dw32);
+    for (got, want) in [
+        (out32, &expected),
+        (dx32, &expected_dx),
+        (dw32, &expected_dw),
+    ] {
+        for (a, e) in got.iter().zip(want) {
+            assert!(
+                (*a as f64 - e).abs() < 1e-4 * (1.0 + e.abs()),
+                "f32 {a} {e}"
+            );
+        }
     }
 }
 
@@ -163,7 +194,7 @@ fn geometry() -> impl Strategy<Value = Conv3d> {
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(64))]
     #[test]
-    fn the_forward_pass_is_the_definition(conv in geometry(), seed in 0u64..1000) {
+    fn the_three_passes_are_the_definition(conv in geometry(), seed in 0u64..1000) {
         check(conv, seed);
     }
 }

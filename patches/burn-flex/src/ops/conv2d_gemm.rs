@@ -1,8 +1,8 @@
 //! boundary-loss patch: 2-D convolutions and their input and weight gradients through the
 //! `cpu-conv` crate (im2col over bands of output rows in NCHW, one `gemm` call per band, bands in
 //! parallel) instead of flex's 3-D path and Burn's default gradients (a transposed convolution,
-//! and a convolution whose kernel is the whole output gradient); and the forward pass of 3-D
-//! convolutions (one such 2-D convolution per output depth). f32 and f64 run natively; f16 and
+//! and a convolution whose kernel is the whole output gradient); and 3-D convolutions with both
+//! gradients (one such 2-D convolution per output depth). f32 and f64 run natively; f16 and
 //! bf16 go through f32, as flex's own bf16 convolutions do.
 
 use alloc::vec;
@@ -190,4 +190,62 @@ pub fn conv3d(
         |t| [forward_3d_typed::<f64>(t, options)],
     );
     out
+}
+
+fn input_grad_3d_typed<T: Scalar + bytemuck::Pod + Element>(
+    tensors: &[FlexTensor],
+    x_shape: &Shape,
+    options: &ConvOptions<3>,
+) -> FlexTensor {
+    let conv = geometry_3d(x_shape, tensors[0].layout().shape(), options);
+    let grad = conv.input_grad_new::<T>(tensors[0].storage(), tensors[1].storage());
+    let [d, h, w] = conv.input;
+    tensor(grad, [conv.batch, conv.channels_in, d, h, w])
+}
+
+/// The gradient of a 3-D convolution with respect to the input `x` (only its shape is used).
+pub fn conv3d_x_backward(
+    x: FlexTensor,
+    weight: FlexTensor,
+    output_grad: FlexTensor,
+    options: &ConvOptions<3>,
+) -> FlexTensor {
+    let x_shape = x.layout().shape().clone();
+    let [grad] = by_dtype(
+        "conv3d_x_backward",
+        vec![weight, output_grad],
+        |t| [input_grad_3d_typed::<f32>(t, &x_shape, options)],
+        |t| [input_grad_3d_typed::<f64>(t, &x_shape, options)],
+    );
+    grad
+}
+
+fn weight_grad_3d_typed<T: Scalar + bytemuck::Pod + Element>(
+    tensors: &[FlexTensor],
+    weight_shape: &Shape,
+    options: &ConvOptions<3>,
+) -> FlexTensor {
+    let conv = geometry_3d(tensors[0].layout().shape(), weight_shape, options);
+    let mut grad = vec![T::default(); conv.weight_len()];
+    conv.weight_grad::<T>(tensors[0].storage(), tensors[1].storage(), &mut grad);
+    let [kd, kh, kw] = conv.kernel;
+    let group_in = conv.channels_in / conv.groups;
+    tensor(grad, [conv.channels_out, group_in, kd, kh, kw])
+}
+
+/// The gradient of a 3-D convolution with respect to the weight (only its shape is used).
+pub fn conv3d_weight_backward(
+    x: FlexTensor,
+    weight: FlexTensor,
+    output_grad: FlexTensor,
+    options: &ConvOptions<3>,
+) -> FlexTensor {
+    let weight_shape = weight.layout().shape().clone();
+    let [grad] = by_dtype(
+        "conv3d_weight_backward",
+        vec![x, output_grad],
+        |t| [weight_grad_3d_typed::<f32>(t, &weight_shape, options)],
+        |t| [weight_grad_3d_typed::<f64>(t, &weight_shape, options)],
+    );
+    grad
 }

@@ -325,7 +325,8 @@ impl ModuleOps<Flex> for Flex {
         DeformConv2dBackward::new(x_grad, offset_grad, weight_grad, mask_grad, bias_grad)
     }
 
-    // boundary-loss patch: 3-D convolutions through `cpu-conv` (conv2d_gemm.rs).
+    // boundary-loss patch: 3-D convolutions and their gradients through `cpu-conv`
+    // (conv2d_gemm.rs).
     fn conv3d(
         x: FloatTensor<Flex>,
         weight: FloatTensor<Flex>,
@@ -333,6 +334,24 @@ impl ModuleOps<Flex> for Flex {
         options: ConvOptions<3>,
     ) -> FloatTensor<Flex> {
         conv2d_gemm::conv3d(x, weight, bias, &options)
+    }
+
+    fn conv3d_x_backward(
+        x: FloatTensor<Flex>,
+        weight: FloatTensor<Flex>,
+        output_grad: FloatTensor<Flex>,
+        options: ConvOptions<3>,
+    ) -> FloatTensor<Flex> {
+        conv2d_gemm::conv3d_x_backward(x, weight, output_grad, &options)
+    }
+
+    fn conv3d_weight_backward(
+        x: FloatTensor<Flex>,
+        weight: FloatTensor<Flex>,
+        output_grad: FloatTensor<Flex>,
+        options: ConvOptions<3>,
+    ) -> FloatTensor<Flex> {
+        conv2d_gemm::conv3d_weight_backward(x, weight, output_grad, &options)
     }
 
     fn conv_transpose1d(
