@@ -57,6 +57,17 @@ impl Observer for Console {
     }
 
     fn epoch_done(&mut self, r: &EpochReport) {
+        if !r.validated {
+            println!(
+                "epoch {:>3}: train loss {:.4} dice {:.3} ({:.1} s, {:.0} ms waiting for data) | not validated (val_every)",
+                r.epoch,
+                r.tra_loss,
+                r.tra_dice,
+                r.train_seconds,
+                r.data_wait_seconds * 1e3,
+            );
+            return;
+        }
         let empty = if r.hd95_empty_cases > 0 {
             format!(" ({} with an empty mask)", r.hd95_empty_cases)
         } else {

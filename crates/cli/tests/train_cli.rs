@@ -260,3 +260,110 @@ fn the_empty_slice_switches_train_and_repeat() {
         assert!(resolved.contains(switch), "{switch}: {resolved}");
     }
 }
+
+/// `val_every = 2` on 5 epochs validates epochs 1, 3 and 4 (the last) only: training is the
+/// every-epoch run's bit for bit, validated epochs measure the same values, the others are NaN
+/// rows (arrays still `(epochs, ...)`), their `iterNNN/` stays without `val/`, the best epoch is
+/// a validated one, and the `metrics` command leaves the skipped epochs NaN.
+#[test]
+fn val_every_validates_a_subsample_of_epochs_and_trains_the_same() {
+    use ndarray::Array3;
+    let dir = tempfile::tempdir().unwrap();
+    let every = prepared(dir.path(), RUN_FILE, 2, 2);
+    let sparse = dir.path().join("sparse.toml");
+    std::fs::write(&sparse, format!("val_every = 2\n{RUN_FILE}")).unwrap();
+    let runs = [dir.path().join("every"), dir.path().join("sparse")];
+    let mut consoles = Vec::new();
+    for (run_file, out) in [&every, &sparse].into_iter().zip(&runs) {
+        let args = [
+            "train",
+            run_file.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+        ];
+        consoles.push(common::ok(&boundary_loss(&args)));
+        common::ok(&boundary_loss(&[
+            "metrics",
+            out.to_str().unwrap(),
+            "--metrics",
+            "3d_dsc,hd",
+        ]));
+    }
+    let read = |run: &std::path::Path, name: &str| -> Array3<f32> {
+        ndarray_npy::read_npy(run.join(name)).unwrap()
+    };
+    assert_eq!(
+        std::fs::read(runs[0].join("tra_loss.npy")).unwrap(),
+        std::fs::read(runs[1].join("tra_loss.npy")).unwrap()
+    );
+    let validated = [false, true, false, true, true];
+    for name in [
+        "val_loss.npy",
+        "val_dice.npy",
+        "val_3d_dsc.npy",
+        "val_3d_hd95.npy",
+        "val_hd.npy",
+    ] {
+        let (all, some) = (read(&runs[0], name), read(&runs[1], name));
+        assert_eq!(all.dim(), some.dim(), "{name}");
+        assert_eq!(all.dim().0, 5, "{name}");
+        for (epoch, &measured) in validated.iter().enumerate() {
+            let (a, s) = (
+                all.index_axis(ndarray::Axis(0), epoch),
+                some.index_axis(ndarray::Axis(0), epoch),
+            );
+            if measured {
+                let same = a.iter().zip(s).all(|(x, y)| x.to_bits() == y.to_bits());
+                assert!(same, "{name}, epoch {epoch}: {a} != {s}");
+            } else {
+                assert!(s.iter().all(|v| v.is_nan()), "{name}, epoch {epoch}: {s}");
+            }
+        }
+    }
+    for (epoch, &measured) in validated.iter().enumerate() {
+        let iter = runs[1].join(format!("iter{epoch:03}"));
+        assert!(
+            iter.is_dir() && iter.join("val").is_dir() == measured,
+            "{}",
+            iter.display()
+        );
+    }
+    let best: usize = std::fs::read_to_string(runs[1].join("best_epoch.txt"))
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    assert!(validated[best], "best epoch {best}");
+    let csv = std::fs::read_to_string(runs[1].join("metrics.csv")).unwrap();
+    let row = |epoch: usize| {
+        csv.lines()
+            .nth(epoch + 1)
+            .unwrap()
+            .split(',')
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(row(0)[2], "NaN", "{csv}");
+    assert_ne!(row(1)[2], "NaN", "{csv}");
+    assert!(
+        consoles[1].contains("epoch   0:") && consoles[1].contains("not validated (val_every)")
+    );
+    assert!(!consoles[0].contains("not validated"));
+    // The resolved run file keeps the setting; an every-epoch run file does not name it.
+    let resolved = |run: &std::path::Path| std::fs::read_to_string(run.join("run.toml")).unwrap();
+    assert!(resolved(&runs[1]).contains("val_every = 2"));
+    assert!(!resolved(&runs[0]).contains("val_every"));
+    // 0 is refused with the field's name.
+    let zero = dir.path().join("zero.toml");
+    std::fs::write(&zero, format!("val_every = 0\n{RUN_FILE}")).unwrap();
+    let out = dir.path().join("zero");
+    let error = common::failed(&boundary_loss(&[
+        "train",
+        zero.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ]));
+    assert!(
+        error.contains("val_every") && error.contains("zero.toml"),
+        "{error}"
+    );
+}

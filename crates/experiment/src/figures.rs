@@ -344,8 +344,12 @@ pub fn prediction_gif(run: &RunRef, patient: &str, out_dir: &Path) -> anyhow::Re
     }
     let mut frames = Vec::new();
     for epoch in 0.. {
-        if !iteration_dir(&run.dir, epoch).join("val").is_dir() {
+        let dir = iteration_dir(&run.dir, epoch);
+        if !dir.is_dir() {
             break;
+        }
+        if !dir.join("val").is_dir() {
+            continue; // an epoch that `val_every` did not validate
         }
         let mut tiles = Vec::new();
         for ((i, truth), image) in shown.iter().zip(&images) {

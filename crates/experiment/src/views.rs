@@ -96,7 +96,11 @@ fn chosen_epochs(run: &Path, choice: EpochChoice) -> anyhow::Result<(Vec<usize>,
             )
         })?],
         EpochChoice::Epoch(n) => vec![n],
-        EpochChoice::All => saved_epochs(run)?,
+        // Every validated epoch (`val_every` leaves the others without predictions).
+        EpochChoice::All => saved_epochs(run)?
+            .into_iter()
+            .filter(|&e| iteration_dir(run, e).join("val").is_dir())
+            .collect(),
     };
     if epochs.is_empty() {
         return Err(FileError::new(run, "holds no saved epoch (iterNNN/)").into());

@@ -119,6 +119,8 @@ pub struct ValidationSection {
     pub group: bool,
     /// BatchNorm statistics recomputed with the epoch's final weights before validation.
     pub recalibrate_batch_norm: bool,
+    /// Validate every `val_every` epochs and after the last ([`RunConfig::validates`]).
+    pub val_every: usize,
 }
 
 /// Where the run starts from and where it runs.
@@ -258,6 +260,13 @@ impl RunConfig {
                     "no one_hot or distance_map stream names the class maps; give the folder",
                 )
             })
+    }
+
+    /// Whether epoch `epoch` (0-based) is validated: every `val_every`-th epoch (epochs
+    /// `val_every - 1`, `2 val_every - 1`, ...) and the last one; every epoch by default.
+    pub fn validates(&self, epoch: usize) -> bool {
+        let every = self.validation.val_every.max(1);
+        (epoch + 1).is_multiple_of(every) || epoch + 1 >= self.schedule.epochs
     }
 
     /// Output channels of the network: 1 for a sigmoid, K otherwise.
@@ -416,6 +425,12 @@ impl RunConfig {
         }
         if self.schedule.epochs == 0 {
             return Err(ConfigError::new("epochs", "must be at least 1"));
+        }
+        if self.validation.val_every == 0 {
+            return Err(ConfigError::new(
+                "val_every",
+                "must be at least 1 (1: every epoch)",
+            ));
         }
         if !(self.network.temperature.is_finite() && self.network.temperature > 0.0) {
             return Err(ConfigError::new("temperature", "must be positive"));

@@ -120,6 +120,11 @@ pub(crate) struct RunFile {
     /// (off: the original validates with averages gathered while the weights moved).
     #[serde(default)]
     pub recalibrate_batch_norm: bool,
+    /// Validate every `val_every` epochs (and after the last); other epochs record NaN for
+    /// every validation value. 1: every epoch, as the original. Written only when not 1, so
+    /// that run files and run.toml of every-epoch runs keep their form.
+    #[serde(default = "every_epoch", skip_serializing_if = "is_every_epoch")]
+    pub val_every: usize,
     /// 3-D training on patches of whole volumes (the `slice nifti --volumes` layout) with a 3-D
     /// network; absent: 2-D training on slices.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -149,6 +154,12 @@ fn default_epochs() -> usize {
 }
 fn default_batch() -> usize {
     8
+}
+fn every_epoch() -> usize {
+    1
+}
+fn is_every_epoch(n: &usize) -> bool {
+    *n == 1
 }
 fn one() -> f64 {
     1.0
@@ -198,6 +209,7 @@ impl Default for RunFile {
             truncate_distance_maps: false,
             check_loss_inputs: yes(),
             recalibrate_batch_norm: false,
+            val_every: every_epoch(),
             patches: None,
         }
     }
@@ -249,6 +261,7 @@ impl From<RunFile> for RunConfig {
                 truth_folder: file.truth_folder,
                 group: file.group,
                 recalibrate_batch_norm: file.recalibrate_batch_norm,
+                val_every: file.val_every,
             },
             run: RunSection {
                 seed: file.seed,
@@ -307,6 +320,7 @@ impl From<RunConfig> for RunFile {
             truncate_distance_maps: data.truncate_distance_maps,
             check_loss_inputs: losses.check_inputs,
             recalibrate_batch_norm: validation.recalibrate_batch_norm,
+            val_every: validation.val_every,
             patches: data.patches,
         }
     }

@@ -47,6 +47,7 @@ use_spacing = true
 truncate_distance_maps = true
 check_loss_inputs = false
 recalibrate_batch_norm = true
+val_every = 3
 
 [[streams]]
 folder = "img"
@@ -121,6 +122,10 @@ fn every_field_lands_in_its_section() {
     assert_eq!(validation.empty_mask, EmptyMaskRule::Nan);
     assert_eq!(validation.truth_folder.as_deref(), Some("labels"));
     assert!(validation.group && validation.recalibrate_batch_norm);
+    assert_eq!(validation.val_every, 3);
+    // Every third epoch and the last of 7: epochs 2, 5 and 6.
+    let validated: Vec<usize> = (0..7).filter(|&e| config.validates(e)).collect();
+    assert_eq!(validated, [2, 5, 6]);
 
     assert_eq!(config.run.seed, 42);
     assert_eq!(config.run.device, DeviceSpec::Cuda(1));
@@ -191,4 +196,5 @@ stream = 1
     assert_eq!(config.optimiser.adam_epsilon, 1e-8);
     assert_eq!(config.validation.empty_mask, EmptyMaskRule::AlwaysDiagonal);
     assert!(config.data.check_image_range && config.losses.check_inputs);
+    assert!((0..200).all(|e| config.validates(e)));
 }

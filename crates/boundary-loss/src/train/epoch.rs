@@ -67,6 +67,18 @@ impl PhaseLog {
         self.loss.push(weighted_terms);
     }
 
+    /// A phase that did not run (an epoch `val_every` skips): NaN for every batch's terms and
+    /// every image's Dice.
+    pub fn unmeasured(batches: usize, terms: usize, images: usize, classes: usize) -> Self {
+        PhaseLog {
+            loss: vec![vec![f32::NAN; terms]; batches],
+            dice: vec![vec![f32::NAN; classes]; images],
+            loss_sum: f64::NAN,
+            dice_sum: f64::NAN,
+            seen: images,
+        }
+    }
+
     /// Mean over batches of the weighted total loss so far.
     pub fn running_loss(&self) -> f64 {
         self.loss_sum / self.loss.len().max(1) as f64

@@ -65,6 +65,23 @@ pub trait EpochSteps<const D: usize> {
         model: &Network,
         observer: &mut dyn Observer,
     ) -> Result<Validated, TrainError>;
+
+    /// The shape of a validation: `(batches, images, patients)`, the rows of its arrays.
+    fn validation_rows(&self) -> (usize, usize, usize);
+}
+
+/// An epoch that `val_every` does not validate: NaN in every validation value, in the arrays'
+/// shapes, so that row `e` of every array is still epoch `e`.
+fn unvalidated(rows: (usize, usize, usize), classes: usize, terms: usize) -> Validated {
+    let (batches, images, patients) = rows;
+    Validated {
+        log: PhaseLog::unmeasured(batches, terms, images, classes),
+        volumes: VolumeMetrics {
+            dsc: vec![vec![f32::NAN; classes]; patients],
+            hd95: vec![vec![f32::NAN; classes]; patients],
+            empty_cases: 0,
+        },
+    }
 }
 
 /// What the loop needs to start a run besides its steps.
@@ -127,8 +144,18 @@ pub fn run_epochs<const D: usize>(
         };
         let trained = steps.train(&inputs, net, &mut optimizer, observer)?;
         net = trained.net;
-        let model = net.valid();
-        let validated = steps.validate(&inputs, &model, observer)?;
+        let validated = if config.validates(epoch) {
+            steps.validate(&inputs, &net.valid(), observer)?
+        } else {
+            // The epoch's folder stays (empty), so that iterNNN/ still numbers every epoch.
+            std::fs::create_dir_all(&inputs.iter_dir)
+                .map_err(|e| volume_io::FileError::new(&inputs.iter_dir, e))?;
+            unvalidated(
+                steps.validation_rows(),
+                config.network.classes,
+                losses.len(),
+            )
+        };
         let results = EpochResults {
             tra_loss: trained.log.loss,
             val_loss: validated.log.loss,

@@ -31,6 +31,8 @@ pub struct EpochReport {
     pub data_wait_seconds: f64,
     /// The best epoch so far (validation Dice improved).
     pub improved: bool,
+    /// Whether the epoch was validated (`val_every`); if not, every `val_` value is NaN.
+    pub validated: bool,
 }
 
 /// Receives a run's progress. Every method does nothing by default.

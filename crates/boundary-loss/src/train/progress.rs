@@ -257,6 +257,7 @@ impl RunProgress {
             train_seconds: results.train_seconds,
             data_wait_seconds: results.data_wait_seconds,
             improved: val_dice_mean > self.best_dice,
+            validated: end.config.validates(epoch),
         };
         history.csv.push_str(&format!(
             "{epoch},{:.4},{:.4},{:.4},{:.4},{:.6},{:.6},{:.6},{:.4},{},{learning_rate:e},{}\n",

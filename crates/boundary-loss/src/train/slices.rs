@@ -118,6 +118,14 @@ impl EpochSteps<4> for SliceSteps<'_> {
         })
     }
 
+    fn validation_rows(&self) -> (usize, usize, usize) {
+        (
+            self.val_batches.len(),
+            self.val_set.len(),
+            self.patients.len(),
+        )
+    }
+
     fn validate(
         &mut self,
         inputs: &EpochInputs<'_, 4>,

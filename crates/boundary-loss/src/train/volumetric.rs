@@ -190,6 +190,12 @@ impl EpochSteps<5> for PatchSteps<'_> {
         })
     }
 
+    /// One batch, one image and one patient per validation volume.
+    fn validation_rows(&self) -> (usize, usize, usize) {
+        let volumes = self.val_set.len();
+        (volumes, volumes, volumes)
+    }
+
     fn validate(
         &mut self,
         inputs: &EpochInputs<'_, 5>,

@@ -163,7 +163,8 @@ impl MetricsPlan {
         }
         let size = size.ok_or_else(|| bad(val_set.split_dir(), "no validation slice"))?;
         let epochs = epoch_count(run_dir)?;
-        for epoch in 0..epochs {
+        // Epochs that `val_every` skipped have no predictions; their rows stay NaN.
+        for epoch in (0..epochs).filter(|&e| config.validates(e)) {
             for index in 0..val_set.len() {
                 let path = prediction_path(run_dir, epoch, &val_set, index);
                 if !path.is_file() {
@@ -269,6 +270,7 @@ impl MetricsPlan {
             .min()
             .unwrap_or(self.epochs);
         (first..self.epochs)
+            .filter(|&e| self.config.validates(e))
             .flat_map(|e| (0..self.patients.len()).map(move |p| (e, p)))
             .collect()
     }
