@@ -55,7 +55,11 @@ fn bandwidths() -> (f64, f64, f64) {
         b.copy_from_slice(black_box(&a));
     });
     black_box(&b);
-    (bytes / read / 1e9, bytes / write / 1e9, 2.0 * bytes / copy / 1e9)
+    (
+        bytes / read / 1e9,
+        bytes / write / 1e9,
+        2.0 * bytes / copy / 1e9,
+    )
 }
 
 /// Bytes per voxel that K = 2 signed maps in `output_bytes`-byte floats must read and write,
