@@ -34,7 +34,7 @@ pub fn passes_run() -> u64 {
     PASSES.load(Ordering::Relaxed)
 }
 
-fn count_pass() {
+pub(crate) fn count_pass() {
     PASSES.fetch_add(1, Ordering::Relaxed);
 }
 
@@ -151,16 +151,16 @@ impl Conv2d {
         self.batch * self.channels_out * h * w
     }
 
-    fn group_channels_in(&self) -> usize {
+    pub(crate) fn group_channels_in(&self) -> usize {
         self.channels_in / self.groups
     }
 
-    fn group_channels_out(&self) -> usize {
+    pub(crate) fn group_channels_out(&self) -> usize {
         self.channels_out / self.groups
     }
 
     /// Rows of the im2col matrix of one group: `C_in / groups * kh * kw`.
-    fn group_patch(&self) -> usize {
+    pub(crate) fn group_patch(&self) -> usize {
         self.group_channels_in() * self.kernel[0] * self.kernel[1]
     }
 
@@ -173,7 +173,7 @@ impl Conv2d {
     }
 
     /// Output rows per band.
-    fn band_rows(&self) -> usize {
+    pub(crate) fn band_rows(&self) -> usize {
         let [out_h, out_w] = self.output();
         let per_row = (self.group_patch() * out_w).max(1);
         let by_budget = BAND_BUDGET / per_row;
@@ -182,7 +182,7 @@ impl Conv2d {
     }
 
     /// Output rows `first..last` of band `band` (bands of `rows` rows).
-    fn band_range(&self, band: usize, rows: usize) -> (usize, usize) {
+    pub(crate) fn band_range(&self, band: usize, rows: usize) -> (usize, usize) {
         let first = band * rows;
         (first, (first + rows).min(self.output()[0]))
     }
@@ -362,6 +362,20 @@ impl Conv2d {
     /// channels of one image).
     fn im2col<T: Scalar>(&self, channels: &[T], first: usize, last: usize, col: &mut [T]) {
         let [in_h, in_w] = self.input;
+        self.im2col_strided(channels, in_h * in_w, first, last, col);
+    }
+
+    /// [`Conv2d::im2col`] from planes `channel_stride` elements apart (the planes of one depth
+    /// of a 3-D volume: a volume's depth apart).
+    pub(crate) fn im2col_strided<T: Scalar>(
+        &self,
+        channels: &[T],
+        channel_stride: usize,
+        first: usize,
+        last: usize,
+        col: &mut [T],
+    ) {
+        let [in_h, in_w] = self.input;
         let [_, out_w] = self.output();
         let stride = self.stride[1];
         for (index, col_row) in col.chunks_exact_mut((last - first) * out_w).enumerate() {
@@ -372,7 +386,7 @@ impl Conv2d {
                 high,
                 start,
             } = self.patch_row(index);
-            let plane = &channels[channel * in_h * in_w..][..in_h * in_w];
+            let plane = &channels[channel * channel_stride..][..in_h * in_w];
             for (oh, dst) in (first..last).zip(col_row.chunks_exact_mut(out_w)) {
                 let Some(row) = self.input_row(oh, kernel_row) else {
                     dst.fill(T::default());
@@ -629,11 +643,11 @@ struct PatchRow {
 
 /// A pointer the parallel tasks write through, each to its own elements.
 #[derive(Clone, Copy)]
-struct SharedMut<T>(*mut T);
+pub(crate) struct SharedMut<T>(pub(crate) *mut T);
 
 impl<T> SharedMut<T> {
     /// The pointer (a method, so that closures capture the `Sync` wrapper, not the field).
-    fn get(self) -> *mut T {
+    pub(crate) fn get(self) -> *mut T {
         self.0
     }
 }

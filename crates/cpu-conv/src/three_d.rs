@@ -1,19 +1,28 @@
-//! 3-D convolutions of NCDHW tensors and their gradients, as one 2-D convolution per output
-//! depth: the input planes that the kernel's depth taps read for that depth are gathered into
-//! `C_in * kd` channels (zeros where a tap falls in the padding), and the weight
-//! `(C_out, C_in / groups, kd, kh, kw)` is, unchanged in memory, the 2-D weight
-//! `(C_out, C_in / groups * kd, kh, kw)` over them. Each plane then runs [`Conv2d`]'s banded
-//! im2col and `gemm`; the sum over `(channel, kd, kh, kw)` is the same product as a 3-D im2col.
+//! 3-D convolutions of NCDHW tensors and their gradients, built on [`Conv2d`]'s banded im2col
+//! and `gemm`.
+//!
+//! Forward: the weight `(C_out, C_in / groups, kd, kh, kw)` is split into its `kd` depth taps
+//! `W_k`, each a 2-D weight over one input plane, and output depth `z` is
+//! `sum_k W_k @ col(plane(z, k))`, accumulated in `gemm`. A task (image, group, band of output
+//! rows, chunk of output depths) builds the 2-D im2col matrix of each input plane once and keeps
+//! the `kd` most recent, so neighbouring depths reuse what they share instead of gathering
+//! `C_in * kd` channels per depth; the sum runs over taps in order in every task, so the result
+//! does not depend on the thread count.
 //!
 //! Gradients: with stride 1 the input gradient is the adjoint forward convolution (the kernel
 //! rotated, channels swapped, padding `span - 1 - p`), as in 2-D; otherwise each output depth's
 //! 2-D input gradient is scattered back onto the planes its taps read. The weight gradient is
-//! the sum over output depths of the 2-D weight gradients of the gathered planes, in depth
-//! order, so it does not depend on the thread count.
+//! the sum over output depths of 2-D weight gradients, each over the `C_in * kd` channels that
+//! depth's taps read (gathered, zeros in the padding; the weight is that 2-D weight unchanged in
+//! memory), in depth order, so it does not depend on the thread count.
 
 use rayon::prelude::*;
 
-use crate::{Conv2d, GeometryError, Scalar};
+use crate::{count_pass, Conv2d, GeometryError, Scalar, SharedMut};
+
+/// Output depths per forward task: each task builds the im2col matrices of the input planes its
+/// depths read once, and the first `kd - 1` of them again at its start.
+const DEPTH_CHUNK: usize = 16;
 
 /// The geometry of one 3-D convolution: input `(batch, channels_in, in_d, in_h, in_w)`, weight
 /// `(channels_out, channels_in / groups, kernel_d, kernel_h, kernel_w)`, output
@@ -94,24 +103,139 @@ impl Conv3d {
         self.batch * self.channels_out * self.output().iter().product::<usize>()
     }
 
-    /// The forward convolution `conv(x, weight) + bias` into a new vector.
+    /// The 2-D convolution of one input plane by one depth tap: `C_in` channels, the in-plane
+    /// geometry.
+    fn tap_plane(&self) -> Conv2d {
+        Conv2d {
+            channels_in: self.channels_in,
+            ..self.plane()
+        }
+    }
+
+    /// The weight as `kd` tap-major 2-D weights `(kd, C_out, C_in / groups, kh, kw)`.
+    fn taps_weight<T: Scalar>(&self, weight: &[T]) -> Vec<T> {
+        let [taps, kernel_h, kernel_w] = self.kernel;
+        let (area, group_in) = (kernel_h * kernel_w, self.channels_in / self.groups);
+        let mut by_tap = vec![T::default(); weight.len()];
+        for o in 0..self.channels_out {
+            for c in 0..group_in {
+                for k in 0..taps {
+                    let src = &weight[((o * group_in + c) * taps + k) * area..][..area];
+                    let dst = &mut by_tap[((k * self.channels_out + o) * group_in + c) * area..];
+                    dst[..area].copy_from_slice(src);
+                }
+            }
+        }
+        by_tap
+    }
+
+    /// The forward convolution `conv(x, weight) + bias` into a new vector: per output depth
+    /// `z` and band of output rows, `out[z] = sum_k W_k @ col(plane(z, k))`, where `W_k` is the
+    /// weight's depth tap `k` and `col(p)` the 2-D im2col matrix of input plane `p`, built once
+    /// per plane and task and read by every output depth that reaches it.
     pub fn forward_new<T: Scalar>(&self, x: &[T], weight: &[T], bias: Option<&[T]>) -> Vec<T> {
         assert_eq!(x.len(), self.input_len(), "input length");
         assert_eq!(weight.len(), self.weight_len(), "weight length");
-        let plane = self.plane();
-        let [out_d, out_h, out_w] = self.output();
-        let out_plane = out_h * out_w;
-        let mut out = vec![T::default(); self.output_len()];
-        let mut gathered = vec![T::default(); plane.input_len()];
-        for depth in 0..out_d {
-            self.gather_input(x, depth, &mut gathered);
-            let planes = plane.forward_new(&gathered, weight, bias);
-            // Output plane (b, o) of this depth.
-            for (index, values) in planes.chunks(out_plane).enumerate() {
-                let start = (index * out_d + depth) * out_plane;
-                out[start..start + out_plane].copy_from_slice(values);
-            }
+        if let Some(bias) = bias {
+            assert_eq!(bias.len(), self.channels_out, "bias length");
         }
+        count_pass();
+        let tap = self.tap_plane();
+        let [out_d, out_h, out_w] = self.output();
+        let (out_plane, volume) = (out_h * out_w, self.input.iter().product::<usize>());
+        let by_tap = self.taps_weight(weight);
+        let (rows, patch) = (tap.band_rows(), tap.group_patch());
+        let (group_in, group_out) = (tap.group_channels_in(), tap.group_channels_out());
+        let (bands, chunks) = (out_h.div_ceil(rows), out_d.div_ceil(DEPTH_CHUNK));
+        let len = self.output_len();
+        let mut out: Vec<T> = Vec::with_capacity(len);
+        let out_ptr = SharedMut(out.as_mut_ptr());
+        (0..self.batch * self.groups * bands * chunks)
+            .into_par_iter()
+            .for_each_init(Vec::new, |planes: &mut Vec<(usize, Vec<T>)>, task| {
+                let (image, rest) = (
+                    task / (self.groups * bands * chunks),
+                    task % (self.groups * bands * chunks),
+                );
+                let (group, rest) = (rest / (bands * chunks), rest % (bands * chunks));
+                let (band, chunk) = (rest / chunks, rest % chunks);
+                let (first, last) = tap.band_range(band, rows);
+                let pixels = (last - first) * out_w;
+                // Planes of this image and group: channel c of plane p starts at p * plane.
+                let channels = &x[(image * self.channels_in + group * group_in) * volume..];
+                planes.iter_mut().for_each(|(plane, _)| *plane = usize::MAX);
+                let depths = chunk * DEPTH_CHUNK..((chunk + 1) * DEPTH_CHUNK).min(out_d);
+                for z in depths {
+                    let channel0 = image * self.channels_out + group * group_out;
+                    // SAFETY: each task writes output depths of its own chunk, rows of its own
+                    // band, channels of its own group and image; no two tasks share an element.
+                    let dst = unsafe {
+                        out_ptr
+                            .get()
+                            .add((channel0 * out_d + z) * out_plane + first * out_w)
+                    };
+                    let mut written = false;
+                    for k in 0..self.kernel[0] {
+                        let Some(p) = self.input_depth(z, k) else {
+                            continue;
+                        };
+                        let col = plane_matrix(planes, self.kernel[0], p, |col| {
+                            col.resize(patch * pixels, T::default());
+                            tap.im2col_strided(
+                                &channels[p * self.input[1] * self.input[2]..],
+                                volume,
+                                first,
+                                last,
+                                col,
+                            );
+                        });
+                        let lhs = &by_tap[(k * self.channels_out + group * group_out) * patch..];
+                        // SAFETY: `dst` addresses `group_out` rows of `pixels` elements,
+                        // `out_d * out_plane` apart, inside `out`'s capacity.
+                        unsafe {
+                            gemm::gemm(
+                                group_out,
+                                pixels,
+                                patch,
+                                dst,
+                                1,
+                                (out_d * out_plane) as isize,
+                                written,
+                                lhs.as_ptr(),
+                                1,
+                                patch as isize,
+                                col.as_ptr(),
+                                1,
+                                pixels as isize,
+                                if written { T::ONE } else { T::default() },
+                                T::ONE,
+                                false,
+                                false,
+                                false,
+                                gemm::Parallelism::None,
+                            );
+                        }
+                        written = true;
+                    }
+                    for channel in 0..group_out {
+                        let value = bias.map_or(T::default(), |b| b[group * group_out + channel]);
+                        // SAFETY: the same rows as the products above.
+                        let row = unsafe {
+                            std::slice::from_raw_parts_mut(
+                                dst.add(channel * out_d * out_plane),
+                                pixels,
+                            )
+                        };
+                        if !written {
+                            row.fill(value);
+                        } else if bias.is_some() {
+                            row.iter_mut().for_each(|v| *v += value);
+                        }
+                    }
+                }
+            });
+        // SAFETY: the tasks cover every (image, group, band, depth) and wrote all `len` elements.
+        unsafe { out.set_len(len) };
         out
     }
 
@@ -271,4 +395,32 @@ impl Conv3d {
             }
         }
     }
+}
+
+/// The im2col matrix of input plane `plane` from the task's cache of at most `taps` planes,
+/// built by `build` into the slot of the lowest plane when missing: output depths read planes in
+/// increasing order, so the lowest cached plane is one no later depth of the task needs first.
+fn plane_matrix<T>(
+    cache: &mut Vec<(usize, Vec<T>)>,
+    taps: usize,
+    plane: usize,
+    build: impl FnOnce(&mut Vec<T>),
+) -> &[T] {
+    let slot = match cache.iter().position(|(p, _)| *p == plane) {
+        Some(slot) => slot,
+        None => {
+            let slot = if cache.len() < taps {
+                cache.push((usize::MAX, Vec::new()));
+                cache.len() - 1
+            } else {
+                (0..cache.len())
+                    .min_by_key(|&i| cache[i].0.wrapping_add(1))
+                    .expect("a cache of taps > 0 slots")
+            };
+            build(&mut cache[slot].1);
+            cache[slot].0 = plane;
+            slot
+        }
+    };
+    &cache[slot].1
 }

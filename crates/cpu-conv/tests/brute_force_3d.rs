@@ -156,6 +156,29 @@ fn the_networks_layers() {
     }
 }
 
+/// Deeper than one forward task's depths (16): the tasks' plane caches start again at their
+/// first depth, with strides and dilations that make the planes of one depth skip.
+#[test]
+fn deep_volumes_span_several_tasks() {
+    for (stride, dilation, padding) in [(1, 1, 1), (2, 1, 1), (1, 2, 2), (3, 3, 0)] {
+        check(
+            Conv3d {
+                batch: 2,
+                channels_in: 2,
+                channels_out: 3,
+                groups: 1,
+                input: [37, 4, 5],
+                kernel: [3, 3, 2],
+                stride: [stride, 1, 1],
+                padding_begin: [padding, 1, 0],
+                padding_end: [padding, 1, 1],
+                dilation: [dilation, 1, 1],
+            },
+            (stride * 100 + dilation * 10 + padding) as u64,
+        );
+    }
+}
+
 fn geometry() -> impl Strategy<Value = Conv3d> {
     (
         (
