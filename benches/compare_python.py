@@ -3,7 +3,8 @@
 timed in one process on the workloads of docs/benchmarks.md, next to the same maps timed inside
 Rust (distmap::distance_maps, call by call alternating with the Python calls): the package's
 cost over Rust is the array conversion and the checks. Then a PyTorch DataLoader with 2 workers computing the maps on
-the fly for ISLES-like 256x256 slices, with the original's function and with ours.
+the fly for ISLES-like 256x256 slices, with the original's function and with ours, per item in
+`__getitem__` and per batch in `collate_fn` (docs/python.md's batch recipe).
 
 Usage: python3 benches/compare_python.py [--quick] [--markdown OUT.md]
 It makes its own virtual environment (numpy, scipy, edt, torch from PyPI, and the package
@@ -125,6 +126,40 @@ class IslesLikeSlices:
                 torch.from_numpy(np.asarray(dist, dtype=np.float32)))
 
 
+class IslesLikePairs(IslesLikeSlices):
+    """The same slices as (image, labels) pairs: the maps come from the batch's `collate_fn`."""
+
+    def __getitem__(self, i):
+        return self.images[i], self.labels[i]
+
+
+class CollateWith:
+    """The batch recipe of docs/python.md: stack the batch, one one-hot, the maps in one call."""
+
+    def __init__(self, batch_maps):
+        self.batch_maps = batch_maps
+
+    def __call__(self, batch):
+        import torch
+
+        images = torch.stack([torch.from_numpy(image) for image, _ in batch])
+        labels = np.stack([labels for _, labels in batch])
+        one_hot = (labels[:, None] == np.arange(2)[:, None, None]).astype(np.uint8)
+        return images, torch.from_numpy(one_hot), torch.from_numpy(self.batch_maps(one_hot))
+
+
+def ours_batch_maps(one_hot):
+    return bl.one_hot2dist_batch(one_hot, None, np.float32)
+
+
+def scipy_batch_maps(one_hot):
+    return np.stack([peers.one_hot2dist(item, None, np.float32) for item in one_hot])
+
+
+def no_batch_maps(one_hot):
+    return np.zeros(one_hot.shape, np.float32)
+
+
 def ours_map(one_hot):
     return bl.one_hot2dist(one_hot, None, np.float32)
 
@@ -142,12 +177,18 @@ def one_thread_each(_worker):
     bl.set_num_threads(1)
 
 
-def loader_throughput(maps, n, epochs):
+def loader_throughput(maps, n, epochs, batch_maps=None):
+    """Slices per second through a 2-worker DataLoader: the maps per item in `__getitem__`
+    (`maps`), or, with `batch_maps`, of the whole batch in `collate_fn`."""
     import torch
     from torch.utils.data import DataLoader
 
     torch.set_num_threads(1)
-    loader = DataLoader(IslesLikeSlices(n, maps), batch_size=8, shuffle=True, num_workers=2,
+    if batch_maps is None:
+        dataset, collate = IslesLikeSlices(n, maps), None
+    else:
+        dataset, collate = IslesLikePairs(n, None), CollateWith(batch_maps)
+    loader = DataLoader(dataset, batch_size=8, shuffle=True, num_workers=2, collate_fn=collate,
                         worker_init_fn=one_thread_each, persistent_workers=True)
     for _ in loader:  # warm-up epoch (workers start)
         pass
@@ -165,14 +206,21 @@ def main():
     print()
     print(table)
     n = 128 if quick else 512
+    epochs = 1 if quick else 3
     scipy_rate = loader_throughput(scipy_map, n, 1)
-    ours_rate = loader_throughput(ours_map, n, 1 if quick else 3)
-    none_rate = loader_throughput(no_map, n, 1 if quick else 3)
+    ours_rate = loader_throughput(ours_map, n, epochs)
+    none_rate = loader_throughput(no_map, n, epochs)
+    scipy_batch = loader_throughput(None, n, 1, scipy_batch_maps)
+    ours_batch = loader_throughput(None, n, epochs, ours_batch_maps)
+    none_batch = loader_throughput(None, n, epochs, no_batch_maps)
     loader = (
-        "| DataLoader, 2 workers, batch 8, 256x256 K=2 | slices/s |\n|---|---|\n"
-        f"| scipy one_hot2dist on the fly | {scipy_rate:.0f} |\n"
-        f"| boundary_loss.one_hot2dist on the fly | {ours_rate:.0f} ({ours_rate / scipy_rate:.1f}x) |\n"
-        f"| no distance map (the loader's own cost) | {none_rate:.0f} |"
+        "| DataLoader, 2 workers, batch 8, 256x256 K=2 | maps per item in `__getitem__` (slices/s) "
+        "| maps per batch in `collate_fn` (slices/s) |\n|---|---|---|\n"
+        f"| scipy one_hot2dist | {scipy_rate:.0f} | {scipy_batch:.0f} (a loop over the batch) |\n"
+        f"| boundary_loss | {ours_rate:.0f} (`one_hot2dist`, {ours_rate / scipy_rate:.1f}x scipy) "
+        f"| {ours_batch:.0f} (`one_hot2dist_batch`, {ours_batch / scipy_rate:.1f}x scipy per item, "
+        f"{ours_batch / scipy_batch:.1f}x scipy per batch) |\n"
+        f"| no distance map (the loader's own cost) | {none_rate:.0f} | {none_batch:.0f} |"
     )
     print()
     print(loader)
