@@ -624,22 +624,14 @@ impl Conv2d {
     /// the kernel rotated by 180 degrees.
     fn flipped_transposed<T: Scalar>(&self, weight: &[T]) -> Vec<T> {
         let [kernel_h, kernel_w] = self.kernel;
-        let taps = kernel_h * kernel_w;
         let (group_in, group_out) = (self.group_channels_in(), self.group_channels_out());
-        let mut flipped = vec![T::default(); weight.len()];
-        for group in 0..self.groups {
-            for o in 0..group_out {
-                for c in 0..group_in {
-                    let src = &weight[((group * group_out + o) * group_in + c) * taps..][..taps];
-                    let dst =
-                        &mut flipped[((group * group_in + c) * group_out + o) * taps..][..taps];
-                    for (d, s) in dst.iter_mut().zip(src.iter().rev()) {
-                        *d = *s;
-                    }
-                }
-            }
-        }
-        flipped
+        flip_transpose(
+            weight,
+            self.groups,
+            group_in,
+            group_out,
+            kernel_h * kernel_w,
+        )
     }
 
     /// The gradient of the loss with respect to the weight.
@@ -743,6 +735,31 @@ impl<T> SharedMut<T> {
 // SAFETY: the tasks that share it write disjoint elements (see each use).
 unsafe impl<T: Send> Send for SharedMut<T> {}
 unsafe impl<T: Send> Sync for SharedMut<T> {}
+
+/// The weight of the adjoint convolution of any rank: `(groups * group_out, group_in, taps)`
+/// becomes `(groups * group_in, group_out, taps)`, each kernel reversed (rotated by 180 degrees
+/// in every axis).
+pub(crate) fn flip_transpose<T: Scalar>(
+    weight: &[T],
+    groups: usize,
+    group_in: usize,
+    group_out: usize,
+    taps: usize,
+) -> Vec<T> {
+    let mut flipped = vec![T::default(); weight.len()];
+    for group in 0..groups {
+        for o in 0..group_out {
+            for c in 0..group_in {
+                let src = &weight[((group * group_out + o) * group_in + c) * taps..][..taps];
+                let dst = &mut flipped[((group * group_in + c) * group_out + o) * taps..][..taps];
+                for (d, s) in dst.iter_mut().zip(src.iter().rev()) {
+                    *d = *s;
+                }
+            }
+        }
+    }
+    flipped
+}
 
 /// Zeros the few padding columns at a row's edge. The usual one column is a single store:
 /// `fill` would call `memset` for it, and im2col does this for every row of small planes.

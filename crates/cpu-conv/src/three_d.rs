@@ -18,7 +18,7 @@
 
 use rayon::prelude::*;
 
-use crate::{count_pass, Conv2d, GeometryError, Scalar, SharedMut};
+use crate::{count_pass, flip_transpose, Conv2d, GeometryError, Scalar, SharedMut};
 
 /// Output depths per forward task: each task builds the im2col matrices of the input planes its
 /// depths read once, and the first `kd - 1` of them again at its start.
@@ -310,25 +310,12 @@ impl Conv3d {
     /// The weight of the adjoint convolution: per group, input and output channels swapped and
     /// the kernel rotated by 180 degrees about every axis (its taps reversed).
     fn flipped_transposed<T: Scalar>(&self, weight: &[T]) -> Vec<T> {
-        let taps: usize = self.kernel.iter().product();
+        let taps = self.kernel.iter().product();
         let (group_in, group_out) = (
             self.channels_in / self.groups,
             self.channels_out / self.groups,
         );
-        let mut flipped = vec![T::default(); weight.len()];
-        for group in 0..self.groups {
-            for o in 0..group_out {
-                for c in 0..group_in {
-                    let src = &weight[((group * group_out + o) * group_in + c) * taps..][..taps];
-                    let dst =
-                        &mut flipped[((group * group_in + c) * group_out + o) * taps..][..taps];
-                    for (d, s) in dst.iter_mut().zip(src.iter().rev()) {
-                        *d = *s;
-                    }
-                }
-            }
-        }
-        flipped
+        flip_transpose(weight, self.groups, group_in, group_out, taps)
     }
 
     /// The gradient of the loss with respect to the input, from the gradient with respect to the
