@@ -473,8 +473,8 @@ impl Conv2d {
             (inside_last.min(last) - first) * in_w,
         );
         col_row[..top].fill(T::default());
-        col_row[bottom.max(top)..].fill(T::default());
-        if top >= bottom {
+        col_row[bottom..].fill(T::default());
+        if top == bottom {
             return;
         }
         // Element `e` of `col_row[top..bottom]` reads plane element `source + e`; the elements
@@ -598,24 +598,23 @@ impl Conv2d {
     /// With stride 1 (and padding no larger than the dilated kernel), the input gradient is a
     /// forward convolution of the output gradient: this is its geometry.
     fn adjoint_convolution(&self) -> Option<Conv2d> {
-        let [out_h, out_w] = self.output();
-        if self.stride != [1, 1] {
-            return None;
-        }
-        let reach = [0, 1].map(|axis| self.span(axis) - 1);
-        let fits = (0..2).all(|axis| {
-            self.padding_begin[axis] <= reach[axis] && self.padding_end[axis] <= reach[axis]
-        });
-        fits.then(|| Conv2d {
+        let (padding_begin, padding_end) = adjoint_padding(
+            self.stride,
+            self.kernel,
+            self.dilation,
+            self.padding_begin,
+            self.padding_end,
+        )?;
+        Some(Conv2d {
             batch: self.batch,
             channels_in: self.channels_out,
             channels_out: self.channels_in,
             groups: self.groups,
-            input: [out_h, out_w],
+            input: self.output(),
             kernel: self.kernel,
             stride: [1, 1],
-            padding_begin: [0, 1].map(|axis| reach[axis] - self.padding_begin[axis]),
-            padding_end: [0, 1].map(|axis| reach[axis] - self.padding_end[axis]),
+            padding_begin,
+            padding_end,
             dilation: self.dilation,
         })
     }
@@ -735,6 +734,30 @@ impl<T> SharedMut<T> {
 // SAFETY: the tasks that share it write disjoint elements (see each use).
 unsafe impl<T: Send> Send for SharedMut<T> {}
 unsafe impl<T: Send> Sync for SharedMut<T> {}
+
+/// The padding of the adjoint of a convolution of any rank, or `None` where it is not a
+/// stride-1 convolution: with stride 1 and padding within the dilated kernel's reach `r`, the
+/// input gradient is the output gradient convolved with padding `r - p` on each side.
+pub(crate) fn adjoint_padding<const N: usize>(
+    stride: [usize; N],
+    kernel: [usize; N],
+    dilation: [usize; N],
+    padding_begin: [usize; N],
+    padding_end: [usize; N],
+) -> Option<([usize; N], [usize; N])> {
+    if stride != [1; N] {
+        return None;
+    }
+    let reach: [usize; N] = std::array::from_fn(|axis| dilation[axis] * (kernel[axis] - 1));
+    let fits =
+        (0..N).all(|axis| padding_begin[axis] <= reach[axis] && padding_end[axis] <= reach[axis]);
+    fits.then(|| {
+        (
+            std::array::from_fn(|axis| reach[axis] - padding_begin[axis]),
+            std::array::from_fn(|axis| reach[axis] - padding_end[axis]),
+        )
+    })
+}
 
 /// The weight of the adjoint convolution of any rank: `(groups * group_out, group_in, taps)`
 /// becomes `(groups * group_in, group_out, taps)`, each kernel reversed (rotated by 180 degrees

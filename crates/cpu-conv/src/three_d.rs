@@ -18,7 +18,9 @@
 
 use rayon::prelude::*;
 
-use crate::{count_pass, flip_transpose, Conv2d, GeometryError, Scalar, SharedMut};
+use crate::{
+    adjoint_padding, count_pass, flip_transpose, Conv2d, GeometryError, Scalar, SharedMut,
+};
 
 /// Output depths per forward task: each task builds the im2col matrices of the input planes its
 /// depths read once, and the first `kd - 1` of them again at its start.
@@ -165,8 +167,8 @@ impl Conv3d {
                 let channels = &x[(image * self.channels_in + group * group_in) * volume..];
                 planes.iter_mut().for_each(|(plane, _)| *plane = usize::MAX);
                 let depths = chunk * DEPTH_CHUNK..((chunk + 1) * DEPTH_CHUNK).min(out_d);
+                let channel0 = image * self.channels_out + group * group_out;
                 for z in depths {
-                    let channel0 = image * self.channels_out + group * group_out;
                     // SAFETY: each task writes output depths of its own chunk, rows of its own
                     // band, channels of its own group and image; no two tasks share an element.
                     let dst = unsafe {
@@ -286,14 +288,14 @@ impl Conv3d {
     /// The adjoint of a stride-1 convolution whose padding the kernel reaches: a stride-1
     /// convolution of the output gradient giving the input gradient (see the module docs).
     fn adjoint_convolution(&self) -> Option<Conv3d> {
-        if self.stride != [1, 1, 1] {
-            return None;
-        }
-        let reach = [0, 1, 2].map(|axis| self.dilation[axis] * (self.kernel[axis] - 1));
-        let fits = (0..3).all(|axis| {
-            self.padding_begin[axis] <= reach[axis] && self.padding_end[axis] <= reach[axis]
-        });
-        fits.then(|| Conv3d {
+        let (padding_begin, padding_end) = adjoint_padding(
+            self.stride,
+            self.kernel,
+            self.dilation,
+            self.padding_begin,
+            self.padding_end,
+        )?;
+        Some(Conv3d {
             batch: self.batch,
             channels_in: self.channels_out,
             channels_out: self.channels_in,
@@ -301,8 +303,8 @@ impl Conv3d {
             input: self.output(),
             kernel: self.kernel,
             stride: [1, 1, 1],
-            padding_begin: [0, 1, 2].map(|axis| reach[axis] - self.padding_begin[axis]),
-            padding_end: [0, 1, 2].map(|axis| reach[axis] - self.padding_end[axis]),
+            padding_begin,
+            padding_end,
             dilation: self.dilation,
         })
     }

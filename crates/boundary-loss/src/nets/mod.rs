@@ -23,10 +23,16 @@ use burn::tensor::{Device, Tensor, TensorData};
 pub use runs::network::{Architecture, NetError};
 
 /// Builds an [`Architecture`] (a name, in the Burn-free `runs` crate) as a Burn network.
-pub trait BuildNetwork {
+pub trait BuildNetwork: Sized {
     /// Builds the network with the original's initialisation.
-    fn build(self, modalities: usize, classes: usize, device: &Device)
-        -> Result<Network, NetError>;
+    fn build(
+        self,
+        modalities: usize,
+        classes: usize,
+        device: &Device,
+    ) -> Result<Network, NetError> {
+        self.build_with_base(modalities, classes, None, device)
+    }
 
     /// [`build`](Self::build) with UNet's base width (`nG`, 64 by default); other networks have
     /// no such parameter.
@@ -40,15 +46,6 @@ pub trait BuildNetwork {
 }
 
 impl BuildNetwork for Architecture {
-    fn build(
-        self,
-        modalities: usize,
-        classes: usize,
-        device: &Device,
-    ) -> Result<Network, NetError> {
-        self.build_with_base(modalities, classes, None, device)
-    }
-
     fn build_with_base(
         self,
         modalities: usize,
