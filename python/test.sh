@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The Python package's tests: python/ installed with pip into a fresh virtual environment and
-# tested with pytest. `cargo test --workspace` runs this (crates/distmap/tests/python_package.rs).
+# tested with pytest. `cargo test --release --workspace` runs this (crates/distmap/tests/python_package.rs).
 #
 # Without python3 (3.9 or newer, with venv) it is skipped with a message, unless
 # REQUIRE_PYTHON=1 (CI sets it), which makes that an error.

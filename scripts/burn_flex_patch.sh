@@ -87,7 +87,7 @@ vendor)
     cp -R "$work/new" "$vendored"
     echo "re-vendored burn-flex $version with $diff_file into $vendored; now:"
     echo "  set Burn to =$version in crates/*/Cargo.toml, then scripts/burn_flex_patch.sh diff,"
-    echo "  cargo test --workspace (tests/patched_backend.rs fails if the patch is not used)"
+    echo "  cargo test --release --workspace (tests/patched_backend.rs fails if the patch is not used)"
     ;;
 *)
     sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'

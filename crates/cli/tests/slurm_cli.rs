@@ -119,6 +119,7 @@ impl Cluster {
              JobAcctGatherType=jobacct_gather/none\nAccountingStorageType=accounting_storage/none\n\
              JobCompType=jobcomp/none\nSchedulerType=sched/backfill\nSelectType=select/cons_tres\n\
              SelectTypeParameters=CR_CPU\nReturnToService=2\nMinJobAge=600\n\
+             SchedulerParameters=sched_interval=1,bf_interval=1\n\
              NodeName={host} CPUs={cpus} State=UNKNOWN\n\
              PartitionName=test Nodes={host} Default=YES MaxTime=INFINITE State=UP\n",
             free_port(),

@@ -1,6 +1,6 @@
 //! The Python package (`python/`, the bindings of this crate) built with pip into a fresh
 //! virtual environment and tested with pytest, by `python/test.sh`: part of
-//! `cargo test --workspace`, so the one test command covers it. Without python3 and venv the
+//! `cargo test --release --workspace`, so the one test command covers it. Without python3 and venv the
 //! script says so and succeeds, unless `REQUIRE_PYTHON=1` (CI), which makes that a failure.
 
 use std::path::PathBuf;
