@@ -1,7 +1,7 @@
 //! 2-D convolutions of NCHW tensors on the CPU: the forward pass, the input gradient and the
 //! weight gradient, for `f32` and `f64`, any stride, padding (begin and end per axis), dilation
-//! and groups; and 3-D convolutions with both gradients ([`Conv3d`], one 2-D convolution per
-//! output depth). This crate owns the arithmetic only (slices in, slices out, no deep-learning
+//! and groups; and 3-D convolutions with both gradients ([`Conv3d`], built from 2-D im2col
+//! matrices of the input planes, one per depth tap). This crate owns the arithmetic only (slices in, slices out, no deep-learning
 //! dependency); `patches/burn-flex` routes Burn's flex backend to it.
 //!
 //! Why it exists: flex runs 2-D convolutions through its 3-D path (a serial channels-last copy,
@@ -83,9 +83,9 @@ const BAND_BUDGET: usize = 1 << 17;
 /// Output pixels a band holds at least, so that a `gemm` call is never too thin.
 const BAND_MIN_PIXELS: usize = 256;
 /// Partial weight gradients summed at the end (at most; fewer for large kernels).
-const WEIGHT_PARTIALS: usize = 8;
+pub(crate) const WEIGHT_PARTIALS: usize = 8;
 /// Floats all partial weight gradients may take together.
-const WEIGHT_PARTIALS_BUDGET: usize = 1 << 24;
+pub(crate) const WEIGHT_PARTIALS_BUDGET: usize = 1 << 24;
 
 impl Conv2d {
     /// Checks the geometry: positive sizes, channels divisible by groups, an output of at least

@@ -11,15 +11,16 @@
 //!
 //! Gradients: with stride 1 the input gradient is the adjoint forward convolution (the kernel
 //! rotated, channels swapped, padding `span - 1 - p`), as in 2-D; otherwise each output depth's
-//! 2-D input gradient is scattered back onto the planes its taps read. The weight gradient is
-//! the sum over output depths of 2-D weight gradients, each over the `C_in * kd` channels that
-//! depth's taps read (gathered, zeros in the padding; the weight is that 2-D weight unchanged in
-//! memory), in depth order, so it does not depend on the thread count.
+//! 2-D input gradient is scattered back onto the planes its taps read. The weight gradient runs
+//! on the forward pass's tasks: tap `k`'s 2-D weight gradient is `sum_z G(z) @ col(plane(z, k))^T`,
+//! each plane's matrix built once per task; tasks add into a fixed number of partial sums in
+//! fixed runs, so it does not depend on the thread count.
 
 use rayon::prelude::*;
 
 use crate::{
     adjoint_padding, count_pass, flip_transpose, Conv2d, GeometryError, Scalar, SharedMut,
+    WEIGHT_PARTIALS, WEIGHT_PARTIALS_BUDGET,
 };
 
 /// Output depths per forward task: each task builds the im2col matrices of the input planes its
@@ -131,6 +132,21 @@ impl Conv3d {
         by_tap
     }
 
+    /// The inverse of [`Conv3d::taps_weight`]: tap-major 2-D weights back into `weight`.
+    fn untap_weight<T: Scalar>(&self, by_tap: &[T], weight: &mut [T]) {
+        let [taps, kernel_h, kernel_w] = self.kernel;
+        let (area, group_in) = (kernel_h * kernel_w, self.channels_in / self.groups);
+        for o in 0..self.channels_out {
+            for c in 0..group_in {
+                for k in 0..taps {
+                    let src = &by_tap[((k * self.channels_out + o) * group_in + c) * area..];
+                    let dst = &mut weight[((o * group_in + c) * taps + k) * area..][..area];
+                    dst.copy_from_slice(&src[..area]);
+                }
+            }
+        }
+    }
+
     /// The forward convolution `conv(x, weight) + bias` into a new vector: per output depth
     /// `z` and band of output rows, `out[z] = sum_k W_k @ col(plane(z, k))`, where `W_k` is the
     /// weight's depth tap `k` and `col(p)` the 2-D im2col matrix of input plane `p`, built once
@@ -142,33 +158,22 @@ impl Conv3d {
             assert_eq!(bias.len(), self.channels_out, "bias length");
         }
         count_pass();
-        let tap = self.tap_plane();
+        let grid = TaskGrid::new(self);
         let [out_d, out_h, out_w] = self.output();
-        let (out_plane, volume) = (out_h * out_w, self.input.iter().product::<usize>());
+        let out_plane = out_h * out_w;
         let by_tap = self.taps_weight(weight);
-        let (rows, patch) = (tap.band_rows(), tap.group_patch());
-        let (group_in, group_out) = (tap.group_channels_in(), tap.group_channels_out());
-        let (bands, chunks) = (out_h.div_ceil(rows), out_d.div_ceil(DEPTH_CHUNK));
+        let (patch, group_out) = (grid.tap.group_patch(), grid.tap.group_channels_out());
         let len = self.output_len();
         let mut out: Vec<T> = Vec::with_capacity(len);
         let out_ptr = SharedMut(out.as_mut_ptr());
-        (0..self.batch * self.groups * bands * chunks)
-            .into_par_iter()
-            .for_each_init(Vec::new, |planes: &mut Vec<(usize, Vec<T>)>, task| {
-                let (image, rest) = (
-                    task / (self.groups * bands * chunks),
-                    task % (self.groups * bands * chunks),
-                );
-                let (group, rest) = (rest / (bands * chunks), rest % (bands * chunks));
-                let (band, chunk) = (rest / chunks, rest % chunks);
-                let (first, last) = tap.band_range(band, rows);
-                let pixels = (last - first) * out_w;
-                // Planes of this image and group: channel c of plane p starts at p * plane.
-                let channels = &x[(image * self.channels_in + group * group_in) * volume..];
+        (0..grid.tasks()).into_par_iter().for_each_init(
+            Vec::new,
+            |planes: &mut Vec<(usize, Vec<T>)>, task| {
+                let task = grid.task(task);
+                let (first, pixels, group) = (task.first, task.pixels, task.group);
                 planes.iter_mut().for_each(|(plane, _)| *plane = usize::MAX);
-                let depths = chunk * DEPTH_CHUNK..((chunk + 1) * DEPTH_CHUNK).min(out_d);
-                let channel0 = image * self.channels_out + group * group_out;
-                for z in depths {
+                let channel0 = task.image * self.channels_out + group * group_out;
+                for z in task.depths.clone() {
                     // SAFETY: each task writes output depths of its own chunk, rows of its own
                     // band, channels of its own group and image; no two tasks share an element.
                     let dst = unsafe {
@@ -178,19 +183,9 @@ impl Conv3d {
                     };
                     let mut written = false;
                     for k in 0..self.kernel[0] {
-                        let Some(p) = self.input_depth(z, k) else {
+                        let Some(col) = grid.tap_matrix(x, &task, planes, z, k) else {
                             continue;
                         };
-                        let col = plane_matrix(planes, self.kernel[0], p, |col| {
-                            col.resize(patch * pixels, T::default());
-                            tap.im2col_strided(
-                                &channels[p * self.input[1] * self.input[2]..],
-                                volume,
-                                first,
-                                last,
-                                col,
-                            );
-                        });
                         let lhs = &by_tap[(k * self.channels_out + group * group_out) * patch..];
                         // SAFETY: `dst` addresses `group_out` rows of `pixels` elements,
                         // `out_d * out_plane` apart, inside `out`'s capacity.
@@ -235,7 +230,8 @@ impl Conv3d {
                         }
                     }
                 }
-            });
+            },
+        );
         // SAFETY: the tasks cover every (image, group, band, depth) and wrote all `len` elements.
         unsafe { out.set_len(len) };
         out
@@ -249,30 +245,6 @@ impl Conv3d {
         (0..self.input[0] as isize)
             .contains(&z)
             .then_some(z as usize)
-    }
-
-    /// The 2-D input of output depth `depth`: channel `(b, c * kd + k)` is the input plane that
-    /// tap `k` reads from `(b, c)`, or zeros in the padding.
-    fn gather_input<T: Scalar>(&self, x: &[T], depth: usize, gathered: &mut [T]) {
-        let in_plane = self.input[1] * self.input[2];
-        let taps = self.kernel[0];
-        gathered
-            .par_chunks_mut(in_plane)
-            .enumerate()
-            .for_each(|(index, target)| {
-                let (b, rest) = (
-                    index / (self.channels_in * taps),
-                    index % (self.channels_in * taps),
-                );
-                let (c, k) = (rest / taps, rest % taps);
-                match self.input_depth(depth, k) {
-                    None => target.fill(T::default()),
-                    Some(z) => {
-                        let start = ((b * self.channels_in + c) * self.input[0] + z) * in_plane;
-                        target.copy_from_slice(&x[start..start + in_plane]);
-                    }
-                }
-            });
     }
 
     /// The output gradient's planes of output depth `depth`: `(batch, channels_out, h, w)`.
@@ -360,8 +332,12 @@ impl Conv3d {
         grad_in
     }
 
-    /// The gradient of the loss with respect to the weight: the sum over output depths, in
-    /// order, of the 2-D weight gradients of the gathered planes.
+    /// The gradient of the loss with respect to the weight. Depth tap `k`'s 2-D weight gradient
+    /// is `sum_z G(z) @ col(plane(z, k))^T` over output depths `z` (`G(z)` the output gradient's
+    /// planes at depth `z`): the forward pass's tasks build each input plane's im2col matrix once
+    /// and add its products for every tap that reads it to their partial sum. Tasks go to a
+    /// fixed number of partial sums in fixed runs, in order, and the partials are added in order:
+    /// the same sums for any number of threads.
     pub fn weight_grad<T: Scalar>(&self, x: &[T], grad_out: &[T], grad_weight: &mut [T]) {
         assert_eq!(x.len(), self.input_len(), "input length");
         assert_eq!(grad_out.len(), self.output_len(), "output gradient length");
@@ -370,19 +346,166 @@ impl Conv3d {
             self.weight_len(),
             "weight gradient length"
         );
-        let plane = self.plane();
-        let mut gathered = vec![T::default(); plane.input_len()];
-        let mut planes = vec![T::default(); plane.output_len()];
-        let mut partial = vec![T::default(); self.weight_len()];
-        grad_weight.fill(T::default());
-        for depth in 0..self.output()[0] {
-            self.gather_input(x, depth, &mut gathered);
-            self.gather_output(grad_out, depth, &mut planes);
-            plane.weight_grad(&gathered, &planes, &mut partial);
-            for (total, value) in grad_weight.iter_mut().zip(&partial) {
+        count_pass();
+        let grid = TaskGrid::new(self);
+        let [out_d, out_h, out_w] = self.output();
+        let out_plane = out_h * out_w;
+        let (patch, group_out) = (grid.tap.group_patch(), grid.tap.group_channels_out());
+        let tap_len = self.weight_len() / self.kernel[0];
+        let tasks = grid.tasks();
+        let partials = WEIGHT_PARTIALS
+            .min(tasks)
+            .min((WEIGHT_PARTIALS_BUDGET / self.weight_len()).max(1));
+        let partial_sums: Vec<Vec<T>> = (0..partials)
+            .into_par_iter()
+            .map(|partial| {
+                // Tap-major, as `taps_weight` lays the weight out.
+                let mut sum = vec![T::default(); self.weight_len()];
+                let mut planes = Vec::new();
+                for task in tasks * partial / partials..tasks * (partial + 1) / partials {
+                    let task = grid.task(task);
+                    planes.iter_mut().for_each(|(plane, _)| *plane = usize::MAX);
+                    let channel0 = task.image * self.channels_out + task.group * group_out;
+                    for z in task.depths.clone() {
+                        let grad =
+                            &grad_out[(channel0 * out_d + z) * out_plane + task.first * out_w..];
+                        for k in 0..self.kernel[0] {
+                            let Some(col) = grid.tap_matrix(x, &task, &mut planes, z, k) else {
+                                continue;
+                            };
+                            let dst = &mut sum[k * tap_len + task.group * group_out * patch..];
+                            // SAFETY: `dst` holds this group's `group_out x patch` block of tap
+                            // `k`; `grad` has `group_out` rows of `pixels` at stride
+                            // `out_d * out_plane`; `col` is `patch x pixels`.
+                            unsafe {
+                                gemm::gemm(
+                                    group_out,
+                                    patch,
+                                    task.pixels,
+                                    dst.as_mut_ptr(),
+                                    1,
+                                    patch as isize,
+                                    true,
+                                    grad.as_ptr(),
+                                    1,
+                                    (out_d * out_plane) as isize,
+                                    col.as_ptr(),
+                                    task.pixels as isize,
+                                    1,
+                                    T::ONE,
+                                    T::ONE,
+                                    false,
+                                    false,
+                                    false,
+                                    gemm::Parallelism::None,
+                                );
+                            }
+                        }
+                    }
+                }
+                sum
+            })
+            .collect();
+        let mut partial_sums = partial_sums.into_iter();
+        let mut by_tap = partial_sums.next().expect("at least one partial sum");
+        for partial in partial_sums {
+            for (total, value) in by_tap.iter_mut().zip(&partial) {
                 *total += *value;
             }
         }
+        self.untap_weight(&by_tap, grad_weight);
+    }
+}
+
+/// The forward pass's and the weight gradient's work, split into tasks: (image, group, band of
+/// output rows, chunk of output depths), numbered in that order.
+struct TaskGrid<'a> {
+    conv: &'a Conv3d,
+    /// The 2-D convolution of one input plane by one depth tap.
+    tap: Conv2d,
+    rows: usize,
+    bands: usize,
+    chunks: usize,
+}
+
+/// One task of a [`TaskGrid`].
+struct Task {
+    image: usize,
+    group: usize,
+    /// Output rows `first..last`: `pixels` output elements per plane.
+    first: usize,
+    last: usize,
+    pixels: usize,
+    depths: std::ops::Range<usize>,
+}
+
+impl<'a> TaskGrid<'a> {
+    fn new(conv: &'a Conv3d) -> Self {
+        let tap = conv.tap_plane();
+        let [out_d, out_h, _] = conv.output();
+        let rows = tap.band_rows();
+        TaskGrid {
+            conv,
+            tap,
+            rows,
+            bands: out_h.div_ceil(rows),
+            chunks: out_d.div_ceil(DEPTH_CHUNK),
+        }
+    }
+
+    fn tasks(&self) -> usize {
+        self.conv.batch * self.conv.groups * self.bands * self.chunks
+    }
+
+    fn task(&self, index: usize) -> Task {
+        let per_image = self.conv.groups * self.bands * self.chunks;
+        let (image, rest) = (index / per_image, index % per_image);
+        let (group, rest) = (
+            rest / (self.bands * self.chunks),
+            rest % (self.bands * self.chunks),
+        );
+        let (band, chunk) = (rest / self.chunks, rest % self.chunks);
+        let (first, last) = self.tap.band_range(band, self.rows);
+        let out_d = self.conv.output()[0];
+        Task {
+            image,
+            group,
+            first,
+            last,
+            pixels: (last - first) * self.tap.output()[1],
+            depths: chunk * DEPTH_CHUNK..((chunk + 1) * DEPTH_CHUNK).min(out_d),
+        }
+    }
+
+    /// The im2col matrix (`patch x pixels`) of the task's rows of the input plane that depth tap
+    /// `k` of output depth `z` reads, from the task's cache; `None` where that tap is in the
+    /// padding.
+    fn tap_matrix<'p, T: Scalar>(
+        &self,
+        x: &[T],
+        task: &Task,
+        planes: &'p mut Vec<(usize, Vec<T>)>,
+        z: usize,
+        k: usize,
+    ) -> Option<&'p [T]> {
+        let conv = self.conv;
+        let p = conv.input_depth(z, k)?;
+        let volume = conv.input.iter().product::<usize>();
+        let in_plane = conv.input[1] * conv.input[2];
+        // Planes of this image and group: channel c of plane p starts at c * volume + p * plane.
+        let channels = &x[(task.image * conv.channels_in
+            + task.group * self.tap.group_channels_in())
+            * volume..];
+        Some(plane_matrix(planes, conv.kernel[0], p, |col| {
+            col.resize(self.tap.group_patch() * task.pixels, T::default());
+            self.tap.im2col_strided(
+                &channels[p * in_plane..],
+                volume,
+                task.first,
+                task.last,
+                col,
+            );
+        }))
     }
 }
 

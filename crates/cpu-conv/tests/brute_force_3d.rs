@@ -179,6 +179,46 @@ fn deep_volumes_span_several_tasks() {
     }
 }
 
+/// The weight gradient's partial sums take fixed runs of tasks: the same bits for any number
+/// of threads (a deep volume, so there are many tasks and several partial sums).
+#[test]
+fn weight_gradient_is_the_same_for_any_thread_count() {
+    let conv = Conv3d {
+        batch: 2,
+        channels_in: 4,
+        channels_out: 5,
+        groups: 1,
+        input: [40, 9, 11],
+        kernel: [3; 3],
+        stride: [1; 3],
+        padding_begin: [1; 3],
+        padding_end: [1; 3],
+        dilation: [1; 3],
+    }
+    .validated()
+    .unwrap();
+    let x: Vec<f32> = values(conv.input_len(), 11)
+        .iter()
+        .map(|&v| v as f32)
+        .collect();
+    let g: Vec<f32> = values(conv.output_len(), 12)
+        .iter()
+        .map(|&v| v as f32)
+        .collect();
+    let run = |threads| {
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .unwrap();
+        let mut dw = vec![0f32; conv.weight_len()];
+        pool.install(|| conv.weight_grad(&x, &g, &mut dw));
+        dw
+    };
+    let one = run(1);
+    assert_eq!(one, run(2));
+    assert_eq!(one, run(5));
+}
+
 fn geometry() -> impl Strategy<Value = Conv3d> {
     (
         (

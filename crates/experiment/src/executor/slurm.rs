@@ -187,14 +187,17 @@ fn job_states(jobs: &[&str]) -> anyhow::Result<BTreeMap<String, String>> {
 
 /// Every step's state: done from its marker, otherwise from the job last submitted for it.
 pub fn status(experiment: &Experiment) -> anyhow::Result<Vec<(String, StepState)>> {
-    let plan = experiment.plan();
     let record = read_record(experiment)?;
-    let waiting: Vec<&str> = plan
+    let waiting: Vec<&str> = experiment
+        .plan()
         .iter()
         .filter(|p| p.runs)
         .filter_map(|p| record.steps.get(&p.name).map(String::as_str))
         .collect();
     let states = job_states(&waiting)?;
+    // The files again, after Slurm's answer: a job that ended between the first look and the
+    // query has written its step, which is done, not a completed job that left it undone.
+    let plan = experiment.plan();
     Ok(plan
         .iter()
         .map(|p| (p.name.clone(), step_state(p, &record, &states)))
