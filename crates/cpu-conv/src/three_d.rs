@@ -10,8 +10,9 @@
 //! does not depend on the thread count.
 //!
 //! Gradients: with stride 1 the input gradient is the adjoint forward convolution (the kernel
-//! rotated, channels swapped, padding `span - 1 - p`), as in 2-D; otherwise each output depth's
-//! 2-D input gradient is scattered back onto the planes its taps read. The weight gradient runs
+//! rotated, channels swapped, padding `span - 1 - p`), as in 2-D; otherwise each input plane
+//! sums `col2im(W_k^T @ G(z))` over the (output depth `z`, tap `k`) pairs that read it, planes
+//! in parallel. The weight gradient runs
 //! on the forward pass's tasks: tap `k`'s 2-D weight gradient is `sum_z G(z) @ col(plane(z, k))^T`,
 //! each plane's matrix built once per task; tasks add into a fixed number of partial sums in
 //! fixed runs, so it does not depend on the thread count.
@@ -247,16 +248,6 @@ impl Conv3d {
             .then_some(z as usize)
     }
 
-    /// The output gradient's planes of output depth `depth`: `(batch, channels_out, h, w)`.
-    fn gather_output<T: Scalar>(&self, grad_out: &[T], depth: usize, planes: &mut [T]) {
-        let [out_d, out_h, out_w] = self.output();
-        let out_plane = out_h * out_w;
-        for (index, target) in planes.chunks_mut(out_plane).enumerate() {
-            let start = (index * out_d + depth) * out_plane;
-            target.copy_from_slice(&grad_out[start..start + out_plane]);
-        }
-    }
-
     /// The adjoint of a stride-1 convolution whose padding the kernel reaches: a stride-1
     /// convolution of the output gradient giving the input gradient (see the module docs).
     fn adjoint_convolution(&self) -> Option<Conv3d> {
@@ -300,36 +291,102 @@ impl Conv3d {
         if let Some(adjoint) = self.adjoint_convolution() {
             return adjoint.forward_new(grad_out, &self.flipped_transposed(weight), None);
         }
-        let plane = self.plane();
-        let in_plane = self.input[1] * self.input[2];
-        let taps = self.kernel[0];
-        let mut grad_in = vec![T::default(); self.input_len()];
-        let mut planes = vec![T::default(); plane.output_len()];
-        for depth in 0..self.output()[0] {
-            self.gather_output(grad_out, depth, &mut planes);
-            let gathered = plane.input_grad_new(weight, &planes);
-            // Channel (b, c * kd + k) goes back onto the input plane that tap k read.
-            grad_in
-                .par_chunks_mut(self.input[0] * in_plane)
-                .enumerate()
-                .for_each(|(image_channel, volume)| {
-                    let (b, c) = (
-                        image_channel / self.channels_in,
-                        image_channel % self.channels_in,
-                    );
-                    for k in 0..taps {
-                        let Some(z) = self.input_depth(depth, k) else {
+        count_pass();
+        let tap = self.tap_plane();
+        let [out_d, out_h, out_w] = self.output();
+        let out_plane = out_h * out_w;
+        let [in_d, in_h, in_w] = self.input;
+        let in_plane = in_h * in_w;
+        let by_tap = self.taps_weight(weight);
+        let (patch, group_in, group_out) = (
+            tap.group_patch(),
+            tap.group_channels_in(),
+            tap.group_channels_out(),
+        );
+        let (rows, bands) = (tap.band_rows(), out_h.div_ceil(tap.band_rows()));
+        let len = self.input_len();
+        let mut grad_in: Vec<T> = Vec::with_capacity(len);
+        let grad_ptr = SharedMut(grad_in.as_mut_ptr());
+        // A task owns one input plane of one image and group: the sum over the (output depth,
+        // tap) pairs that read it, taps in order, of `col2im(W_k^T @ G(z))`. Planes of one
+        // depth overlap in rows between bands, so the plane, not the band, is the unit.
+        (0..self.batch * self.groups * in_d)
+            .into_par_iter()
+            .for_each_init(
+                || (Vec::new(), Vec::new()),
+                |(col, sum): &mut (Vec<T>, Vec<T>), task| {
+                    let (image, rest) = (task / (self.groups * in_d), task % (self.groups * in_d));
+                    let (group, p) = (rest / in_d, rest % in_d);
+                    sum.clear();
+                    sum.resize(group_in * in_plane, T::default());
+                    let channel0 = image * self.channels_out + group * group_out;
+                    for k in 0..self.kernel[0] {
+                        let Some(z) = self.output_depth(p, k) else {
                             continue;
                         };
-                        let src = &gathered[((b * self.channels_in + c) * taps + k) * in_plane..]
-                            [..in_plane];
-                        for (d, s) in volume[z * in_plane..][..in_plane].iter_mut().zip(src) {
-                            *d += *s;
+                        let lhs = &by_tap[(k * self.channels_out + group * group_out) * patch..];
+                        for band in 0..bands {
+                            let (first, last) = tap.band_range(band, rows);
+                            let pixels = (last - first) * out_w;
+                            col.resize(patch * pixels, T::default());
+                            let grad =
+                                &grad_out[(channel0 * out_d + z) * out_plane + first * out_w..];
+                            // SAFETY: `col` holds `patch x pixels`; `lhs` is tap `k`'s
+                            // `group_out x patch` block, read transposed; `grad` has `group_out`
+                            // rows of `pixels` at stride `out_d * out_plane`.
+                            unsafe {
+                                gemm::gemm(
+                                    patch,
+                                    pixels,
+                                    group_out,
+                                    col.as_mut_ptr(),
+                                    1,
+                                    pixels as isize,
+                                    false,
+                                    lhs.as_ptr(),
+                                    patch as isize,
+                                    1,
+                                    grad.as_ptr(),
+                                    1,
+                                    (out_d * out_plane) as isize,
+                                    T::default(),
+                                    T::ONE,
+                                    false,
+                                    false,
+                                    false,
+                                    gemm::Parallelism::None,
+                                );
+                            }
+                            tap.col2im(col, first, last, sum);
                         }
                     }
-                });
-        }
+                    let channel_in0 = image * self.channels_in + group * group_in;
+                    for (c, plane) in sum.chunks_exact(in_plane).enumerate() {
+                        // SAFETY: plane `p` of channel `channel_in0 + c` belongs to this task
+                        // alone; the tasks cover every (image, channel, plane).
+                        unsafe {
+                            std::ptr::copy_nonoverlapping(
+                                plane.as_ptr(),
+                                grad_ptr
+                                    .get()
+                                    .add(((channel_in0 + c) * in_d + p) * in_plane),
+                                in_plane,
+                            );
+                        }
+                    }
+                },
+            );
+        // SAFETY: every element was written by the task of its plane.
+        unsafe { grad_in.set_len(len) };
         grad_in
+    }
+
+    /// The output depth whose depth tap `k` reads input plane `plane`, or `None` where no output
+    /// depth does (the stride skips it, or it lies beyond the output).
+    fn output_depth(&self, plane: usize, k: usize) -> Option<usize> {
+        let reach = (plane + self.padding_begin[0]).checked_sub(k * self.dilation[0])?;
+        let depth = reach / self.stride[0];
+        (reach % self.stride[0] == 0 && depth < self.output()[0]).then_some(depth)
     }
 
     /// The gradient of the loss with respect to the weight. Depth tap `k`'s 2-D weight gradient
