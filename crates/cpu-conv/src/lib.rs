@@ -83,9 +83,9 @@ const BAND_BUDGET: usize = 1 << 17;
 /// Output pixels a band holds at least, so that a `gemm` call is never too thin.
 const BAND_MIN_PIXELS: usize = 256;
 /// Partial weight gradients summed at the end (at most; fewer for large kernels).
-pub(crate) const WEIGHT_PARTIALS: usize = 8;
+const WEIGHT_PARTIALS: usize = 8;
 /// Floats all partial weight gradients may take together.
-pub(crate) const WEIGHT_PARTIALS_BUDGET: usize = 1 << 24;
+const WEIGHT_PARTIALS_BUDGET: usize = 1 << 24;
 
 impl Conv2d {
     /// Checks the geometry: positive sizes, channels divisible by groups, an output of at least
@@ -649,61 +649,77 @@ impl Conv2d {
         let image_in = self.channels_in * self.input[0] * self.input[1];
         let (patch, group_out) = (self.group_patch(), self.group_channels_out());
         let per_group = group_out * patch;
-        // Tasks are (image, band); each partial sum takes a fixed run of them in order, and the
-        // partials are added in order: the same sums for any number of threads.
-        let tasks = self.batch * bands;
-        let partials = WEIGHT_PARTIALS
-            .min(tasks)
-            .min((WEIGHT_PARTIALS_BUDGET / self.weight_len()).max(1));
-        let partial_sums: Vec<Vec<T>> = (0..partials)
-            .into_par_iter()
-            .map(|partial| {
-                let mut sum = vec![T::default(); self.weight_len()];
-                let mut col = Vec::new();
-                let (start, end) = (tasks * partial / partials, tasks * (partial + 1) / partials);
-                for task in start..end {
-                    let (image, band) = (task / bands, task % bands);
-                    let (first, last) = self.band_range(band, rows);
-                    let pixels = (last - first) * out_w;
-                    let x_image = &x[image * image_in..][..image_in];
-                    for group in 0..self.groups {
-                        let (rhs, rhs_rs) = self.band_matrix(x_image, group, first, last, &mut col);
-                        let grad = &grad_out[self.output_offset(image, group, first)..];
-                        // SAFETY: the destination is this partial's own buffer; operands are in
-                        // bounds (im2col rows have `pixels` entries at stride `rhs_rs`).
-                        unsafe {
-                            gemm::gemm(
-                                group_out,
-                                patch,
-                                pixels,
-                                sum[group * per_group..].as_mut_ptr(),
-                                1,
-                                patch as isize,
-                                task != start,
-                                grad.as_ptr(),
-                                1,
-                                (out_h * out_w) as isize,
-                                rhs,
-                                rhs_rs,
-                                1,
-                                T::ONE,
-                                T::ONE,
-                                false,
-                                false,
-                                false,
-                                gemm::Parallelism::None,
-                            );
-                        }
+        // Tasks are (image, band).
+        sum_in_fixed_order(self.batch * bands, grad_weight, |run, sum| {
+            let mut col = Vec::new();
+            let start = run.start;
+            for task in run {
+                let (image, band) = (task / bands, task % bands);
+                let (first, last) = self.band_range(band, rows);
+                let pixels = (last - first) * out_w;
+                let x_image = &x[image * image_in..][..image_in];
+                for group in 0..self.groups {
+                    let (rhs, rhs_rs) = self.band_matrix(x_image, group, first, last, &mut col);
+                    let grad = &grad_out[self.output_offset(image, group, first)..];
+                    // SAFETY: the destination is this partial's own buffer; operands are in
+                    // bounds (im2col rows have `pixels` entries at stride `rhs_rs`).
+                    unsafe {
+                        gemm::gemm(
+                            group_out,
+                            patch,
+                            pixels,
+                            sum[group * per_group..].as_mut_ptr(),
+                            1,
+                            patch as isize,
+                            task != start,
+                            grad.as_ptr(),
+                            1,
+                            (out_h * out_w) as isize,
+                            rhs,
+                            rhs_rs,
+                            1,
+                            T::ONE,
+                            T::ONE,
+                            false,
+                            false,
+                            false,
+                            gemm::Parallelism::None,
+                        );
                     }
                 }
-                sum
-            })
-            .collect();
-        grad_weight.copy_from_slice(&partial_sums[0]);
-        for partial in &partial_sums[1..] {
-            for (total, value) in grad_weight.iter_mut().zip(partial) {
-                *total += *value;
             }
+        });
+    }
+}
+
+/// The sum over `tasks` tasks of what each adds to a buffer, into `total`, with the same bits
+/// for any number of threads: the tasks go in fixed runs to a fixed number of partial sums (at
+/// most [`WEIGHT_PARTIALS`], fewer where their buffers would pass [`WEIGHT_PARTIALS_BUDGET`]);
+/// `add_run(run, sum)` adds a run's tasks in order to its zeroed partial sum, and the partials
+/// are added in order.
+pub(crate) fn sum_in_fixed_order<T: Scalar>(
+    tasks: usize,
+    total: &mut [T],
+    add_run: impl Fn(std::ops::Range<usize>, &mut [T]) + Sync,
+) {
+    let partials = WEIGHT_PARTIALS
+        .min(tasks)
+        .min((WEIGHT_PARTIALS_BUDGET / total.len()).max(1));
+    let partial_sums: Vec<Vec<T>> = (0..partials)
+        .into_par_iter()
+        .map(|partial| {
+            let mut sum = vec![T::default(); total.len()];
+            add_run(
+                tasks * partial / partials..tasks * (partial + 1) / partials,
+                &mut sum,
+            );
+            sum
+        })
+        .collect();
+    total.copy_from_slice(&partial_sums[0]);
+    for partial in &partial_sums[1..] {
+        for (sum, value) in total.iter_mut().zip(partial) {
+            *sum += *value;
         }
     }
 }

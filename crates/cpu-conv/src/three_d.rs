@@ -20,8 +20,8 @@
 use rayon::prelude::*;
 
 use crate::{
-    adjoint_padding, count_pass, flip_transpose, Conv2d, GeometryError, Scalar, SharedMut,
-    WEIGHT_PARTIALS, WEIGHT_PARTIALS_BUDGET,
+    adjoint_padding, count_pass, flip_transpose, sum_in_fixed_order, Conv2d, GeometryError, Scalar,
+    SharedMut,
 };
 
 /// Output depths per forward task: each task builds the im2col matrices of the input planes its
@@ -292,7 +292,10 @@ impl Conv3d {
             return adjoint.forward_new(grad_out, &self.flipped_transposed(weight), None);
         }
         count_pass();
-        let tap = self.tap_plane();
+        // The forward pass's bands of output rows; the tasks below are input planes.
+        let TaskGrid {
+            tap, rows, bands, ..
+        } = TaskGrid::new(self);
         let [out_d, out_h, out_w] = self.output();
         let out_plane = out_h * out_w;
         let [in_d, in_h, in_w] = self.input;
@@ -303,7 +306,6 @@ impl Conv3d {
             tap.group_channels_in(),
             tap.group_channels_out(),
         );
-        let (rows, bands) = (tap.band_rows(), out_h.div_ceil(tap.band_rows()));
         let len = self.input_len();
         let mut grad_in: Vec<T> = Vec::with_capacity(len);
         let grad_ptr = SharedMut(grad_in.as_mut_ptr());
@@ -409,67 +411,51 @@ impl Conv3d {
         let out_plane = out_h * out_w;
         let (patch, group_out) = (grid.tap.group_patch(), grid.tap.group_channels_out());
         let tap_len = self.weight_len() / self.kernel[0];
-        let tasks = grid.tasks();
-        let partials = WEIGHT_PARTIALS
-            .min(tasks)
-            .min((WEIGHT_PARTIALS_BUDGET / self.weight_len()).max(1));
-        let partial_sums: Vec<Vec<T>> = (0..partials)
-            .into_par_iter()
-            .map(|partial| {
-                // Tap-major, as `taps_weight` lays the weight out.
-                let mut sum = vec![T::default(); self.weight_len()];
-                let mut planes = Vec::new();
-                for task in tasks * partial / partials..tasks * (partial + 1) / partials {
-                    let task = grid.task(task);
-                    planes.iter_mut().for_each(|(plane, _)| *plane = usize::MAX);
-                    let channel0 = task.image * self.channels_out + task.group * group_out;
-                    for z in task.depths.clone() {
-                        let grad =
-                            &grad_out[(channel0 * out_d + z) * out_plane + task.first * out_w..];
-                        for k in 0..self.kernel[0] {
-                            let Some(col) = grid.tap_matrix(x, &task, &mut planes, z, k) else {
-                                continue;
-                            };
-                            let dst = &mut sum[k * tap_len + task.group * group_out * patch..];
-                            // SAFETY: `dst` holds this group's `group_out x patch` block of tap
-                            // `k`; `grad` has `group_out` rows of `pixels` at stride
-                            // `out_d * out_plane`; `col` is `patch x pixels`.
-                            unsafe {
-                                gemm::gemm(
-                                    group_out,
-                                    patch,
-                                    task.pixels,
-                                    dst.as_mut_ptr(),
-                                    1,
-                                    patch as isize,
-                                    true,
-                                    grad.as_ptr(),
-                                    1,
-                                    (out_d * out_plane) as isize,
-                                    col.as_ptr(),
-                                    task.pixels as isize,
-                                    1,
-                                    T::ONE,
-                                    T::ONE,
-                                    false,
-                                    false,
-                                    false,
-                                    gemm::Parallelism::None,
-                                );
-                            }
+        // Tap-major, as `taps_weight` lays the weight out.
+        let mut by_tap = vec![T::default(); self.weight_len()];
+        sum_in_fixed_order(grid.tasks(), &mut by_tap, |run, sum| {
+            let mut planes = Vec::new();
+            for task in run {
+                let task = grid.task(task);
+                planes.iter_mut().for_each(|(plane, _)| *plane = usize::MAX);
+                let channel0 = task.image * self.channels_out + task.group * group_out;
+                for z in task.depths.clone() {
+                    let grad = &grad_out[(channel0 * out_d + z) * out_plane + task.first * out_w..];
+                    for k in 0..self.kernel[0] {
+                        let Some(col) = grid.tap_matrix(x, &task, &mut planes, z, k) else {
+                            continue;
+                        };
+                        let dst = &mut sum[k * tap_len + task.group * group_out * patch..];
+                        // SAFETY: `dst` holds this group's `group_out x patch` block of tap
+                        // `k`; `grad` has `group_out` rows of `pixels` at stride
+                        // `out_d * out_plane`; `col` is `patch x pixels`.
+                        unsafe {
+                            gemm::gemm(
+                                group_out,
+                                patch,
+                                task.pixels,
+                                dst.as_mut_ptr(),
+                                1,
+                                patch as isize,
+                                true,
+                                grad.as_ptr(),
+                                1,
+                                (out_d * out_plane) as isize,
+                                col.as_ptr(),
+                                task.pixels as isize,
+                                1,
+                                T::ONE,
+                                T::ONE,
+                                false,
+                                false,
+                                false,
+                                gemm::Parallelism::None,
+                            );
                         }
                     }
                 }
-                sum
-            })
-            .collect();
-        let mut partial_sums = partial_sums.into_iter();
-        let mut by_tap = partial_sums.next().expect("at least one partial sum");
-        for partial in partial_sums {
-            for (total, value) in by_tap.iter_mut().zip(&partial) {
-                *total += *value;
             }
-        }
+        });
         self.untap_weight(&by_tap, grad_weight);
     }
 }

@@ -14,3 +14,24 @@ pub fn values(len: usize, seed: u64) -> Vec<f64> {
         })
         .collect()
 }
+
+/// [`values`] as `f32`.
+pub fn values_f32(len: usize, seed: u64) -> Vec<f32> {
+    values(len, seed).iter().map(|&v| v as f32).collect()
+}
+
+/// Asserts that `run` gives the same result in pools of 1, 2 and 5 threads.
+pub fn assert_same_for_any_thread_count<R: PartialEq + std::fmt::Debug + Send>(
+    run: impl Fn() -> R + Send + Sync,
+) {
+    let in_pool = |threads| {
+        rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .unwrap()
+            .install(&run)
+    };
+    let one = in_pool(1);
+    assert_eq!(one, in_pool(2));
+    assert_eq!(one, in_pool(5));
+}
