@@ -649,8 +649,12 @@ impl Conv2d {
         let image_in = self.channels_in * self.input[0] * self.input[1];
         let (patch, group_out) = (self.group_patch(), self.group_channels_out());
         let per_group = group_out * patch;
+        // Each group's `group_out x patch` block column-major: gemm's vector dimension is then
+        // the output channels, and it packs only the output gradient, not a transposed copy of
+        // every im2col matrix (the larger operand whenever `patch > group_out`).
+        let mut transposed = vec![T::default(); grad_weight.len()];
         // Tasks are (image, band).
-        sum_in_fixed_order(self.batch * bands, grad_weight, |run, sum| {
+        sum_in_fixed_order(self.batch * bands, &mut transposed, |run, sum| {
             let mut col = Vec::new();
             let start = run.start;
             for task in run {
@@ -669,8 +673,8 @@ impl Conv2d {
                             patch,
                             pixels,
                             sum[group * per_group..].as_mut_ptr(),
+                            group_out as isize,
                             1,
-                            patch as isize,
                             task != start,
                             grad.as_ptr(),
                             1,
@@ -689,6 +693,16 @@ impl Conv2d {
                 }
             }
         });
+        for (block, transposed) in grad_weight
+            .chunks_exact_mut(per_group)
+            .zip(transposed.chunks_exact(per_group))
+        {
+            for (o, row) in block.chunks_exact_mut(patch).enumerate() {
+                for (q, value) in row.iter_mut().enumerate() {
+                    *value = transposed[q * group_out + o];
+                }
+            }
+        }
     }
 }
 

@@ -133,21 +133,6 @@ impl Conv3d {
         by_tap
     }
 
-    /// The inverse of [`Conv3d::taps_weight`]: tap-major 2-D weights back into `weight`.
-    fn untap_weight<T: Scalar>(&self, by_tap: &[T], weight: &mut [T]) {
-        let [taps, kernel_h, kernel_w] = self.kernel;
-        let (area, group_in) = (kernel_h * kernel_w, self.channels_in / self.groups);
-        for o in 0..self.channels_out {
-            for c in 0..group_in {
-                for k in 0..taps {
-                    let src = &by_tap[((k * self.channels_out + o) * group_in + c) * area..];
-                    let dst = &mut weight[((o * group_in + c) * taps + k) * area..][..area];
-                    dst.copy_from_slice(&src[..area]);
-                }
-            }
-        }
-    }
-
     /// The forward convolution `conv(x, weight) + bias` into a new vector: per output depth
     /// `z` and band of output rows, `out[z] = sum_k W_k @ col(plane(z, k))`, where `W_k` is the
     /// weight's depth tap `k` and `col(p)` the 2-D im2col matrix of input plane `p`, built once
@@ -393,10 +378,13 @@ impl Conv3d {
 
     /// The gradient of the loss with respect to the weight. Depth tap `k`'s 2-D weight gradient
     /// is `sum_z G(z) @ col(plane(z, k))^T` over output depths `z` (`G(z)` the output gradient's
-    /// planes at depth `z`): the forward pass's tasks build each input plane's im2col matrix once
-    /// and add its products for every tap that reads it to their partial sum. Tasks go to a
-    /// fixed number of partial sums in fixed runs, in order, and the partials are added in order:
-    /// the same sums for any number of threads.
+    /// planes at depth `z`). Each task builds the im2col matrix of every input plane it reads
+    /// once, and multiplies it by the output-gradient planes of all the taps that read it,
+    /// stacked: one product of `(taps x C_out) x pixels` by `pixels x patch`, whose rows are the
+    /// (tap, output channel) pairs, so that gemm's vector dimension is `taps x C_out` (it packs
+    /// only the small stacked gradient, never a transposed copy of the im2col matrix). Tasks go
+    /// to a fixed number of partial sums in fixed runs, in order, and the partials are added in
+    /// order: the same sums for any number of threads.
     pub fn weight_grad<T: Scalar>(&self, x: &[T], grad_out: &[T], grad_weight: &mut [T]) {
         assert_eq!(x.len(), self.input_len(), "input length");
         assert_eq!(grad_out.len(), self.output_len(), "output gradient length");
@@ -410,37 +398,54 @@ impl Conv3d {
         let [out_d, out_h, out_w] = self.output();
         let out_plane = out_h * out_w;
         let (patch, group_out) = (grid.tap.group_patch(), grid.tap.group_channels_out());
-        let tap_len = self.weight_len() / self.kernel[0];
-        // Tap-major, as `taps_weight` lays the weight out.
-        let mut by_tap = vec![T::default(); self.weight_len()];
-        sum_in_fixed_order(grid.tasks(), &mut by_tap, |run, sum| {
-            let mut planes = Vec::new();
+        let taps = self.kernel[0];
+        // Per group, a column-major `(taps x group_out) x patch` block: element (tap k,
+        // channel o, patch entry q) at `q * rows + k * group_out + o`.
+        let rows = taps * group_out;
+        let block = rows * patch;
+        let mut sums = vec![T::default(); self.weight_len()];
+        sum_in_fixed_order(grid.tasks(), &mut sums, |run, sum| {
+            let (mut col, mut stacked) = (Vec::new(), Vec::new());
             for task in run {
                 let task = grid.task(task);
-                planes.iter_mut().for_each(|(plane, _)| *plane = usize::MAX);
                 let channel0 = task.image * self.channels_out + task.group * group_out;
-                for z in task.depths.clone() {
-                    let grad = &grad_out[(channel0 * out_d + z) * out_plane + task.first * out_w..];
-                    for k in 0..self.kernel[0] {
-                        let Some(col) = grid.tap_matrix(x, &task, &mut planes, z, k) else {
-                            continue;
-                        };
-                        let dst = &mut sum[k * tap_len + task.group * group_out * patch..];
-                        // SAFETY: `dst` holds this group's `group_out x patch` block of tap
-                        // `k`; `grad` has `group_out` rows of `pixels` at stride
-                        // `out_d * out_plane`; `col` is `patch x pixels`.
+                // (input plane, tap, output depth) of every product, by plane, taps ascending.
+                let mut reads: Vec<(usize, usize, usize)> = task
+                    .depths
+                    .clone()
+                    .flat_map(|z| {
+                        (0..taps).filter_map(move |k| self.input_depth(z, k).map(|p| (p, k, z)))
+                    })
+                    .collect();
+                reads.sort_unstable();
+                for plane_reads in reads.chunk_by(|a, b| a.0 == b.0) {
+                    grid.plane_im2col(x, &task, plane_reads[0].0, &mut col);
+                    // Consecutive taps are consecutive rows of the block: one product each run.
+                    for tap_run in plane_reads.chunk_by(|a, b| b.1 == a.1 + 1) {
+                        stacked.clear();
+                        for &(_, _, z) in tap_run {
+                            for o in 0..group_out {
+                                let start =
+                                    ((channel0 + o) * out_d + z) * out_plane + task.first * out_w;
+                                stacked.extend_from_slice(&grad_out[start..start + task.pixels]);
+                            }
+                        }
+                        let dst = &mut sum[task.group * block + tap_run[0].1 * group_out..];
+                        // SAFETY: `dst` starts at row `first tap x group_out` of this group's
+                        // block (column stride `rows`) and the run's rows fit in it; `stacked`
+                        // is `(run x group_out) x pixels` row-major; `col` is `patch x pixels`.
                         unsafe {
                             gemm::gemm(
-                                group_out,
+                                tap_run.len() * group_out,
                                 patch,
                                 task.pixels,
                                 dst.as_mut_ptr(),
+                                rows as isize,
                                 1,
-                                patch as isize,
                                 true,
-                                grad.as_ptr(),
+                                stacked.as_ptr(),
                                 1,
-                                (out_d * out_plane) as isize,
+                                task.pixels as isize,
                                 col.as_ptr(),
                                 task.pixels as isize,
                                 1,
@@ -456,7 +461,23 @@ impl Conv3d {
                 }
             }
         });
-        self.untap_weight(&by_tap, grad_weight);
+        let [_, kernel_h, kernel_w] = self.kernel;
+        let area = kernel_h * kernel_w;
+        let group_in = self.channels_in / self.groups;
+        for (o_global, per_channel) in grad_weight
+            .chunks_exact_mut(group_in * taps * area)
+            .enumerate()
+        {
+            let (group, o) = (o_global / group_out, o_global % group_out);
+            for (c, per_input) in per_channel.chunks_exact_mut(taps * area).enumerate() {
+                for (k, per_tap) in per_input.chunks_exact_mut(area).enumerate() {
+                    for (a, value) in per_tap.iter_mut().enumerate() {
+                        let q = c * area + a;
+                        *value = sums[group * block + q * rows + k * group_out + o];
+                    }
+                }
+            }
+        }
     }
 }
 
@@ -531,24 +552,29 @@ impl<'a> TaskGrid<'a> {
         z: usize,
         k: usize,
     ) -> Option<&'p [T]> {
+        let p = self.conv.input_depth(z, k)?;
+        Some(plane_matrix(planes, self.conv.kernel[0], p, |col| {
+            self.plane_im2col(x, task, p, col)
+        }))
+    }
+
+    /// The im2col matrix (`patch x pixels`) of the task's rows of input plane `p` into `col`.
+    fn plane_im2col<T: Scalar>(&self, x: &[T], task: &Task, p: usize, col: &mut Vec<T>) {
         let conv = self.conv;
-        let p = conv.input_depth(z, k)?;
         let volume = conv.input.iter().product::<usize>();
         let in_plane = conv.input[1] * conv.input[2];
         // Planes of this image and group: channel c of plane p starts at c * volume + p * plane.
         let channels = &x[(task.image * conv.channels_in
             + task.group * self.tap.group_channels_in())
             * volume..];
-        Some(plane_matrix(planes, conv.kernel[0], p, |col| {
-            col.resize(self.tap.group_patch() * task.pixels, T::default());
-            self.tap.im2col_strided(
-                &channels[p * in_plane..],
-                volume,
-                task.first,
-                task.last,
-                col,
-            );
-        }))
+        col.resize(self.tap.group_patch() * task.pixels, T::default());
+        self.tap.im2col_strided(
+            &channels[p * in_plane..],
+            volume,
+            task.first,
+            task.last,
+            col,
+        );
     }
 }
 

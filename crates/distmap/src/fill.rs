@@ -9,6 +9,7 @@ use crate::options::ClassLabel;
 use crate::options::{AbsentClass, BorderOffset, MapFloat, MapKind, MapOptions, WholeImageClass};
 use crate::transform::{squared_distance_to_other_code, squared_distance_to_virtual_origin};
 use page_buffers::zeroed_vec;
+use std::cell::RefCell;
 
 pub(crate) const OUTSIDE: u8 = 0;
 pub(crate) const INTERIOR: u8 = 1;
@@ -102,6 +103,31 @@ pub(crate) fn inside_voxel_offset(distance: f64) -> f64 {
     0.0 - (distance - 1.0)
 }
 
+/// Scratch buffers up to this many elements (8 MB of f64, a 1024 x 1024 slice) are kept by
+/// their thread for the next call; larger ones are freed.
+const KEPT_SCRATCH: usize = 1 << 20;
+
+thread_local! {
+    static SCRATCH: RefCell<Vec<f64>> = const { RefCell::new(Vec::new()) };
+}
+
+/// Runs `work` on an f64 scratch buffer of `len` elements (contents unspecified: every user
+/// writes each element before reading it). Small buffers are reused by the calling thread, so
+/// that a loop over slices does not pay fresh pages (page faults and zeroing) for every call;
+/// the buffer is taken out of the thread's slot while in use, so a nested call (rayon may run
+/// another job on this thread while it waits) gets a fresh one instead.
+pub(crate) fn with_scratch<R>(len: usize, work: impl FnOnce(&mut [f64]) -> R) -> R {
+    let mut buffer = SCRATCH.with(|slot| std::mem::take(&mut *slot.borrow_mut()));
+    if buffer.len() < len {
+        buffer = zeroed_vec::<f64>(len);
+    }
+    let result = work(&mut buffer[..len]);
+    if buffer.len() <= KEPT_SCRATCH {
+        SCRATCH.with(|slot| *slot.borrow_mut() = buffer);
+    }
+    result
+}
+
 /// Elements per rayon task in the element-wise fills.
 pub(crate) const FILL_CHUNK: usize = 16 * 1024;
 
@@ -159,23 +185,24 @@ pub(crate) fn two_class_voxel_offset<T: ClassLabel, O: MapFloat, R: Rounding>(
             });
         return;
     }
-    let mut squared = zeroed_vec::<f64>(class0.len());
-    squared_distance_to_other_code(labels, None, shape, spacing, &mut squared);
-    class0
-        .par_chunks_mut(FILL_CHUNK)
-        .zip(class1.par_chunks_mut(FILL_CHUNK))
-        .zip(
-            squared
-                .par_chunks(FILL_CHUNK)
-                .zip(labels.par_chunks(FILL_CHUNK)),
-        )
-        .for_each(|((zero, one), (squared, labels))| {
-            for (((z, o), &d2), &label) in
-                zero.iter_mut().zip(one.iter_mut()).zip(squared).zip(labels)
-            {
-                (*z, *o) = pair(d2, label);
-            }
-        });
+    with_scratch(class0.len(), |squared| {
+        squared_distance_to_other_code(labels, None, shape, spacing, squared);
+        class0
+            .par_chunks_mut(FILL_CHUNK)
+            .zip(class1.par_chunks_mut(FILL_CHUNK))
+            .zip(
+                squared
+                    .par_chunks(FILL_CHUNK)
+                    .zip(labels.par_chunks(FILL_CHUNK)),
+            )
+            .for_each(|((zero, one), (squared, labels))| {
+                for (((z, o), &d2), &label) in
+                    zero.iter_mut().zip(one.iter_mut()).zip(squared).zip(labels)
+                {
+                    (*z, *o) = pair(d2, label);
+                }
+            });
+    });
 }
 
 /// The map of one class that is neither absent nor the whole image, from its membership.
@@ -253,9 +280,10 @@ fn transform_then_fill<O: MapFloat, C: Copy + Sync>(
             });
         return;
     }
-    let mut squared = zeroed_vec::<f64>(channel.len());
-    transform(&mut squared);
-    fill_chunks(channel, &squared, codes, value);
+    with_scratch(channel.len(), |squared| {
+        transform(squared);
+        fill_chunks(channel, squared, codes, value);
+    });
 }
 
 /// Codes for the corrected offset: OUTSIDE, INTERIOR, or BORDER (a class element with a face

@@ -70,16 +70,17 @@ fn transform_partial_classes<T: ClassLabel, O: MapFloat, R: Rounding>(
         MapKind::Hausdorff if !jobs.is_empty() => {
             // One transform serves every class: inside class k, the nearest element of another
             // class is the nearest element outside k.
-            let mut squared = zeroed_vec::<f64>(total);
-            squared_distance_to_other_code(labels, None, shape, spacing, &mut squared);
-            jobs.into_par_iter().for_each(|(k, channel)| {
-                let class = T::from_class_index(k);
-                fill_chunks(channel, &squared, labels, |d2, label| {
-                    if label == class {
-                        R::apply(d2.sqrt())
-                    } else {
-                        0.0
-                    }
+            with_scratch(total, |squared| {
+                squared_distance_to_other_code(labels, None, shape, spacing, squared);
+                jobs.into_par_iter().for_each(|(k, channel)| {
+                    let class = T::from_class_index(k);
+                    fill_chunks(channel, squared, labels, |d2, label| {
+                        if label == class {
+                            R::apply(d2.sqrt())
+                        } else {
+                            0.0
+                        }
+                    });
                 });
             });
         }
@@ -237,6 +238,9 @@ fn validate(
     Ok(total)
 }
 
+/// Up to this many classes, labels are counted class by class (see `class_presence`).
+const COUNT_BY_COMPARISON: usize = 8;
+
 /// Counts each class, failing on the first label that is not below `classes`.
 fn class_presence<T: ClassLabel>(
     labels: &[T],
@@ -248,16 +252,35 @@ fn class_presence<T: ClassLabel>(
         .try_fold(
             || vec![0usize; classes],
             |mut counts, (chunk, values)| {
-                for (i, &label) in values.iter().enumerate() {
-                    match label.class_index() {
-                        Some(k) if k < classes => counts[k] += 1,
-                        _ => {
-                            return Err(DistmapError::LabelOutOfRange {
-                                label: label.wide(),
-                                index: chunk * 64 * 1024 + i,
-                                classes,
-                            })
-                        }
+                let in_range = |label: T| matches!(label.class_index(), Some(k) if k < classes);
+                // A fold without early exit, so that the common (valid) case vectorises.
+                if !values.iter().fold(true, |ok, &label| ok & in_range(label)) {
+                    let i = values
+                        .iter()
+                        .position(|&label| !in_range(label))
+                        .expect("an invalid label exists");
+                    return Err(DistmapError::LabelOutOfRange {
+                        label: values[i].wide(),
+                        index: chunk * 64 * 1024 + i,
+                        classes,
+                    });
+                }
+                if classes <= COUNT_BY_COMPARISON {
+                    // One vectorised comparison pass per class beats a histogram, whose
+                    // increments of the same counter wait on each other.
+                    let mut rest = values.len();
+                    for (k, count) in counts.iter_mut().enumerate().skip(1) {
+                        let found = values
+                            .iter()
+                            .filter(|&&label| label.class_index() == Some(k))
+                            .count();
+                        *count += found;
+                        rest -= found;
+                    }
+                    counts[0] += rest;
+                } else {
+                    for label in values {
+                        counts[label.class_index().unwrap_or_default()] += 1;
                     }
                 }
                 Ok(counts)

@@ -240,26 +240,73 @@ impl Envelope {
                 continue; // no element of another code on this line: stays +inf
             }
             let envelope = &self.parabolas[..self.len];
-            let mut lowest = 0;
-            for i in run_start..next {
-                let x = i as f64;
-                while lowest + 1 < envelope.len() && envelope[lowest + 1].start < x {
-                    lowest += 1;
+            // Between two crossings one parabola is the lowest: fill its stretch in a plain loop.
+            let mut x = run_start;
+            for (j, parabola) in envelope.iter().enumerate() {
+                let end = match envelope.get(j + 1) {
+                    Some(following) => last_before_crossing(following.start, run_start, next),
+                    None => next,
+                };
+                if end > x {
+                    if stride == 1 {
+                        // A contiguous stretch: a loop without index arithmetic vectorises.
+                        let stretch = &mut block[line + x..line + end];
+                        for (value, i) in stretch.iter_mut().zip(x..) {
+                            *value = parabola.value_at(i as f64, spacing);
+                        }
+                    } else {
+                        for i in x..end {
+                            block[at(i)] = parabola.value_at(i as f64, spacing);
+                        }
+                    }
+                    x = end;
                 }
-                let mut value = envelope[lowest].value_at(x, spacing);
-                // Near a crossing, two parabolas are equal in exact arithmetic but their rounded
-                // values may differ by an ulp, and the rounded crossing may pick the larger one:
-                // take the smaller rounded value, as scipy's feature transform does.
-                if lowest + 1 < envelope.len() && envelope[lowest + 1].start - x < TIE_WINDOW {
-                    value = value.min(envelope[lowest + 1].value_at(x, spacing));
+            }
+            // Near a crossing, two parabolas are equal in exact arithmetic but their rounded
+            // values may differ by an ulp, and the rounded crossing may pick the larger one:
+            // there, take the smaller rounded value, as scipy's feature transform does.
+            for crossing in envelope[1..].iter().map(|p| p.start) {
+                let below = crossing.floor();
+                for candidate in [below, below + 1.0] {
+                    if (candidate - crossing).abs() < TIE_WINDOW
+                        && candidate >= run_start as f64
+                        && candidate < next as f64
+                    {
+                        let i = candidate as usize;
+                        block[at(i)] = value_near_crossing(envelope, i as f64, spacing);
+                    }
                 }
-                if lowest > 0 && x - envelope[lowest].start < TIE_WINDOW {
-                    value = value.min(envelope[lowest - 1].value_at(x, spacing));
-                }
-                block[at(i)] = value;
             }
         }
     }
+}
+
+/// The end (exclusive) of the elements `x <= crossing` of the run `run_start..run_end`: where the
+/// parabola that starts at `crossing` takes over.
+#[inline(always)]
+fn last_before_crossing(crossing: f64, run_start: usize, run_end: usize) -> usize {
+    let below = crossing.floor();
+    if below < run_start as f64 {
+        run_start
+    } else if below >= (run_end - 1) as f64 {
+        run_end
+    } else {
+        below as usize + 1
+    }
+}
+
+/// The value at `x` of the lowest parabola (the last one starting before `x`), or of a
+/// neighbour whose crossing lies within [`TIE_WINDOW`] of `x` where that value is smaller.
+fn value_near_crossing(envelope: &[Parabola], x: f64, spacing: f64) -> f64 {
+    let lowest = envelope.partition_point(|p| p.start < x).max(1) - 1;
+    let mut value = envelope[lowest].value_at(x, spacing);
+    if lowest + 1 < envelope.len() && envelope[lowest + 1].start - x < TIE_WINDOW {
+        value = value.min(envelope[lowest + 1].value_at(x, spacing));
+    }
+    if lowest > 0 && x - envelope[lowest].start < TIE_WINDOW {
+        value = value.min(envelope[lowest - 1].value_at(x, spacing));
+    }
+    value
 }
 
 /// Axes 1..: the array is a sequence of contiguous blocks (len x inner); each line runs along
