@@ -266,7 +266,7 @@ impl Envelope {
             // values may differ by an ulp, and the rounded crossing may pick the larger one:
             // there, take the smaller rounded value, as scipy's feature transform does.
             for crossing in envelope[1..].iter().map(|p| p.start) {
-                let below = crossing.floor();
+                let below = floor(crossing);
                 for candidate in [below, below + 1.0] {
                     if (candidate - crossing).abs() < TIE_WINDOW
                         && candidate >= run_start as f64
@@ -285,13 +285,26 @@ impl Envelope {
 /// parabola that starts at `crossing` takes over.
 #[inline(always)]
 fn last_before_crossing(crossing: f64, run_start: usize, run_end: usize) -> usize {
-    let below = crossing.floor();
+    let below = floor(crossing);
     if below < run_start as f64 {
         run_start
     } else if below >= (run_end - 1) as f64 {
         run_end
     } else {
         below as usize + 1
+    }
+}
+
+/// `x.floor()` for the comparisons with element indices above: without SSE4.1 in the baseline
+/// target, `f64::floor` is a call into libm, a few percent of a transform. Beyond `i64`'s range
+/// the result saturates, which is still below or above every index.
+#[inline(always)]
+fn floor(x: f64) -> f64 {
+    let truncated = x as i64 as f64;
+    if truncated > x {
+        truncated - 1.0
+    } else {
+        truncated
     }
 }
 
