@@ -15,7 +15,8 @@
 //!   flipped, transposed kernel; otherwise `W^T @ grad` per band, scattered back (col2im);
 //! - weight gradient: `sum over bands of grad[b][:, band] @ col(band)^T`, summed in a fixed order
 //!   over a number of partial sums that depends only on the shapes, so the result is the same
-//!   for any thread count.
+//!   for any thread count; each block is computed column-major, so that gemm's vector dimension
+//!   is the output channels and it never packs a transposed copy of the im2col matrix.
 
 mod three_d;
 pub use three_d::Conv3d;

@@ -12,10 +12,12 @@
 //! Gradients: with stride 1 the input gradient is the adjoint forward convolution (the kernel
 //! rotated, channels swapped, padding `span - 1 - p`), as in 2-D; otherwise each input plane
 //! sums `col2im(W_k^T @ G(z))` over the (output depth `z`, tap `k`) pairs that read it, planes
-//! in parallel. The weight gradient runs
-//! on the forward pass's tasks: tap `k`'s 2-D weight gradient is `sum_z G(z) @ col(plane(z, k))^T`,
-//! each plane's matrix built once per task; tasks add into a fixed number of partial sums in
-//! fixed runs, so it does not depend on the thread count.
+//! in parallel. The weight gradient runs on the forward pass's tasks: tap `k`'s 2-D weight
+//! gradient is `sum_z G(z) @ col(plane(z, k))^T`; each plane's matrix is built once per task and
+//! multiplied by the stacked output gradients of all the (depth, tap) pairs that read it, with
+//! the (tap, output channel) rows as gemm's vector dimension (so gemm packs the small stacked
+//! gradient, not a transposed copy of the im2col matrix); tasks add into a fixed number of
+//! partial sums in fixed runs, so it does not depend on the thread count.
 
 use rayon::prelude::*;
 
