@@ -8,7 +8,7 @@ probabilities blended. Prints each side's seconds, the ratio, and how many voxel
 
 Usage: python3 benches/compare_monai.py [--x 512] [--y 512] [--z 64] [--batch 8] [--threads 2]
 Its own venv (torch, monai, safetensors; or the venv PYTHON_BENCH_VENV names); our side is
-`cargo bench -p boundary-loss --bench sliding_window` (or SLIDING_WINDOW_BIN, a built binary).
+`cargo bench --workspace --bench sliding_window` (or SLIDING_WINDOW_BIN, a built binary).
 """
 import json
 import os
@@ -46,7 +46,7 @@ def main():
         args = ["--x", str(x), "--y", str(y), "--z", str(z), "--batch", str(batch), "--out", out]
         binary = os.environ.get("SLIDING_WINDOW_BIN")
         command = [binary, *args] if binary else [
-            "cargo", "bench", "-q", "-p", "boundary-loss", "--bench", "sliding_window", "--", *args]
+            "cargo", "bench", "-q", "--workspace", "--bench", "sliding_window", "--", *args]
         ours = json.loads(subprocess.run(command, cwd=ROOT, env=env, check=True,
                                          capture_output=True, text=True).stdout.strip().splitlines()[-1])
         image = torch.from_numpy(np.load(Path(out) / "image.npy"))[None]  # (1, 2, X, Y, Z)

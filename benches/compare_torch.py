@@ -10,7 +10,7 @@ GPU) for the others. A GPU device needs our bench built with that backend's feat
 it (`--features cuda`, ...) unless TRAIN_STEP_BIN names a binary built so (benches/gpu_check.sh).
 It creates its own venv with torch and numpy from PyPI (about 2.8 GB, cached under
 $XDG_CACHE_HOME/boundary-loss/torch-venv, outside the repository) and runs
-`cargo bench -p boundary-loss --bench train_step` for our side.
+`cargo bench --workspace --bench train_step` for our side (`-p boundary-loss --features BACKEND` for a GPU).
 
 The PyTorch networks below are written from the layer-by-layer description of the original
 (UNet: 18,704,855 parameters for 5 modalities and 2 classes; ENet: 463,475 for 1 and 4); the
@@ -248,9 +248,10 @@ def main():
     # TRAIN_STEP_BIN: an already built `train_step` bench binary (else cargo builds and runs it).
     binary = os.environ.get("TRAIN_STEP_BIN")
     backend = OURS_DEVICE.split(":")[0]
-    features = [] if backend == "cpu" else ["--features", backend]
-    command = [binary] if binary else ["cargo", "bench", "-q", "-p", "boundary-loss", *features,
-                                       "--bench", "train_step", "--"]
+    # `--workspace` resolves features as the demo's build does, so the CPU bench reuses its
+    # build of Burn; a GPU backend is a feature of this package alone.
+    packages = ["--workspace"] if backend == "cpu" else ["-p", "boundary-loss", "--features", backend]
+    command = [binary] if binary else ["cargo", "bench", "-q", *packages, "--bench", "train_step", "--"]
     run = subprocess.run(command + ["--steps", str(steps), "--batch", str(batch), "--side", str(side),
                                     "--device", OURS_DEVICE],
                          cwd=ROOT, env=env, check=True, capture_output=True, text=True)

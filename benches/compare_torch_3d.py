@@ -6,7 +6,7 @@ same network, batch, patch size, loss (generalized Dice + 0.01 x boundary loss o
 
 Usage: python3 benches/compare_torch_3d.py [--threads 2] [--steps 2] [--batch 2] [--side 64]
 [--base 64]. Same venv as compare_torch.py (or the venv PYTHON_BENCH_VENV names); our side is
-`cargo bench -p boundary-loss --bench train_step_3d` (or TRAIN_STEP_3D_BIN, a built binary).
+`cargo bench --workspace --bench train_step_3d` (or TRAIN_STEP_3D_BIN, a built binary).
 """
 import json
 import os
@@ -59,7 +59,7 @@ def main():
         assert count == 56_083_799, f"UNet3D(1, 2): {count} parameters, the original has 56,083,799"
     env = dict(os.environ, RAYON_NUM_THREADS=str(threads))
     binary = os.environ.get("TRAIN_STEP_3D_BIN")
-    command = [binary] if binary else ["cargo", "bench", "-q", "-p", "boundary-loss", "--bench", "train_step_3d", "--"]
+    command = [binary] if binary else ["cargo", "bench", "-q", "--workspace", "--bench", "train_step_3d", "--"]
     args = ["--steps", str(steps), "--batch", str(batch), "--side", str(side), "--base", str(base)]
     # Ours first, then PyTorch, so that neither runs while the other builds or warms up.
     run = subprocess.run(command + args, cwd=ROOT, env=env, check=True, capture_output=True, text=True)

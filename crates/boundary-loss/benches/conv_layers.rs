@@ -3,7 +3,7 @@
 //! through autodiff), seconds per call. `benches/compare_conv.py` runs the same
 //! layers in PyTorch in the same session.
 //!
-//! Usage: cargo bench -p boundary-loss --bench conv_layers -- [--reps N] [--batch B]
+//! Usage: cargo bench --workspace --bench conv_layers -- [--reps N] [--batch B]
 //! Threads: RAYON_NUM_THREADS. The CPU backend runs eagerly: results are returned as tensors, not
 //! copied out (as PyTorch's side returns them).
 

@@ -2,7 +2,7 @@
 //! distance map computed on the fly) read through `data::Loader` in batches of 8. Prints
 //! slices/s. Threads: RAYON_NUM_THREADS (the README's table uses 2).
 //!
-//! Usage: cargo bench -p boundary-loss --bench loader -- [--slices N] [--passes P]
+//! Usage: cargo bench --workspace --bench loader -- [--slices N] [--passes P]
 
 use std::sync::Arc;
 use std::time::Instant;

@@ -6,7 +6,7 @@
 //! input and windows in the same session. Prints one JSON line: seconds, windows, and the share
 //! of the time in the network's forward pass.
 //!
-//! Usage: cargo bench -p boundary-loss --bench sliding_window -- [--x 512] [--y 512] [--z 64]
+//! Usage: cargo bench --workspace --bench sliding_window -- [--x 512] [--y 512] [--z 64]
 //! [--batch 8] [--base 8] --out DIR. Threads: RAYON_NUM_THREADS.
 
 use std::collections::BTreeMap;

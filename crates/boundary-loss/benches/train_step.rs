@@ -4,7 +4,7 @@
 //! batch-norm running statistics, no dropout). Prints one JSON line per network with steps/s.
 //! `benches/compare_torch.py` runs the same step in PyTorch in the same session.
 //!
-//! Usage: cargo bench -p boundary-loss --bench train_step -- [--steps N] [--batch B] [--side S]
+//! Usage: cargo bench --workspace --bench train_step -- [--steps N] [--batch B] [--side S]
 //! [--only UNet|ENet] [--device cpu|cuda:N|wgpu:N|vulkan:N]
 //! Threads: RAYON_NUM_THREADS (the script sets 2). A GPU device needs the backend's feature
 //! (`--features cuda`, `wgpu`, `vulkan`); `benches/gpu_check.sh` runs them all against PyTorch.

@@ -3,7 +3,7 @@
 //! the extra axis (generalized Dice + 0.01 x boundary loss). Prints one JSON line with steps/s;
 //! `benches/compare_torch_3d.py` runs the same step in PyTorch in the same session.
 //!
-//! Usage: cargo bench -p boundary-loss --bench train_step_3d -- [--steps N] [--batch B]
+//! Usage: cargo bench --workspace --bench train_step_3d -- [--steps N] [--batch B]
 //! [--side S] [--base G]. Threads: RAYON_NUM_THREADS.
 
 use std::time::Instant;
