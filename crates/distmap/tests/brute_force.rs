@@ -219,3 +219,88 @@ fn bad_inputs_are_errors() {
     let negative = ArrayD::from_elem(IxDyn(&[2]), -1i32);
     assert!(distance_maps::<i32, f64>(negative.view(), 3, &[1.0], &MapOptions::default()).is_err());
 }
+
+/// Maps computed by many rayon jobs at once (each thread reusing its kept scratch buffer, and a
+/// job that waits inside a transform possibly running another job's maps on the same thread)
+/// are bit for bit the maps computed one after another; sizes above and below the kept-scratch
+/// limit, f32 and f64 outputs, every map kind that uses a scratch buffer.
+#[test]
+fn maps_computed_in_parallel_jobs_equal_the_sequential_ones() {
+    let shapes: Vec<Vec<usize>> = vec![
+        vec![40, 56],
+        vec![7, 9, 11],
+        vec![256, 256],
+        vec![96, 96, 120], // above the 8 MB of kept scratch
+        vec![3, 200],
+        vec![33, 17, 5],
+    ];
+    let labels: Vec<ArrayD<u8>> = (0..24)
+        .map(|i| {
+            let shape = &shapes[i % shapes.len()];
+            let total: usize = shape.iter().product();
+            let classes = 2 + (i % 3) as u64;
+            let mut state = 0x9E37_79B9_7F4A_7C15u64 ^ i as u64;
+            let values = (0..total)
+                .map(|_| {
+                    state = state
+                        .wrapping_mul(6_364_136_223_846_793_005)
+                        .wrapping_add(1_442_695_040_888_963_407);
+                    // Mostly class 0, with sparse other classes: runs of every length.
+                    let draw = (state >> 33) % 64;
+                    if draw < 64 - 2 * classes {
+                        0
+                    } else {
+                        (draw % classes) as u8
+                    }
+                })
+                .collect();
+            ArrayD::from_shape_vec(IxDyn(shape), values).unwrap()
+        })
+        .collect();
+    let options = [
+        MapOptions::default(),
+        MapOptions {
+            kind: MapKind::Hausdorff,
+            ..MapOptions::default()
+        },
+        MapOptions {
+            border: BorderOffset::Corrected,
+            ..MapOptions::default()
+        },
+    ];
+    let job = |i: usize| -> (ArrayD<f32>, ArrayD<f64>) {
+        let spacing: Vec<f64> = (0..labels[i].ndim()).map(|a| 0.5 + a as f64).collect();
+        let options = &options[i % options.len()];
+        (
+            distance_maps(labels[i].view(), 4, &spacing, options).unwrap(),
+            distance_maps(labels[i].view(), 4, &spacing, options).unwrap(),
+        )
+    };
+    let sequential: Vec<_> = (0..labels.len()).map(job).collect();
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(3)
+        .build()
+        .unwrap();
+    for _ in 0..2 {
+        let parallel: Vec<_> = pool.install(|| {
+            use rayon::prelude::*;
+            (0..labels.len()).into_par_iter().map(job).collect()
+        });
+        for (i, ((f32_seq, f64_seq), (f32_par, f64_par))) in
+            sequential.iter().zip(&parallel).enumerate()
+        {
+            let same32 = f32_seq
+                .iter()
+                .zip(f32_par)
+                .all(|(a, b)| a.to_bits() == b.to_bits());
+            let same64 = f64_seq
+                .iter()
+                .zip(f64_par)
+                .all(|(a, b)| a.to_bits() == b.to_bits());
+            assert!(
+                same32 && same64,
+                "job {i}: parallel maps differ from sequential ones"
+            );
+        }
+    }
+}
