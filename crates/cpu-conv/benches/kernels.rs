@@ -6,7 +6,9 @@
 
 use cpu_conv::Conv2d;
 
+mod kernel_report;
 mod layers;
+use kernel_report::{operands, report};
 use layers::{argument, time, LAYERS};
 
 fn main() {
@@ -27,15 +29,7 @@ fn main() {
         }
         .validated()
         .expect("valid layer");
-        let x: Vec<f32> = (0..conv.input_len())
-            .map(|i| (i % 97) as f32 / 97.0)
-            .collect();
-        let w: Vec<f32> = (0..conv.weight_len())
-            .map(|i| (i % 89) as f32 / 89.0)
-            .collect();
-        let g: Vec<f32> = (0..conv.output_len())
-            .map(|i| (i % 83) as f32 / 83.0)
-            .collect();
+        let (x, w, g) = operands(conv.input_len(), conv.weight_len(), conv.output_len());
         let mut out = vec![0f32; conv.output_len()];
         let mut dx = vec![0f32; conv.input_len()];
         let mut dw = vec![0f32; conv.weight_len()];
@@ -43,11 +37,6 @@ fn main() {
         let input_grad = time(reps, || conv.input_grad(&w, &g, &mut dx));
         let weight_grad = time(reps, || conv.weight_grad(&x, &g, &mut dw));
         let flops = 2.0 * (conv.output_len() * conv.weight_len() / c_out) as f64;
-        println!(
-            "{{\"layer\": \"{name}\", \"batch\": {batch}, \"forward\": {forward:.5}, \"input_grad\": {input_grad:.5}, \"weight_grad\": {weight_grad:.5}, \"gflops\": [{:.1}, {:.1}, {:.1}]}}",
-            flops / forward / 1e9,
-            flops / input_grad / 1e9,
-            flops / weight_grad / 1e9
-        );
+        report(name, batch, flops, [forward, input_grad, weight_grad]);
     }
 }

@@ -8,9 +8,11 @@
 
 use cpu_conv::Conv3d;
 
+mod kernel_report;
 // The 2-D layer list is not used here, only the timing and arguments.
 #[allow(dead_code)]
 mod layers;
+use kernel_report::{operands, report};
 use layers::{argument, time};
 
 fn main() {
@@ -45,15 +47,7 @@ fn main() {
         }
         .validated()
         .expect("valid layer");
-        let x: Vec<f32> = (0..conv.input_len())
-            .map(|i| (i % 97) as f32 / 97.0)
-            .collect();
-        let w: Vec<f32> = (0..conv.weight_len())
-            .map(|i| (i % 89) as f32 / 89.0)
-            .collect();
-        let g: Vec<f32> = (0..conv.output_len())
-            .map(|i| (i % 83) as f32 / 83.0)
-            .collect();
+        let (x, w, g) = operands(conv.input_len(), conv.weight_len(), conv.output_len());
         let mut dw = vec![0f32; conv.weight_len()];
         let forward = time(reps, || conv.forward_new(&x, &w, None));
         let input_grad = time(reps, || conv.input_grad_new(&w, &g));
@@ -62,12 +56,7 @@ fn main() {
         total_input += input_grad;
         total_weight += weight_grad;
         let flops = 2.0 * (conv.output_len() * conv.weight_len() / c_out) as f64;
-        println!(
-            "{{\"layer\": \"{name}\", \"batch\": {batch}, \"forward\": {forward:.5}, \"input_grad\": {input_grad:.5}, \"weight_grad\": {weight_grad:.5}, \"gflops\": [{:.1}, {:.1}, {:.1}]}}",
-            flops / forward / 1e9,
-            flops / input_grad / 1e9,
-            flops / weight_grad / 1e9
-        );
+        report(name, batch, flops, [forward, input_grad, weight_grad]);
     }
     println!(
         "{{\"layer\": \"total\", \"forward\": {total_forward:.5}, \"input_grad\": {total_input:.5}, \"weight_grad\": {total_weight:.5}}}"

@@ -669,26 +669,17 @@ impl Conv2d {
                     // SAFETY: the destination is this partial's own buffer; operands are in
                     // bounds (im2col rows have `pixels` entries at stride `rhs_rs`).
                     unsafe {
-                        gemm::gemm(
+                        add_weight_product(
                             group_out,
                             patch,
                             pixels,
                             sum[group * per_group..].as_mut_ptr(),
-                            group_out as isize,
-                            1,
+                            group_out,
                             task != start,
                             grad.as_ptr(),
-                            1,
-                            (out_h * out_w) as isize,
+                            out_h * out_w,
                             rhs,
-                            rhs_rs,
-                            1,
-                            T::ONE,
-                            T::ONE,
-                            false,
-                            false,
-                            false,
-                            gemm::Parallelism::None,
+                            rhs_rs as usize,
                         );
                     }
                 }
@@ -704,6 +695,53 @@ impl Conv2d {
                 }
             }
         }
+    }
+}
+
+/// `dst = dst + grad @ col^T` (or `grad @ col^T` where `accumulate` is false), the product of a
+/// weight gradient: `grad` is `rows x pixels` (row stride `grad_rs`), `col` an im2col matrix
+/// `patch x pixels` (row stride `col_rs`), `dst` is `rows x patch` column-major (column stride
+/// `dst_cs`). Column-major, gemm's vector dimension is the rows (output channels) and it packs
+/// only `grad`, never a transposed copy of the (larger) im2col matrix.
+///
+/// # Safety
+/// Each pointer must address every element its shape and strides name.
+#[allow(clippy::too_many_arguments)]
+pub(crate) unsafe fn add_weight_product<T: Scalar>(
+    rows: usize,
+    patch: usize,
+    pixels: usize,
+    dst: *mut T,
+    dst_cs: usize,
+    accumulate: bool,
+    grad: *const T,
+    grad_rs: usize,
+    col: *const T,
+    col_rs: usize,
+) {
+    // SAFETY: the caller's contract.
+    unsafe {
+        gemm::gemm(
+            rows,
+            patch,
+            pixels,
+            dst,
+            dst_cs as isize,
+            1,
+            accumulate,
+            grad,
+            1,
+            grad_rs as isize,
+            col,
+            col_rs as isize,
+            1,
+            T::ONE,
+            T::ONE,
+            false,
+            false,
+            false,
+            gemm::Parallelism::None,
+        );
     }
 }
 

@@ -22,8 +22,8 @@
 use rayon::prelude::*;
 
 use crate::{
-    adjoint_padding, count_pass, flip_transpose, sum_in_fixed_order, Conv2d, GeometryError, Scalar,
-    SharedMut,
+    add_weight_product, adjoint_padding, count_pass, flip_transpose, sum_in_fixed_order, Conv2d,
+    GeometryError, Scalar, SharedMut,
 };
 
 /// Output depths per forward task: each task builds the im2col matrices of the input planes its
@@ -437,26 +437,17 @@ impl Conv3d {
                         // block (column stride `rows`) and the run's rows fit in it; `stacked`
                         // is `(run x group_out) x pixels` row-major; `col` is `patch x pixels`.
                         unsafe {
-                            gemm::gemm(
+                            add_weight_product(
                                 tap_run.len() * group_out,
                                 patch,
                                 task.pixels,
                                 dst.as_mut_ptr(),
-                                rows as isize,
-                                1,
+                                rows,
                                 true,
                                 stacked.as_ptr(),
-                                1,
-                                task.pixels as isize,
+                                task.pixels,
                                 col.as_ptr(),
-                                task.pixels as isize,
-                                1,
-                                T::ONE,
-                                T::ONE,
-                                false,
-                                false,
-                                false,
-                                gemm::Parallelism::None,
+                                task.pixels,
                             );
                         }
                     }
