@@ -211,19 +211,20 @@ def whole_commands(tmp, loads, ours1, budget, quick):
     for i, (name, labels, K, spacing) in enumerate(loads):
         if labels.ndim != 3:
             continue
-        src, out = tmp / f"w{i}.npy", tmp / f"out{i}.npy"
+        # Each side writes its own output, over the one its previous run left (a rerun's case).
+        src = tmp / f"w{i}.npy"
 
-        def peer(fn):
+        def peer(fn, out):
             def run():
                 volume = np.load(src)
                 np.save(out, fn(volume).astype(np.float32))
             return run
 
         scipy_ms = median_ms(peer(lambda v: one_hot2dist(np.stack([(v == k) for k in range(K)]).astype(np.uint8),
-                                                          spacing, dtype=np.float64)),
+                                                          spacing, dtype=np.float64), tmp / f"scipy{i}.npy"),
                              budget, min_runs=1 if quick else 3)
-        edt_ms = median_ms(peer(lambda v: edt_multilabel(v, K, spacing, 1)), budget)
-        command = [str(cli), "distmap", str(src), str(out), "--classes", str(K),
+        edt_ms = median_ms(peer(lambda v: edt_multilabel(v, K, spacing, 1), tmp / f"edt{i}.npy"), budget)
+        command = [str(cli), "distmap", str(src), str(tmp / f"ours{i}.npy"), "--classes", str(K),
                    "--spacing", ",".join(map(str, spacing)), "--threads", "1"]
         ours_ms = median_ms(lambda: subprocess.run(command, check=True, capture_output=True), budget)
         alone = ours1[name]["f32_ms"]
