@@ -135,6 +135,20 @@ def median_ms(fn, budget_s=2.0, min_runs=3, max_runs=200):
     return float(np.median(times))
 
 
+def alternated_medians_ms(fns, rounds):
+    """Medians of `rounds` runs of each function, run in turns (a, b, a, b, ...), so that this
+    machine's drift over minutes falls on every side alike."""
+    for fn in fns:
+        fn()  # warm-up
+    times = [[] for _ in fns]
+    for _ in range(rounds):
+        for fn, spent in zip(fns, times):
+            t = time.perf_counter()
+            fn()
+            spent.append((time.perf_counter() - t) * 1e3)
+    return [float(np.median(spent)) for spent in times]
+
+
 def ours(manifest, threads, out_dir=None):
     binary = Path(os.environ.get("CARGO_TARGET_DIR", ROOT / "target")) / "release/examples/bench_workloads"
     cmd = [str(binary), str(manifest), str(threads)] + ([str(out_dir)] if out_dir else [])
@@ -200,8 +214,8 @@ def main():
 
 def whole_commands(tmp, loads, ours1, budget, quick):
     """Read, compute and write f32 maps of the 3-D workloads, one thread: our CLI as a process
-    against the peers in this process (load + maps + save). `ours1` is the first table's run
-    with one thread, whose f32 maps alone give the command's I/O share."""
+    against the peers in this process (load + maps + save), ours and edt's in turns. `ours1` is
+    the first table's run with one thread, whose f32 maps alone give the command's I/O share."""
     subprocess.run(["cargo", "build", "--release", "-q", "-p", "boundary-loss-cli"], cwd=ROOT, check=True)
     cli = Path(os.environ.get("CARGO_TARGET_DIR", ROOT / "target")) / "release/boundary-loss"
     lines = ["| workload (whole command, 1 thread, f32 maps written) | scipy one_hot2dist: load + maps + save (ms) "
@@ -223,10 +237,12 @@ def whole_commands(tmp, loads, ours1, budget, quick):
         scipy_ms = median_ms(peer(lambda v: one_hot2dist(np.stack([(v == k) for k in range(K)]).astype(np.uint8),
                                                           spacing, dtype=np.float64), tmp / f"scipy{i}.npy"),
                              budget, min_runs=1 if quick else 3)
-        edt_ms = median_ms(peer(lambda v: edt_multilabel(v, K, spacing, 1), tmp / f"edt{i}.npy"), budget)
         command = [str(cli), "distmap", str(src), str(tmp / f"ours{i}.npy"), "--classes", str(K),
                    "--spacing", ",".join(map(str, spacing)), "--threads", "1"]
-        ours_ms = median_ms(lambda: subprocess.run(command, check=True, capture_output=True), budget)
+        edt_ms, ours_ms = alternated_medians_ms(
+            [peer(lambda v: edt_multilabel(v, K, spacing, 1), tmp / f"edt{i}.npy"),
+             lambda: subprocess.run(command, check=True, capture_output=True)],
+            7 if quick else 15)
         alone = ours1[name]["f32_ms"]
         lines.append(f"| {name} | {scipy_ms:.1f} | {edt_ms:.1f} | {ours_ms:.1f} | {alone:.1f} | "
                      f"{edt_ms / ours_ms:.2f}x | {scipy_ms / ours_ms:.1f}x |")
