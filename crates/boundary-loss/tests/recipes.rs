@@ -57,7 +57,15 @@ fn every_recipe_is_a_valid_run_file() {
         .flat_map(|d| targets.iter().map(move |t| format!("{d}_{t}")))
         .chain(["acdc_boundary", "acdc_ce", "acdc_diceloss"].map(String::from))
         // The 3-D recipes (slice nifti --volumes).
-        .chain(["volumes_gdl", "volumes_gdl_surface"].map(String::from))
+        .chain(
+            [
+                "volumes_gdl",
+                "volumes_gdl_surface",
+                "volumes_gdl_batch",
+                "volumes_gdl_batch_surface",
+            ]
+            .map(String::from),
+        )
         .collect();
     expected.sort();
     assert_eq!(names, expected);
