@@ -4,7 +4,8 @@
 //! can be measured without a whole training step (`boundary-loss`'s `train_step_3d`).
 //!
 //! Usage: cargo bench --workspace --bench kernels_3d -- [--reps N] [--batch B] [--side S] [--base G]
-//! Threads: RAYON_NUM_THREADS.
+//! [--decoder 1]. Threads: RAYON_NUM_THREADS. With `--decoder 1`: UNet3D's upsampling
+//! convolutions, plain against transposed (`--batch 8` is validation's window batch).
 
 use cpu_conv::Conv3d;
 
@@ -31,6 +32,43 @@ fn main() {
         ("conv6a", 6 * g, 2 * g, side / 2, 1),
         ("conv7a", 3 * g, g, side, 1),
     ];
+    if argument("--decoder", 0) == 1 {
+        // UNet3D's decoder at base 8 on windows of 32 x 32 x 16: each upSampleConv's first
+        // convolution on the upsampled volume (the plain path) against the transposed
+        // convolution of the low-resolution input that replaces it in inference (the input
+        // gradient of a stride-2 convolution with 4-wide kernels), per call.
+        for (name, c, input, kernel, stride) in [
+            ("deconv3_plain", 16, [32, 32, 16], [3, 3, 3], 1),
+            ("deconv3_transposed", 16, [32, 32, 16], [4, 4, 4], 2),
+            ("deconv2_plain", 32, [16, 16, 8], [3, 3, 3], 1),
+            ("deconv2_transposed", 32, [16, 16, 8], [4, 4, 4], 2),
+            ("deconv1_plain", 64, [8, 8, 4], [3, 3, 3], 1),
+            ("deconv1_transposed", 64, [8, 8, 4], [4, 4, 4], 2),
+        ] {
+            let conv = Conv3d {
+                batch,
+                channels_in: c,
+                channels_out: c,
+                groups: 1,
+                input,
+                kernel,
+                stride: [stride; 3],
+                padding_begin: [1; 3],
+                padding_end: [1; 3],
+                dilation: [1; 3],
+            }
+            .validated()
+            .unwrap();
+            let (x, w, g) = operands(conv.input_len(), conv.weight_len(), conv.output_len());
+            let t = if stride == 1 {
+                time(reps, || conv.forward_new(&x, &w, None))
+            } else {
+                time(reps, || conv.input_grad_new(&w, &g))
+            };
+            println!("{name}: {:.2} ms", t * 1e3);
+        }
+        return;
+    }
     let (mut total_forward, mut total_input, mut total_weight) = (0.0, 0.0, 0.0);
     for (name, c_in, c_out, side, stride) in layers {
         let conv = Conv3d {

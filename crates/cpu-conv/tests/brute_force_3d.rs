@@ -156,6 +156,38 @@ fn the_networks_layers() {
     }
 }
 
+/// Stride 2, 4-wide kernels, padding 1 and even inputs: the input gradient runs by parity
+/// (UNet3D's upsample-then-convolve as a transposed convolution; [16, 12, 16] and the deep
+/// [34, 10, 8]), the other passes as usual; small outputs, odd inputs and other paddings keep
+/// the general path, checked alike.
+#[test]
+fn transposed_upsampling_geometry() {
+    for (input, padding, seed) in [
+        ([16, 12, 16], 1, 1),
+        ([34, 10, 8], 1, 2),
+        ([6, 4, 8], 1, 3),
+        ([2, 2, 2], 1, 4),
+        ([7, 6, 4], 1, 5),
+        ([16, 12, 16], 0, 6),
+    ] {
+        check(
+            Conv3d {
+                batch: 2,
+                channels_in: 3,
+                channels_out: 5,
+                groups: 1,
+                input,
+                kernel: [4; 3],
+                stride: [2; 3],
+                padding_begin: [padding; 3],
+                padding_end: [padding; 3],
+                dilation: [1; 3],
+            },
+            600 + seed,
+        );
+    }
+}
+
 /// Deeper than one forward task's depths (16): the tasks' plane caches start again at their
 /// first depth, with strides and dilations that make the planes of one depth skip.
 #[test]

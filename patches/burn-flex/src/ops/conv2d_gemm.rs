@@ -8,7 +8,7 @@
 use alloc::vec;
 use alloc::vec::Vec;
 use burn_backend::Element;
-use burn_backend::ops::ConvOptions;
+use burn_backend::ops::{ConvOptions, ConvTransposeOptions};
 use burn_std::{Bytes, Shape};
 use cpu_conv::{Conv2d, Conv3d, Scalar};
 
@@ -248,4 +248,104 @@ pub fn conv3d_weight_backward(
         |t| [weight_grad_3d_typed::<f64>(t, &weight_shape, options)],
     );
     grad
+}
+
+/// The convolution whose input gradient a 3-D transposed convolution of `x` (NCDHW) with
+/// `weight` (`C_in, C_out, k...`) is: from the transposed convolution's output size back to
+/// `x`'s, with the same weight (output padding adds positions at the end, which the
+/// convolution's last window does not reach). `None` with groups (flex's own path then).
+fn transposed_as_gradient(
+    x: &Shape,
+    weight: &Shape,
+    options: &ConvTransposeOptions<3>,
+) -> Option<Conv3d> {
+    if options.groups != 1 {
+        return None;
+    }
+    let input: [usize; 3] = core::array::from_fn(|axis| {
+        ((x[axis + 2] - 1) * options.stride[axis]
+            + options.dilation[axis] * (weight[axis + 2] - 1)
+            + 1
+            + options.padding_out[axis])
+            .saturating_sub(2 * options.padding[axis])
+    });
+    let conv = Conv3d {
+        batch: x[0],
+        channels_in: weight[1],
+        channels_out: weight[0],
+        groups: 1,
+        input,
+        kernel: [weight[2], weight[3], weight[4]],
+        stride: options.stride,
+        padding_begin: options.padding,
+        padding_end: options.padding,
+        dilation: options.dilation,
+    }
+    .validated()
+    .ok()?;
+    (conv.output() == [x[2], x[3], x[4]]).then_some(conv)
+}
+
+fn transposed_3d_typed<T: Scalar + bytemuck::Pod + Element>(
+    tensors: &[FlexTensor],
+    conv: &Conv3d,
+) -> FlexTensor {
+    let mut out = conv.input_grad_new::<T>(tensors[1].storage(), tensors[0].storage());
+    if let Some(bias) = tensors.get(2) {
+        let volume: usize = conv.input.iter().product();
+        for (channel, values) in out.chunks_exact_mut(volume).enumerate() {
+            let value = bias.storage::<T>()[channel % conv.channels_in];
+            values.iter_mut().for_each(|v| *v += value);
+        }
+    }
+    let [d, h, w] = conv.input;
+    tensor(out, [conv.batch, conv.channels_in, d, h, w])
+}
+
+/// boundary-loss patch: a 3-D transposed convolution through `cpu-conv`, as the input
+/// gradient of the convolution it is the adjoint of (UNet3D's decoder computes nearest x2
+/// upsampling followed by a 3x3x3 convolution as one, at stride 2 with 4-wide kernels, which
+/// `cpu-conv` runs by parity); `Err` gives the arguments back where that does not apply.
+#[allow(clippy::type_complexity)]
+pub fn conv_transpose3d(
+    x: FlexTensor,
+    weight: FlexTensor,
+    bias: Option<FlexTensor>,
+    options: &ConvTransposeOptions<3>,
+) -> Result<FlexTensor, (FlexTensor, FlexTensor, Option<FlexTensor>)> {
+    let Some(conv) = transposed_as_gradient(x.layout().shape(), weight.layout().shape(), options)
+    else {
+        return Err((x, weight, bias));
+    };
+    let mut tensors = vec![x, weight];
+    tensors.extend(bias);
+    let [out] = by_dtype(
+        "conv_transpose3d",
+        tensors,
+        |t| [transposed_3d_typed::<f32>(t, &conv)],
+        |t| [transposed_3d_typed::<f64>(t, &conv)],
+    );
+    Ok(out)
+}
+
+/// boundary-loss patch: the weight gradient of a 3-D transposed convolution is the weight
+/// gradient of the convolution it is the adjoint of, from the output gradient back to `x`
+/// (Burn's default builds it from a convolution whose kernel is the whole output gradient).
+pub fn conv_transpose3d_weight_backward(
+    x: FlexTensor,
+    weight: FlexTensor,
+    output_grad: FlexTensor,
+    options: &ConvTransposeOptions<3>,
+) -> FlexTensor {
+    conv3d_weight_backward(
+        output_grad,
+        weight,
+        x,
+        &ConvOptions::new(
+            options.stride,
+            options.padding,
+            options.dilation,
+            options.groups,
+        ),
+    )
 }

@@ -390,6 +390,11 @@ impl ModuleOps<Flex> for Flex {
         bias: Option<FloatTensor<Flex>>,
         options: ConvTransposeOptions<3>,
     ) -> FloatTensor<Flex> {
+        // boundary-loss patch: through `cpu-conv` where it applies (conv2d_gemm.rs).
+        let (x, weight, bias) = match conv2d_gemm::conv_transpose3d(x, weight, bias, &options) {
+            Ok(out) => return out,
+            Err(arguments) => arguments,
+        };
         match x.dtype() {
             DType::F32 => conv_transpose::conv_transpose3d_f32(x, weight, bias, &options),
             DType::F64 => conv_transpose::conv_transpose3d_f64(x, weight, bias, &options),
@@ -397,6 +402,15 @@ impl ModuleOps<Flex> for Flex {
             DType::BF16 => conv_transpose::conv_transpose3d_bf16(x, weight, bias, &options),
             dtype => panic!("conv_transpose3d: unsupported dtype {:?}", dtype),
         }
+    }
+
+    fn conv_transpose3d_weight_backward(
+        x: FloatTensor<Flex>,
+        weight: FloatTensor<Flex>,
+        output_grad: FloatTensor<Flex>,
+        options: ConvTransposeOptions<3>,
+    ) -> FloatTensor<Flex> {
+        conv2d_gemm::conv_transpose3d_weight_backward(x, weight, output_grad, &options)
     }
 
     fn avg_pool2d(
