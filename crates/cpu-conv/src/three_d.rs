@@ -272,17 +272,18 @@ impl Conv3d {
 
     /// The input gradient of a convolution with stride 2, 4-wide kernels and padding 1 on every
     /// axis and an even input (twice the output), by parity of the input position; `None` for
-    /// any other geometry, and for outputs so small that the general path is faster. This is the transposed convolution that nearest x2 upsampling followed
-    /// by a 3x3x3 convolution amounts to (UNet3D's decoder).
+    /// any other geometry, and for outputs so small that the general path is faster. It is the
+    /// transposed convolution that nearest x2 upsampling followed by a 3x3x3 convolution
+    /// amounts to (UNet3D's decoder in inference).
     ///
     /// Along an axis, input position `2j` gets output `j - 1` through tap 3 and `j` through tap
     /// 1, and `2j + 1` gets `j` through tap 2 and `j + 1` through tap 0. So each of the 8 parity
     /// classes is a stride-1 convolution of the output gradient with a 2x2x2 kernel (taps
-    /// `3 - parity - 2a`, padded before for parity 0 and after for parity 1), which runs on the
-    /// forward path's `gemm`s, and the 8 results are interleaved. Scatter-adding a 4x4x4 im2col
-    /// matrix at stride 2 did the same sums 1.3 to 1.7 times slower than a 3x3x3 convolution of
-    /// the upsampled volume that needs 3.4 times more of them; by parity, 5.1 against 8.6 ms on
-    /// UNet3D's full-resolution decoder layer (kernels_3d, batch 8 of 32 x 32 x 16).
+    /// `3 - parity - 2a`), which runs on the forward path's `gemm`s; the 8 results are
+    /// interleaved. Scatter-adding a 4x4x4 im2col matrix at stride 2 did the same sums 1.3 to 1.7
+    /// times slower than a 3x3x3 convolution of the upsampled volume that needs 3.4 times more
+    /// of them; by parity, 5.1 against 8.6 ms on UNet3D's full-resolution decoder layer
+    /// (`kernels_3d -- --decoder 1`, batch 8 of 32 x 32 x 16).
     fn input_grad_by_parity<T: Scalar>(&self, weight: &[T], grad_out: &[T]) -> Option<Vec<T>> {
         let output = self.output();
         let fits = self.stride == [2; 3]
