@@ -390,7 +390,7 @@ mod tests {
     /// Burn's 3-D transposed convolution on this backend (patches/burn-flex routes it to
     /// `cpu-conv` as the input gradient of a convolution) against its definition, values and
     /// gradients: UNet3D's decoder geometry (kernel 4, stride 2, padding 1) and Dimwit3D's
-    /// (kernel 3, stride 2, padding 1, output padding 1), on uneven sizes.
+    /// (kernel 3, stride 2, padding 1, output padding 1), with a bias, on uneven sizes.
     #[test]
     fn transposed_convolution_is_its_definition() {
         let device = Device::flex().autodiff();
@@ -406,7 +406,11 @@ mod tests {
                 values(weight_dims.iter().product(), 8),
             );
             let g = values(out_dims.iter().product(), 9);
-            let mut out = vec![0f64; g.len()];
+            let bias = values(outputs, 10);
+            let per_channel: usize = out_dims[2..].iter().product();
+            let mut out: Vec<f64> = (0..g.len())
+                .map(|k| bias[k / per_channel % outputs] as f64)
+                .collect();
             let (mut dx, mut dw) = (vec![0f64; x.len()], vec![0f64; w.len()]);
             let index = |d: [usize; 5], at: [usize; 5]| {
                 at.iter().zip(d).fold(0, |flat, (&a, n)| flat * n + a)
@@ -444,7 +448,10 @@ mod tests {
             let y = burn::tensor::module::conv_transpose3d(
                 xt.clone(),
                 wt.clone(),
-                None,
+                Some(Tensor::<1>::from_data(
+                    TensorData::new(bias, [outputs]),
+                    &device,
+                )),
                 burn::tensor::ops::ConvTransposeOptions::new(
                     [stride; 3],
                     [padding; 3],

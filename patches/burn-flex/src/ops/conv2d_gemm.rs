@@ -9,9 +9,10 @@ use alloc::vec;
 use alloc::vec::Vec;
 use burn_backend::Element;
 use burn_backend::ops::{ConvOptions, ConvTransposeOptions};
-use burn_std::{Bytes, Shape};
+use burn_std::{Bytes, ElementAdd, Shape};
 use cpu_conv::{Conv2d, Conv3d, Scalar};
 
+use super::conv_common::add_bias;
 use super::module::by_dtype;
 use crate::{FlexTensor, Layout};
 
@@ -192,14 +193,33 @@ pub fn conv3d(
     out
 }
 
-fn input_grad_3d_typed<T: Scalar + bytemuck::Pod + Element>(
+fn input_grad_3d_typed<T: Scalar + bytemuck::Pod + Element + ElementAdd>(
     tensors: &[FlexTensor],
     x_shape: &Shape,
     options: &ConvOptions<3>,
 ) -> FlexTensor {
     let conv = geometry_3d(x_shape, tensors[0].layout().shape(), options);
-    let grad = conv.input_grad_new::<T>(tensors[0].storage(), tensors[1].storage());
+    input_grad_3d::<T>(&conv, &tensors[0], &tensors[1], None)
+}
+
+/// `conv`'s input gradient from `weight` and `grad_out` as a tensor, plus `bias` per channel.
+fn input_grad_3d<T: Scalar + bytemuck::Pod + Element + ElementAdd>(
+    conv: &Conv3d,
+    weight: &FlexTensor,
+    grad_out: &FlexTensor,
+    bias: Option<&FlexTensor>,
+) -> FlexTensor {
+    let mut grad = conv.input_grad_new::<T>(weight.storage(), grad_out.storage());
     let [d, h, w] = conv.input;
+    if let Some(bias) = bias {
+        add_bias(
+            &mut grad,
+            bias.storage(),
+            conv.batch,
+            conv.channels_in,
+            d * h * w,
+        );
+    }
     tensor(grad, [conv.batch, conv.channels_in, d, h, w])
 }
 
@@ -286,22 +306,6 @@ fn transposed_as_gradient(
     (conv.output() == [x[2], x[3], x[4]]).then_some(conv)
 }
 
-fn transposed_3d_typed<T: Scalar + bytemuck::Pod + Element>(
-    tensors: &[FlexTensor],
-    conv: &Conv3d,
-) -> FlexTensor {
-    let mut out = conv.input_grad_new::<T>(tensors[1].storage(), tensors[0].storage());
-    if let Some(bias) = tensors.get(2) {
-        let volume: usize = conv.input.iter().product();
-        for (channel, values) in out.chunks_exact_mut(volume).enumerate() {
-            let value = bias.storage::<T>()[channel % conv.channels_in];
-            values.iter_mut().for_each(|v| *v += value);
-        }
-    }
-    let [d, h, w] = conv.input;
-    tensor(out, [conv.batch, conv.channels_in, d, h, w])
-}
-
 /// boundary-loss patch: a 3-D transposed convolution through `cpu-conv`, as the input
 /// gradient of the convolution it is the adjoint of (UNet3D's decoder computes nearest x2
 /// upsampling followed by a 3x3x3 convolution as one, at stride 2 with 4-wide kernels, which
@@ -322,8 +326,8 @@ pub fn conv_transpose3d(
     let [out] = by_dtype(
         "conv_transpose3d",
         tensors,
-        |t| [transposed_3d_typed::<f32>(t, &conv)],
-        |t| [transposed_3d_typed::<f64>(t, &conv)],
+        |t| [input_grad_3d::<f32>(&conv, &t[1], &t[0], t.get(2))],
+        |t| [input_grad_3d::<f64>(&conv, &t[1], &t[0], t.get(2))],
     );
     Ok(out)
 }
