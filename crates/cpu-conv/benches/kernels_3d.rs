@@ -21,6 +21,10 @@ fn main() {
     let batch = argument("--batch", 2);
     let side = argument("--side", 32);
     let g = argument("--base", 8);
+    if argument("--decoder", 0) == 1 {
+        decoder(reps, batch, g);
+        return;
+    }
     // (name, C_in, C_out, input side, stride): UNet3D's 3x3x3 convolutions, padding 1.
     let layers = [
         ("conv0a", 1, g, side, 1),
@@ -32,59 +36,9 @@ fn main() {
         ("conv6a", 6 * g, 2 * g, side / 2, 1),
         ("conv7a", 3 * g, g, side, 1),
     ];
-    if argument("--decoder", 0) == 1 {
-        // UNet3D's decoder at base 8 on windows of 32 x 32 x 16: each upSampleConv's first
-        // convolution on the upsampled volume (the plain path) against the transposed
-        // convolution of the low-resolution input that replaces it in inference (the input
-        // gradient of a stride-2 convolution with 4-wide kernels), per call.
-        for (name, c, input, kernel, stride) in [
-            ("deconv3_plain", 16, [32, 32, 16], [3, 3, 3], 1),
-            ("deconv3_transposed", 16, [32, 32, 16], [4, 4, 4], 2),
-            ("deconv2_plain", 32, [16, 16, 8], [3, 3, 3], 1),
-            ("deconv2_transposed", 32, [16, 16, 8], [4, 4, 4], 2),
-            ("deconv1_plain", 64, [8, 8, 4], [3, 3, 3], 1),
-            ("deconv1_transposed", 64, [8, 8, 4], [4, 4, 4], 2),
-        ] {
-            let conv = Conv3d {
-                batch,
-                channels_in: c,
-                channels_out: c,
-                groups: 1,
-                input,
-                kernel,
-                stride: [stride; 3],
-                padding_begin: [1; 3],
-                padding_end: [1; 3],
-                dilation: [1; 3],
-            }
-            .validated()
-            .unwrap();
-            let (x, w, g) = operands(conv.input_len(), conv.weight_len(), conv.output_len());
-            let t = if stride == 1 {
-                time(reps, || conv.forward_new(&x, &w, None))
-            } else {
-                time(reps, || conv.input_grad_new(&w, &g))
-            };
-            println!("{name}: {:.2} ms", t * 1e3);
-        }
-        return;
-    }
     let (mut total_forward, mut total_input, mut total_weight) = (0.0, 0.0, 0.0);
     for (name, c_in, c_out, side, stride) in layers {
-        let conv = Conv3d {
-            batch,
-            channels_in: c_in,
-            channels_out: c_out,
-            groups: 1,
-            input: [side; 3],
-            kernel: [3; 3],
-            stride: [stride; 3],
-            padding_begin: [1; 3],
-            padding_end: [1; 3],
-            dilation: [1; 3],
-        }
-        .validated()
-        .expect("valid layer");
+        let conv = padded(batch, [c_in, c_out], [side; 3], 3, stride);
         let (x, w, g) = operands(conv.input_len(), conv.weight_len(), conv.output_len());
         let mut dw = vec![0f32; conv.weight_len()];
         let forward = time(reps, || conv.forward_new(&x, &w, None));
@@ -99,4 +53,54 @@ fn main() {
     println!(
         "{{\"layer\": \"total\", \"forward\": {total_forward:.5}, \"input_grad\": {total_input:.5}, \"weight_grad\": {total_weight:.5}}}"
     );
+}
+
+/// A 3-D convolution with cubic `kernel`, `stride` and padding 1 on every axis.
+fn padded(
+    batch: usize,
+    [c_in, c_out]: [usize; 2],
+    input: [usize; 3],
+    kernel: usize,
+    stride: usize,
+) -> Conv3d {
+    Conv3d {
+        batch,
+        channels_in: c_in,
+        channels_out: c_out,
+        groups: 1,
+        input,
+        kernel: [kernel; 3],
+        stride: [stride; 3],
+        padding_begin: [1; 3],
+        padding_end: [1; 3],
+        dilation: [1; 3],
+    }
+    .validated()
+    .expect("valid layer")
+}
+
+/// UNet3D's decoder at base `g` on the shipped recipe's windows of 32 x 32 x 16: each
+/// upSampleConv's first convolution on the upsampled volume (the plain path) against the
+/// transposed convolution of the low-resolution input that replaces it in inference (the input
+/// gradient of a stride-2 convolution with 4-wide kernels), seconds per call.
+fn decoder(reps: usize, batch: usize, g: usize) {
+    for (name, c, input) in [
+        ("deconv3", 2 * g, [32, 32, 16]),
+        ("deconv2", 4 * g, [16, 16, 8]),
+        ("deconv1", 8 * g, [8, 8, 4]),
+    ] {
+        let plain = padded(batch, [c, c], input, 3, 1);
+        let transposed = padded(batch, [c, c], input, 4, 2);
+        let (x, w, _) = operands(plain.input_len(), plain.weight_len(), plain.output_len());
+        let upsampled = time(reps, || plain.forward_new(&x, &w, None));
+        let (_, w, g) = operands(
+            transposed.input_len(),
+            transposed.weight_len(),
+            transposed.output_len(),
+        );
+        let by_transposition = time(reps, || transposed.input_grad_new(&w, &g));
+        println!(
+            "{{\"layer\": \"{name}\", \"batch\": {batch}, \"upsampled\": {upsampled:.5}, \"transposed\": {by_transposition:.5}}}"
+        );
+    }
 }
