@@ -423,6 +423,24 @@ fn the_page_renders_and_answers_the_keyboard_in_chromium() {
         "Math.min(...viewer.data.slices.map(s => s.runs[0][2].metrics[0].dice)) === viewer.visibleSlices()[0].runs[0][2].metrics[0].dice",
     );
     assert_eq!(worst, true);
+    // No metric line is clipped by its panel on any page, even the longest kind (an empty
+    // prediction, a two-digit HD): every run panel is given one, then the page's own values back.
+    let pages = "Math.ceil(viewer.visibleSlices().length / viewer.data.per_page)";
+    let metrics = "viewer.data.slices.flatMap(s => s.runs.flat().flatMap(p => p.metrics))";
+    eval(&format!(
+        "(window.savedMetrics = {metrics}.map(m => [m.empty, m.hd]), {metrics}.forEach(m => {{ m.empty = 'prediction'; m.hd = 61.1; }}), 0)"
+    ));
+    let clipped = eval(&format!(
+        "(() => {{ const bad = []; for (let p = 0; p < {pages}; p++) {{ viewer.state.page = p; viewer.render(); document.querySelectorAll('figure[data-kind=run] figcaption .metric').forEach(m => {{ if (!m.textContent.includes('(prediction empty)') || m.scrollWidth > m.clientWidth + 1 || m.getBoundingClientRect().right > m.closest('figure').getBoundingClientRect().right + 1) bad.push(m.textContent); }}); }} return bad; }})()"
+    ));
+    assert_eq!(
+        clipped,
+        serde_json::json!([]),
+        "metric lines clipped by their panel"
+    );
+    eval(&format!(
+        "({metrics}.forEach((m, i) => {{ [m.empty, m.hd] = window.savedMetrics[i]; }}), viewer.render(), 0)"
+    ));
     // Back to slice order, contours, on the page of the first slice with a lesion; every image
     // loads.
     eval("(viewer.state.sort = 'order', viewer.state.mode = 'contour', viewer.state.page = Math.floor(viewer.data.slices.findIndex(s => s.truth) / 2), viewer.render(), 0)");

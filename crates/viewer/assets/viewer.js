@@ -163,10 +163,16 @@
       lines.push(el("div", { class: "epoch", text: "epoch " + panel.epoch + best }));
       lines.push(el("div", { class: "name", text: slice.name }));
       panel.metrics.forEach((m) => {
-        const empty = m.empty && m.empty !== "both" ? " (" + m.empty + " empty)" : "";
         const prefix = data.metric_classes.length > 1 ? "class " + m.class + ": " : "";
-        lines.push(el("div", { class: "metric", text: prefix + "Dice " + fmt(m.dice, 3) +
-          " · HD " + fmt(m.hd, 1) + " " + data.units + empty }));
+        // Unbreakable parts, so that a narrow panel wraps between them instead of clipping.
+        const parts = [prefix + "Dice " + fmt(m.dice, 3), "· HD " + fmt(m.hd, 1) + " " + data.units];
+        if (m.empty && m.empty !== "both") parts.push("(" + m.empty + " empty)");
+        const spans = [];
+        parts.forEach((part, j) => {
+          if (j > 0) spans.push(" ");
+          spans.push(el("span", { text: part }));
+        });
+        lines.push(el("div", { class: "metric" }, spans));
       });
     }
     return el("figure", { class: "panel", "data-kind": "run", "data-run": r, style: "width:" +
