@@ -162,7 +162,17 @@ def main():
     subprocess.run(["cargo", "build", "--release", "-q", "-p", "distmap", "--example", "bench_workloads"],
                    cwd=ROOT, check=True)
     budget = 0.5 if quick else 2.0
-    tmp = Path(tempfile.mkdtemp(prefix="distmap-bench-"))
+    # The inputs, maps and outputs take 0.3-0.5 GB: removed at the end, even on an error.
+    with tempfile.TemporaryDirectory(prefix="distmap-bench-") as tmp:
+        table = measure(Path(tmp), budget, quick)
+    print()
+    print(table)
+    if markdown:
+        Path(markdown).write_text(table + "\n")
+
+
+def measure(tmp, budget, quick):
+    """Both tables of the workloads, their files under `tmp`."""
     manifest, loads = [], workloads()
     for i, (name, labels, K, spacing) in enumerate(loads):
         np.save(tmp / f"w{i}.npy", labels)
@@ -205,11 +215,7 @@ def main():
         lines.append(f"| {name} | {scipy_ms:.2f} | {best1:.3f} ({best}) | {o1:.3f} | {o2:.3f} | "
                      f"{scipy_ms / o1:.1f}x | {best1 / o1:.2f}x | {o1 / o2:.2f}x | {best2:.3f} | {best2 / o2:.2f}x | "
                      f"{exact} |")
-    table = "\n".join(lines) + "\n\n" + whole_commands(tmp, loads, ours1, budget, quick)
-    print()
-    print(table)
-    if markdown:
-        Path(markdown).write_text(table + "\n")
+    return "\n".join(lines) + "\n\n" + whole_commands(tmp, loads, ours1, budget, quick)
 
 
 def whole_commands(tmp, loads, ours1, budget, quick):

@@ -43,6 +43,8 @@ fn main() {
         if only.is_some_and(|name| name != architecture.name()) {
             continue;
         }
+        // The weights and the inputs from a fixed seed: two runs compute the same steps.
+        device.seed(0);
         let mut net = architecture.build(modalities, classes, &device).unwrap();
         let mut optimizer = AdamConfig::new().with_beta_1(0.9).with_beta_2(0.99).init();
         let images = Tensor::<4>::random(

@@ -23,6 +23,8 @@ fn main() {
     let side = argument("--side", 64);
     let base = argument("--base", 64);
     let device = Device::flex().autodiff();
+    // The weights and the inputs from a fixed seed: two runs compute the same step (`last_loss`).
+    device.seed(0);
     let forward = |net: &boundary_loss::nets::Network, x| net.forward_3d(x).expect("valid input");
     let mut net = Architecture::UNet3D
         .build_with_base(1, 2, Some(base), &device)
