@@ -4,7 +4,8 @@ timed in one process on the workloads of docs/benchmarks.md, next to the same ma
 Rust (distmap::distance_maps, call by call alternating with the Python calls): the package's
 cost over Rust is the array conversion and the checks. Then a PyTorch DataLoader with 2 workers computing the maps on
 the fly for ISLES-like 256x256 slices, with the original's function and with ours, per item in
-`__getitem__` and per batch in `collate_fn` (docs/python.md's batch recipe).
+`__getitem__`, per batch in `collate_fn` (docs/python.md's batch recipe), and a batch at a time
+by `__getitems__` straight into shared memory.
 
 Usage: python3 benches/compare_python.py [--quick] [--markdown OUT.md]
 It makes its own virtual environment (numpy, scipy, edt, torch from PyPI, and the package
@@ -148,6 +149,39 @@ class CollateWith:
         return images, torch.from_numpy(one_hot), torch.from_numpy(self.batch_maps(one_hot))
 
 
+class IslesLikeSharedBatches(IslesLikeSlices):
+    """The same slices fetched a batch at a time (`__getitems__`, which the loader calls instead
+    of `__getitem__` when a dataset has it), written straight into tensors in shared memory, the
+    storage the loader would otherwise copy every collated tensor into: no per-item tensors, no
+    stacking, no copy on the way to the main process. `maps(one_hot)` gives the batch's maps."""
+
+    def __getitems__(self, indices):
+        import torch
+
+        def shared(shape, dtype):
+            # A storage in shared memory, allocated as PyTorch's `default_collate` allocates
+            # its output in a worker; the batch is then written into it in place.
+            nbytes = int(np.prod(shape)) * torch.empty((), dtype=dtype).element_size()
+            storage = torch.UntypedStorage._new_shared(nbytes)
+            return torch.empty(0, dtype=dtype).set_(storage, 0, shape)
+
+        b = len(indices)
+        images = shared((b, 1, 256, 256), torch.float32)
+        one_hot = shared((b, 2, 256, 256), torch.uint8)
+        dist = shared((b, 2, 256, 256), torch.float32)
+        np.take(self.images, indices, axis=0, out=images.numpy())
+        labels = self.labels[indices]
+        np.equal(labels, 0, out=one_hot.numpy()[:, 0].view(bool))
+        np.equal(labels, 1, out=one_hot.numpy()[:, 1].view(bool))
+        dist.numpy()[...] = self.maps(one_hot.numpy())
+        return images, one_hot, dist
+
+
+def keep_batch(batch):
+    """`collate_fn` of the shared-memory batches: already a batch."""
+    return batch
+
+
 def ours_batch_maps(one_hot):
     return bl.one_hot2dist_batch(one_hot, None, np.float32)
 
@@ -186,6 +220,8 @@ def loader_throughput(maps, n, epochs, batch_maps=None):
     torch.set_num_threads(1)
     if batch_maps is None:
         dataset, collate = IslesLikeSlices(n, maps), None
+    elif maps == "shared":
+        dataset, collate = IslesLikeSharedBatches(n, batch_maps), keep_batch
     else:
         dataset, collate = IslesLikePairs(n, None), CollateWith(batch_maps)
     loader = DataLoader(dataset, batch_size=8, shuffle=True, num_workers=2, collate_fn=collate,
@@ -213,14 +249,25 @@ def main():
     scipy_batch = loader_throughput(None, n, 1, scipy_batch_maps)
     ours_batch = loader_throughput(None, n, epochs, ours_batch_maps)
     none_batch = loader_throughput(None, n, epochs, no_batch_maps)
+    scipy_shared = loader_throughput("shared", n, 1, scipy_batch_maps)
+    ours_shared = loader_throughput("shared", n, epochs, ours_batch_maps)
+    none_shared = loader_throughput("shared", n, epochs, no_batch_maps)
+    best_scipy = max(scipy_rate, scipy_batch, scipy_shared)
     loader = (
         "| DataLoader, 2 workers, batch 8, 256x256 K=2 | maps per item in `__getitem__` (slices/s) "
-        "| maps per batch in `collate_fn` (slices/s) |\n|---|---|---|\n"
-        f"| scipy one_hot2dist | {scipy_rate:.0f} | {scipy_batch:.0f} (a loop over the batch) |\n"
+        "| maps per batch in `collate_fn` (slices/s) "
+        "| batch in shared memory by `__getitems__` (slices/s) |\n|---|---|---|---|\n"
+        f"| scipy one_hot2dist | {scipy_rate:.0f} | {scipy_batch:.0f} (a loop over the batch) "
+        f"| {scipy_shared:.0f} (a loop over the batch) |\n"
         f"| boundary_loss | {ours_rate:.0f} (`one_hot2dist`, {ours_rate / scipy_rate:.1f}x scipy) "
         f"| {ours_batch:.0f} (`one_hot2dist_batch`, {ours_batch / scipy_rate:.1f}x scipy per item, "
-        f"{ours_batch / scipy_batch:.1f}x scipy per batch) |\n"
-        f"| no distance map (the loader's own cost) | {none_rate:.0f} | {none_batch:.0f} |"
+        f"{ours_batch / scipy_batch:.1f}x scipy per batch) "
+        f"| {ours_shared:.0f} (`one_hot2dist_batch`, {ours_shared / scipy_shared:.1f}x scipy "
+        f"the same way, {ours_shared / best_scipy:.1f}x scipy's best) |\n"
+        f"| no distance map (the loader's own cost) | {none_rate:.0f} | {none_batch:.0f} "
+        f"| {none_shared:.0f} |\n\n"
+        f"With a map that cost nothing, the fastest shape would reach "
+        f"{max(none_rate, none_batch, none_shared) / best_scipy:.1f}x scipy's fastest shape."
     )
     print()
     print(loader)
