@@ -172,23 +172,34 @@ pub fn one_hot_labels<T: ClassLabel, L: ClassLabel>(
         .enumerate()
         .map(|(c, (labels, counts))| {
             let start = c * CHUNK;
+            let (zero, one) = (T::from_class_index(0), T::from_class_index(1));
+            let mut first_other: Option<(usize, String)> = None;
             for k in 0..channels {
                 let label = L::from_class_index(k);
                 let channel = &flat[k * n + start..k * n + start + labels.len()];
-                for (j, v) in channel.iter().enumerate() {
-                    match v.class_index() {
-                        Some(0) => {}
-                        Some(1) => {
-                            counts[j] = counts[j].saturating_add(1);
-                            labels[j] = label;
-                        }
-                        _ => {
-                            let reason =
-                                format!("a one-hot array holds only 0 and 1, found {}", v.wide());
-                            return Some((start + j, reason));
-                        }
+                // Branch-free, so that it vectorises; a value other than 0 and 1 is looked for
+                // (and reported) only when the chunk has one.
+                let mut other = false;
+                for ((count, l), &v) in counts.iter_mut().zip(labels.iter_mut()).zip(channel) {
+                    let is_one = v == one;
+                    other |= !is_one & (v != zero);
+                    *count = count.saturating_add(u8::from(is_one));
+                    *l = if is_one { label } else { *l };
+                }
+                if other {
+                    let j = channel
+                        .iter()
+                        .position(|&v| v != zero && v != one)
+                        .expect("a value other than 0 and 1 was seen");
+                    if first_other.as_ref().is_none_or(|(at, _)| start + j < *at) {
+                        let found = channel[j].wide();
+                        let reason = format!("a one-hot array holds only 0 and 1, found {found}");
+                        first_other = Some((start + j, reason));
                     }
                 }
+            }
+            if first_other.is_some() {
+                return first_other;
             }
             let j = counts.iter().position(|&c| c != 1)?;
             let index = unravel(start + j, spatial);

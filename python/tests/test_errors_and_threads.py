@@ -56,6 +56,23 @@ def test_bad_input_is_a_python_error_with_the_reason(call, error, reason):
     assert reason in str(caught.value)
 
 
+def test_the_first_bad_value_in_element_order_is_reported():
+    """Whatever channel holds it and however the work is split: here the earlier bad value is in
+    the later channel, and a third one lies past the first 65,536 elements."""
+    seg = one_hot(np.zeros((300, 300), np.int64), 2).astype(np.int8)
+    seg[0, 100, 0] = 4  # element 30,000, channel 0
+    seg[1, 10, 0] = -3  # element 3,000, channel 1: the first in element order
+    seg[0, 250, 10] = 7  # element 75,010
+    for call in (lambda: bl.one_hot2dist(seg), lambda: bl.one_hot2dist_batch(seg[None])):
+        with pytest.raises(ValueError) as caught:
+            call()
+        assert "only 0 and 1, found -3" in str(caught.value)
+    seg[1, 10, 0] = 0
+    with pytest.raises(ValueError) as caught:
+        bl.one_hot2dist(seg)
+    assert "found 4" in str(caught.value)
+
+
 def test_the_gil_is_released_during_the_work():
     """While one thread computes a large map (one call), another runs Python code: with the GIL
     held it could not run at all in the middle half of the call."""
