@@ -217,8 +217,12 @@ impl Envelope {
             let run_start = next;
             let code = codes[offset + at(run_start)];
             next += 1;
-            while next < len && codes[offset + at(next)] == code {
-                next += 1;
+            if stride == 1 {
+                next += run_length(&codes[offset + line + next..offset + line + len], code);
+            } else {
+                while next < len && codes[offset + at(next)] == code {
+                    next += 1;
+                }
             }
             if skip == Some(code) {
                 continue;
@@ -279,6 +283,28 @@ impl Envelope {
             }
         }
     }
+}
+
+/// How many leading elements of `codes` equal `code`. Blocks of 16 are compared without an early
+/// exit, so that the comparison vectorises; runs are long (most of a line is one code).
+#[inline(always)]
+fn run_length<C: Code>(codes: &[C], code: C) -> usize {
+    const BLOCK: usize = 16;
+    let mut length = 0;
+    for block in codes.chunks_exact(BLOCK) {
+        if block
+            .iter()
+            .fold(false, |differs, &c| differs | (c != code))
+        {
+            break;
+        }
+        length += BLOCK;
+    }
+    length
+        + codes[length..]
+            .iter()
+            .position(|&c| c != code)
+            .unwrap_or(codes.len() - length)
 }
 
 /// The end (exclusive) of the elements `x <= crossing` of the run `run_start..run_end`: where the
@@ -420,4 +446,40 @@ pub(crate) fn squared_distance_to_virtual_origin(
         sum += offset * offset;
     }
     sum
+}
+
+#[cfg(test)]
+mod tests {
+    use super::run_length;
+    use proptest::prelude::*;
+
+    proptest! {
+        /// Against a plain count, on lines long enough for several blocks, with the first
+        /// differing element anywhere (or nowhere).
+        #[test]
+        fn run_length_counts_the_leading_equal_codes(
+            codes in prop::collection::vec(prop_oneof![8 => Just(0u8), 1 => 1u8..3], 0..80),
+            code in 0u8..2,
+        ) {
+            let plain = codes.iter().take_while(|&&c| c == code).count();
+            prop_assert_eq!(run_length(&codes, code), plain);
+        }
+    }
+
+    #[test]
+    fn run_length_finds_a_difference_in_every_position_of_a_block() {
+        for len in [15, 16, 17, 31, 32, 33, 64, 100] {
+            for at in 0..=len {
+                let mut codes = vec![7u8; len];
+                if at < len {
+                    codes[at] = 3;
+                }
+                assert_eq!(
+                    run_length(&codes, 7),
+                    at,
+                    "length {len}, difference at {at}"
+                );
+            }
+        }
+    }
 }
