@@ -232,8 +232,8 @@ impl Envelope {
                 self.push(run_start - 1, 0.0, inv_spacing_sq);
             }
             if stride == 1 {
-                // Most heights of a long run are often +inf (no other code along the earlier
-                // axes): blocks of 8 with none finite are passed over by one vectorised test.
+                // In a background run most heights are often +inf (the earlier axes found no
+                // other code in those columns): a block of 8 with none finite costs one test.
                 let heights = &block[line + run_start..line + next];
                 for (b, chunk) in heights.chunks(8).enumerate() {
                     if !chunk.iter().fold(false, |any, h| any | h.is_finite()) {
