@@ -211,19 +211,19 @@ def one_thread_each(_worker):
     bl.set_num_threads(1)
 
 
-def loader_throughput(maps, n, epochs, batch_maps=None):
-    """Slices per second through a 2-worker DataLoader: the maps per item in `__getitem__`
-    (`maps`), or, with `batch_maps`, of the whole batch in `collate_fn`."""
+def loader_throughput(shape, maps, n, epochs):
+    """Slices per second through a 2-worker DataLoader in one of three shapes: "item" (`maps`
+    of one slice's one-hot in `__getitem__`), "collate" (`maps` of the batch's one-hot in
+    `collate_fn`) or "shared" (`maps` of the batch's one-hot in `__getitems__`, in place)."""
     import torch
     from torch.utils.data import DataLoader
 
     torch.set_num_threads(1)
-    if batch_maps is None:
-        dataset, collate = IslesLikeSlices(n, maps), None
-    elif maps == "shared":
-        dataset, collate = IslesLikeSharedBatches(n, batch_maps), keep_batch
-    else:
-        dataset, collate = IslesLikePairs(n, None), CollateWith(batch_maps)
+    dataset, collate = {
+        "item": lambda: (IslesLikeSlices(n, maps), None),
+        "collate": lambda: (IslesLikePairs(n, None), CollateWith(maps)),
+        "shared": lambda: (IslesLikeSharedBatches(n, maps), keep_batch),
+    }[shape]()
     loader = DataLoader(dataset, batch_size=8, shuffle=True, num_workers=2, collate_fn=collate,
                         worker_init_fn=one_thread_each, persistent_workers=True)
     for _ in loader:  # warm-up epoch (workers start)
@@ -243,15 +243,15 @@ def main():
     print(table)
     n = 128 if quick else 512
     epochs = 1 if quick else 3
-    scipy_rate = loader_throughput(scipy_map, n, 1)
-    ours_rate = loader_throughput(ours_map, n, epochs)
-    none_rate = loader_throughput(no_map, n, epochs)
-    scipy_batch = loader_throughput(None, n, 1, scipy_batch_maps)
-    ours_batch = loader_throughput(None, n, epochs, ours_batch_maps)
-    none_batch = loader_throughput(None, n, epochs, no_batch_maps)
-    scipy_shared = loader_throughput("shared", n, 1, scipy_batch_maps)
-    ours_shared = loader_throughput("shared", n, epochs, ours_batch_maps)
-    none_shared = loader_throughput("shared", n, epochs, no_batch_maps)
+    scipy_rate = loader_throughput("item", scipy_map, n, 1)
+    ours_rate = loader_throughput("item", ours_map, n, epochs)
+    none_rate = loader_throughput("item", no_map, n, epochs)
+    scipy_batch = loader_throughput("collate", scipy_batch_maps, n, 1)
+    ours_batch = loader_throughput("collate", ours_batch_maps, n, epochs)
+    none_batch = loader_throughput("collate", no_batch_maps, n, epochs)
+    scipy_shared = loader_throughput("shared", scipy_batch_maps, n, 1)
+    ours_shared = loader_throughput("shared", ours_batch_maps, n, epochs)
+    none_shared = loader_throughput("shared", no_batch_maps, n, epochs)
     best_scipy = max(scipy_rate, scipy_batch, scipy_shared)
     loader = (
         "| DataLoader, 2 workers, batch 8, 256x256 K=2 | maps per item in `__getitem__` (slices/s) "
