@@ -4,8 +4,10 @@ timed in one process on the workloads of docs/benchmarks.md, next to the same ma
 Rust (distmap::distance_maps, call by call alternating with the Python calls): the package's
 cost over Rust is the array conversion and the checks. Then a PyTorch DataLoader with 2 workers computing the maps on
 the fly for ISLES-like 256x256 slices, with the original's function and with ours, per item in
-`__getitem__`, per batch in `collate_fn` (docs/python.md's batch recipe), and a batch at a time
-by `__getitems__` straight into shared memory.
+`__getitem__`, per batch in `collate_fn` (docs/python.md's batch recipe), a batch at a time by
+`__getitems__` straight into shared memory, and with no worker process: docs/python.md's
+`with_distance_maps` (the guide's code itself), the maps of each batch computed on all cores in a
+background thread while the loader builds the next batches.
 
 Usage: python3 benches/compare_python.py [--quick] [--markdown OUT.md]
 It makes its own virtual environment (numpy, scipy, edt, torch from PyPI, and the package
@@ -13,6 +15,7 @@ installed from ./python) under ~/.cache/boundary-loss/python-bench-venv; set PYT
 use another venv (the script installs what is missing into it).
 """
 import os
+import re
 import subprocess
 import sys
 import time
@@ -134,6 +137,9 @@ class IslesLikePairs(IslesLikeSlices):
         return self.images[i], self.labels[i]
 
 
+CODES = np.arange(2, dtype=np.uint8)
+
+
 class CollateWith:
     """The batch recipe of docs/python.md: stack the batch, one one-hot, the maps in one call."""
 
@@ -145,7 +151,8 @@ class CollateWith:
 
         images = torch.stack([torch.from_numpy(image) for image, _ in batch])
         labels = np.stack([labels for _, labels in batch])
-        one_hot = (labels[:, None] == np.arange(2)[:, None, None]).astype(np.uint8)
+        # uint8 codes: comparing with an int64 arange would cast the labels first (14x slower).
+        one_hot = (labels[:, None] == CODES[:, None, None]).view(np.uint8)
         return images, torch.from_numpy(one_hot), torch.from_numpy(self.batch_maps(one_hot))
 
 
@@ -206,33 +213,59 @@ def no_map(one_hot):
     return np.zeros(one_hot.shape, np.float32)
 
 
+def guide_recipe(batch_maps):
+    """docs/python.md's code blocks run as written, with its `with_distance_maps` calling
+    `batch_maps` (looked up at call time) in place of `one_hot2dist_batch`: the guide's recipe
+    itself is what is measured."""
+    guide = (ROOT / "docs" / "python.md").read_text().split("# Python package", 1)[1]
+    namespace = {}
+    for block in re.findall(r"```python\n(.*?)```", guide.split("\n## ", 1)[0], re.S):
+        exec(compile(block, "docs/python.md", "exec"), namespace)
+    namespace["one_hot2dist_batch"] = lambda one_hot, resolution, dtype: batch_maps(one_hot)
+    return namespace
+
+
 def one_thread_each(_worker):
     # Two worker processes on two cores: one thread each, no oversubscription.
     bl.set_num_threads(1)
 
 
 def loader_throughput(shape, maps, n, epochs):
-    """Slices per second through a 2-worker DataLoader in one of three shapes: "item" (`maps`
-    of one slice's one-hot in `__getitem__`), "collate" (`maps` of the batch's one-hot in
-    `collate_fn`) or "shared" (`maps` of the batch's one-hot in `__getitems__`, in place)."""
+    """Slices per second through a DataLoader in one of four shapes, with 2 workers: "item"
+    (`maps` of one slice's one-hot in `__getitem__`), "collate" (`maps` of the batch's one-hot in
+    `collate_fn`), "shared" (`maps` of the batch's one-hot in `__getitems__`, in place); with
+    none: "thread" (the guide's `with_distance_maps`, `maps` of the batch's one-hot in a
+    background thread, the package on all cores)."""
     import torch
     from torch.utils.data import DataLoader
 
     torch.set_num_threads(1)
-    dataset, collate = {
-        "item": lambda: (IslesLikeSlices(n, maps), None),
-        "collate": lambda: (IslesLikePairs(n, None), CollateWith(maps)),
-        "shared": lambda: (IslesLikeSharedBatches(n, maps), keep_batch),
-    }[shape]()
-    loader = DataLoader(dataset, batch_size=8, shuffle=True, num_workers=2, collate_fn=collate,
-                        worker_init_fn=one_thread_each, persistent_workers=True)
-    for _ in loader:  # warm-up epoch (workers start)
-        pass
-    start = time.perf_counter()
-    for _ in range(epochs):
-        for _ in loader:
+    if shape == "thread":
+        guide = guide_recipe(maps)
+        data = IslesLikeSlices(n, None)
+        loader = DataLoader(guide["SliceDataset"](data.images, data.labels, maps=False),
+                            batch_size=8, shuffle=True)
+        bl.set_num_threads(0)
+        batches = lambda: guide["with_distance_maps"](loader)  # noqa: E731
+    else:
+        dataset, collate = {
+            "item": lambda: (IslesLikeSlices(n, maps), None),
+            "collate": lambda: (IslesLikePairs(n, None), CollateWith(maps)),
+            "shared": lambda: (IslesLikeSharedBatches(n, maps), keep_batch),
+        }[shape]()
+        loader = DataLoader(dataset, batch_size=8, shuffle=True, num_workers=2, collate_fn=collate,
+                            worker_init_fn=one_thread_each, persistent_workers=True)
+        batches = lambda: loader  # noqa: E731
+    try:
+        for _ in batches():  # warm-up epoch (workers start)
             pass
-    return n * epochs / (time.perf_counter() - start)
+        start = time.perf_counter()
+        for _ in range(epochs):
+            for _ in batches():
+                pass
+        return n * epochs / (time.perf_counter() - start)
+    finally:
+        bl.set_num_threads(1)
 
 
 def main():
@@ -243,32 +276,46 @@ def main():
     print(table)
     n = 128 if quick else 512
     epochs = 1 if quick else 3
-    scipy_rate = loader_throughput("item", scipy_map, n, 1)
-    ours_rate = loader_throughput("item", ours_map, n, epochs)
-    none_rate = loader_throughput("item", no_map, n, epochs)
-    scipy_batch = loader_throughput("collate", scipy_batch_maps, n, 1)
-    ours_batch = loader_throughput("collate", ours_batch_maps, n, epochs)
-    none_batch = loader_throughput("collate", no_batch_maps, n, epochs)
-    scipy_shared = loader_throughput("shared", scipy_batch_maps, n, 1)
-    ours_shared = loader_throughput("shared", ours_batch_maps, n, epochs)
-    none_shared = loader_throughput("shared", no_batch_maps, n, epochs)
-    best_scipy = max(scipy_rate, scipy_batch, scipy_shared)
-    loader = (
-        "| DataLoader, 2 workers, batch 8, 256x256 K=2 | maps per item in `__getitem__` (slices/s) "
-        "| maps per batch in `collate_fn` (slices/s) "
-        "| batch in shared memory by `__getitems__` (slices/s) |\n|---|---|---|---|\n"
-        f"| scipy one_hot2dist | {scipy_rate:.0f} | {scipy_batch:.0f} (a loop over the batch) "
-        f"| {scipy_shared:.0f} (a loop over the batch) |\n"
-        f"| boundary_loss | {ours_rate:.0f} (`one_hot2dist`, {ours_rate / scipy_rate:.1f}x scipy) "
-        f"| {ours_batch:.0f} (`one_hot2dist_batch`, {ours_batch / scipy_rate:.1f}x scipy per item, "
-        f"{ours_batch / scipy_batch:.1f}x scipy per batch) "
-        f"| {ours_shared:.0f} (`one_hot2dist_batch`, {ours_shared / scipy_shared:.1f}x scipy "
-        f"the same way, {ours_shared / best_scipy:.1f}x scipy's best) |\n"
-        f"| no distance map (the loader's own cost) | {none_rate:.0f} | {none_batch:.0f} "
-        f"| {none_shared:.0f} |\n\n"
-        f"With a map that cost nothing, the fastest shape would reach "
-        f"{max(none_rate, none_batch, none_shared) / best_scipy:.1f}x scipy's fastest shape."
-    )
+    shapes = ["item", "collate", "shared", "thread"]
+    rates = {
+        (who, shape): loader_throughput(shape, maps, n, 1 if who == "scipy" else epochs)
+        for shape in shapes
+        for who, maps in [
+            ("scipy", scipy_map if shape == "item" else scipy_batch_maps),
+            ("ours", ours_map if shape == "item" else ours_batch_maps),
+            ("none", no_map if shape == "item" else no_batch_maps),
+        ]
+    }
+    best_scipy = max(rates["scipy", shape] for shape in shapes)
+    best_ours = max(rates["ours", shape] for shape in shapes)
+    calls = {"item": "`one_hot2dist`"}
+
+    def row(who, label):
+        cells = []
+        for shape in shapes:
+            rate = rates[who, shape]
+            if who == "scipy":
+                cells.append(f"{rate:.0f}" + ("" if shape == "item" else " (a loop over the batch)"))
+            elif who == "ours":
+                cells.append(f"{rate:.0f} ({calls.get(shape, '`one_hot2dist_batch`')}, "
+                             f"{rate / rates['scipy', shape]:.1f}x scipy the same way, "
+                             f"{rate / best_scipy:.1f}x scipy's best)")
+            else:
+                cells.append(f"{rate:.0f}")
+        return f"| {label} | " + " | ".join(cells) + " |"
+
+    loader = "\n".join([
+        "| DataLoader, batch 8, 256x256 K=2 (slices/s) | 2 workers, maps per item in "
+        "`__getitem__` | 2 workers, maps per batch in `collate_fn` | 2 workers, batch in shared "
+        "memory by `__getitems__` | no worker: `with_distance_maps`, maps in a thread |",
+        "|---|---|---|---|---|",
+        row("scipy", "scipy one_hot2dist"),
+        row("ours", "boundary_loss"),
+        row("none", "no distance map (the loader's own cost)"),
+        "",
+        f"Best shape against best shape: boundary_loss {best_ours:.0f} slices/s, scipy "
+        f"{best_scipy:.0f}: **{best_ours / best_scipy:.1f}x**.",
+    ])
     print()
     print(loader)
     if markdown:

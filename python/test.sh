@@ -24,4 +24,18 @@ trap 'rm -rf "$venv"' EXIT
 # The extension's own target folder: a warm build, apart from the workspace's.
 CARGO_TARGET_DIR="$CARGO_TARGET_DIR/python-extension" \
     "$venv/bin/pip" install --quiet --disable-pip-version-check "./python[test]"
+# The guide's PyTorch recipes (tests/test_readme.py) need torch: the environment of the PyTorch
+# interchange tests (scripts/torch_venv.sh, gigabytes, kept warm) lends its packages through a
+# .pth file, searched after this environment's own, so the package under test is the one above.
+torch_python="$(scripts/torch_venv.sh | tail -n 1)" || torch_python=""
+if [ -n "$torch_python" ]; then
+    site() { "$1" -c 'import sys, sysconfig; print("%d.%d" % sys.version_info[:2], sysconfig.get_paths()["purelib"])'; }
+    read -r torch_version torch_site < <(site "$torch_python")
+    read -r own_version own_site < <(site "$venv/bin/python")
+    if [ "$torch_version" = "$own_version" ]; then
+        echo "$torch_site" > "$own_site/torch-venv.pth"
+    else
+        echo "warning: the torch environment is Python $torch_version, this one $own_version" >&2
+    fi
+fi
 (cd python && "$venv/bin/python" -m pytest -q tests)
