@@ -7,7 +7,8 @@ the fly for ISLES-like 256x256 slices, with the original's function and with our
 `__getitem__`, per batch in `collate_fn` (docs/python.md's batch recipe), a batch at a time by
 `__getitems__` straight into shared memory, and with no worker process: docs/python.md's
 `with_distance_maps` (the guide's code itself), the maps of each batch computed on all cores in a
-background thread while the loader builds the next batches.
+background thread while the loader builds the next batches; and that recipe under a consumer
+that waits per batch, as a training loop waits for its GPU.
 
 Usage: python3 benches/compare_python.py [--quick] [--markdown OUT.md]
 It makes its own virtual environment (numpy, scipy, edt, torch from PyPI, and the package
@@ -268,6 +269,48 @@ def loader_throughput(shape, maps, n, epochs):
         bl.set_num_threads(1)
 
 
+def overlap_with_training(waits_ms, n, epochs):
+    """Slices per second of the guide's `with_distance_maps` when the consumer waits `wait` ms per
+    batch (`time.sleep`, as a training loop waits for a GPU step), against the same loader
+    computing the maps in the loop itself: how much of the maps' time the background thread
+    hides."""
+    import torch
+    from torch.utils.data import DataLoader
+
+    torch.set_num_threads(1)
+    bl.set_num_threads(0)
+    guide = guide_recipe(ours_batch_maps)
+    data = IslesLikeSlices(n, None)
+    loader = DataLoader(guide["SliceDataset"](data.images, data.labels, maps=False),
+                        batch_size=8, shuffle=True)
+
+    def in_thread(wait):
+        for _ in guide["with_distance_maps"](loader):
+            time.sleep(wait)
+
+    def in_loop(wait):
+        for _, one_hot in loader:
+            ours_batch_maps(one_hot.numpy())
+            time.sleep(wait)
+
+    def rate(consume, wait):
+        start = time.perf_counter()
+        for _ in range(epochs):
+            consume(wait)
+        return n * epochs / (time.perf_counter() - start)
+
+    in_thread(0.0)  # warm-up
+    lines = ["| consumer's wait per batch | `with_distance_maps` (slices/s) | maps computed in the "
+             "loop (slices/s) |", "|---|---|---|"]
+    try:
+        for wait in waits_ms:
+            lines.append(f"| {wait} ms | {rate(in_thread, wait / 1e3):.0f} | "
+                         f"{rate(in_loop, wait / 1e3):.0f} |")
+    finally:
+        bl.set_num_threads(1)
+    return "\n".join(lines)
+
+
 def main():
     quick = "--quick" in sys.argv
     markdown = sys.argv[sys.argv.index("--markdown") + 1] if "--markdown" in sys.argv else None
@@ -316,10 +359,13 @@ def main():
         f"Best shape against best shape: boundary_loss {best_ours:.0f} slices/s, scipy "
         f"{best_scipy:.0f}: **{best_ours / best_scipy:.1f}x**.",
     ])
+    overlap = overlap_with_training([0, 2, 3], n, epochs)
     print()
     print(loader)
+    print()
+    print(overlap)
     if markdown:
-        Path(markdown).write_text(table + "\n\n" + loader + "\n")
+        Path(markdown).write_text(table + "\n\n" + loader + "\n\n" + overlap + "\n")
 
 
 if __name__ == "__main__":
