@@ -103,3 +103,19 @@ def test_the_background_thread_recipe_raises_a_bad_batch_where_it_is_read():
     assert len(next(batches)[2]) == 2 and len(next(batches)[2]) == 2
     with pytest.raises(ValueError, match=r"seg\[0\]"):
         next(batches)
+
+
+def test_the_project_readme_sketch_runs_with_the_guide_code():
+    torch = import_torch()
+    project_readme = README.parents[1] / "README.md"
+    sketch = re.findall(r"```python\n(.*?)```", project_readme.read_text(), re.S)
+    assert len(sketch) == 1 and "with_distance_maps(loader)" in sketch[0]
+    namespace = readme_namespace()
+    images, labels = synthetic_slices(11)  # batches of 8 and 3
+    namespace.update(
+        DataLoader=torch.utils.data.DataLoader, images=images, labels=labels,
+        net=torch.nn.Conv2d(1, 2, 1), alpha=0.5,
+        generalized_dice=lambda probs, one_hot: (probs * one_hot).mean())
+    exec(compile(sketch[0], str(project_readme), "exec"), namespace)
+    assert namespace["dist"].shape == (3, 2, 32, 40)  # the last batch
+    assert torch.isfinite(namespace["loss"])
