@@ -14,9 +14,12 @@ import boundary_loss as bl
 README = Path(__file__).resolve().parents[2] / "docs" / "python.md"
 
 
+def python_blocks(markdown):
+    return re.findall(r"```python\n(.*?)```", markdown, re.S)
+
+
 def readme_blocks():
-    section = README.read_text().split("# Python package", 1)[1].split("\n## ", 1)[0]
-    return re.findall(r"```python\n(.*?)```", section, re.S)
+    return python_blocks(README.read_text().split("# Python package", 1)[1].split("\n## ", 1)[0])
 
 
 def test_the_readme_has_the_three_examples():
@@ -108,7 +111,7 @@ def test_the_background_thread_recipe_raises_a_bad_batch_where_it_is_read():
 def test_the_project_readme_sketch_runs_with_the_guide_code():
     torch = import_torch()
     project_readme = README.parents[1] / "README.md"
-    sketch = re.findall(r"```python\n(.*?)```", project_readme.read_text(), re.S)
+    sketch = python_blocks(project_readme.read_text())
     assert len(sketch) == 1 and "with_distance_maps(loader)" in sketch[0]
     namespace = readme_namespace()
     images, labels = synthetic_slices(11)  # batches of 8 and 3
